@@ -1,0 +1,20 @@
+//! The `hearth.*` schemas of record content (§3.1).
+
+pub const VISIT_STEP: &str = "hearth.visit_step/1";
+pub const VISIT_OUTCOME: &str = "hearth.visit_outcome/1";
+pub const TEMPERATURE_READING: &str = "hearth.temperature_reading/1";
+pub const TEMPERATURE_TEST: &str = "hearth.temperature_test/1";
+pub const CUSTOMER_SIGNOFF: &str = "hearth.customer_signoff/1";
+pub const WORK_ORDER_LOCAL: &str = "hearth.work_order_local/1";
+pub const VOID: &str = "hearth.void/1";
+
+/// Every schema this version of the protocol knows; others are `needs_review`.
+pub const KNOWN: &[&str] = &[
+    VISIT_STEP,
+    VISIT_OUTCOME,
+    TEMPERATURE_READING,
+    TEMPERATURE_TEST,
+    CUSTOMER_SIGNOFF,
+    WORK_ORDER_LOCAL,
+    VOID,
+];
