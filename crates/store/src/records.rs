@@ -1,0 +1,1 @@
+//! Domain events as `hearth.*` record content (moves to hearth-tablet when the app arrives).

@@ -1,0 +1,7 @@
+//! hearth-tests — Hearth tested as a system: the golden vectors, crash
+//! tests that SIGKILL a sealing process, and (later) the server and the
+//! tablet together under fault injection.
+#![forbid(unsafe_code)]
+
+pub mod fixtures;
+pub mod vectors;

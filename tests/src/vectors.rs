@@ -1,0 +1,1 @@
+//! Golden vectors (filled in below).
