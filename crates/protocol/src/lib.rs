@@ -26,4 +26,4 @@ pub use record::{
 pub use seal::{ChainPosition, ContentError, Cosigning, EncodedContent, SealedRecord, SignError, SignedContent, seal};
 pub use verify::{DecodedEnvelope, KeyDirectory, TechnicianKey, VerifiedRecord, VerifyError, decode_envelope, verify_envelope, verify_signatures};
 
-pub use ed25519_dalek::{SigningKey, VerifyingKey};
+pub use ed25519_dalek::{Signature, SigningKey, VerifyingKey};

@@ -94,14 +94,9 @@ impl DecodedEnvelope {
     }
 }
 
-/// Approximate wire size of an envelope: its fields as they travel.
+/// Wire size of an envelope: the length of its JSON.
 pub fn envelope_size(env: &Envelope) -> usize {
-    let sigs: usize = env
-        .tech_sigs
-        .iter()
-        .map(|s| s.tech_id.len() + s.kid.len() + s.sig.len() + 48)
-        .sum();
-    env.entry.len() + env.content.len() + env.device_sig.kid.len() + env.device_sig.sig.len() + sigs + 64
+    serde_json::to_vec(env).map(|v| v.len()).unwrap_or(usize::MAX)
 }
 
 /// Size limit, base64, canonical form, shapes, and hashes — in that order (§6).
