@@ -1,7 +1,9 @@
 //! Deterministic identities and records for tests and golden vectors.
 
 use hearth_protocol::seal::kid_of;
-use hearth_protocol::{Content, Cosigning, Created, EncodedContent, Signer, SignerRole, SignedContent, SigningKey};
+use hearth_protocol::{
+    Content, Cosigning, Created, EncodedContent, SignedContent, Signer, SignerRole, SigningKey,
+};
 use hearth_store::DeviceIdentity;
 use serde_json::{Map, Value};
 
@@ -16,11 +18,22 @@ pub fn crash_technician() -> SigningKey {
 
 /// A UUIDv7-shaped id that is a pure function of `n`.
 pub fn record_id(n: u64) -> String {
-    format!("0190{:04x}-{:04x}-7{:03x}-8{:03x}-{:012x}", (n >> 48) & 0xffff, (n >> 32) & 0xffff, (n >> 20) & 0xfff, (n >> 8) & 0xfff, n & 0xffff_ffff_ffff)
+    format!(
+        "0190{:04x}-{:04x}-7{:03x}-8{:03x}-{:012x}",
+        (n >> 48) & 0xffff,
+        (n >> 32) & 0xffff,
+        (n >> 20) & 0xfff,
+        (n >> 8) & 0xfff,
+        n & 0xffff_ffff_ffff
+    )
 }
 
 /// A one-signer visit-step record for the crash loop.
-pub fn visit_step(n: u64, data: Map<String, Value>, attachments: Vec<hearth_protocol::Attachment>) -> SignedContent {
+pub fn visit_step(
+    n: u64,
+    data: Map<String, Value>,
+    attachments: Vec<hearth_protocol::Attachment>,
+) -> SignedContent {
     let tech = crash_technician();
     let content = Content {
         schema: hearth_protocol::schema::VISIT_STEP.into(),
@@ -33,7 +46,11 @@ pub fn visit_step(n: u64, data: Map<String, Value>, attachments: Vec<hearth_prot
             monotonic_ms: n as i64,
             last_server_time_ms: None,
         },
-        signers: vec![Signer { role: SignerRole::Performer, tech_id: "T0001".into(), kid: kid_of(&tech.verifying_key()) }],
+        signers: vec![Signer {
+            role: SignerRole::Performer,
+            tech_id: "T0001".into(),
+            kid: kid_of(&tech.verifying_key()),
+        }],
         supersedes: None,
         attachments,
         refs: vec![],

@@ -56,8 +56,7 @@ pub fn canonicalize(value: &Value) -> Result<Vec<u8>, CanonicalError> {
 /// Parses `bytes` and checks they are exactly their own canonical form.
 /// Returns the parsed value so callers decode once.
 pub fn parse_canonical(bytes: &[u8]) -> Result<Value, CanonicalError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| CanonicalError::Malformed(e.to_string()))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| CanonicalError::Malformed(e.to_string()))?;
     let again = canonicalize(&value)?;
     if again != bytes {
         return Err(CanonicalError::NotCanonical);
@@ -66,10 +65,7 @@ pub fn parse_canonical(bytes: &[u8]) -> Result<Value, CanonicalError> {
 }
 
 fn valid_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn write_value(value: &Value, path: &mut String, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
@@ -123,10 +119,7 @@ fn write_value(value: &Value, path: &mut String, out: &mut Vec<u8>) -> Result<()
             out.push(b'{');
             for (i, (key, item)) in entries.into_iter().enumerate() {
                 if !valid_key(key) {
-                    return Err(CanonicalError::BadKey {
-                        path: path.clone(),
-                        key: key.clone(),
-                    });
+                    return Err(CanonicalError::BadKey { path: path.clone(), key: key.clone() });
                 }
                 if i > 0 {
                     out.push(b',');
@@ -174,12 +167,9 @@ mod tests {
 
     #[test]
     fn keys_are_sorted_and_whitespace_removed() {
-        let bytes = canonicalize(&json!({"b": 1, "a": [true, false, "x"], "c": {"z": -5, "y": "é"}}))
-            .unwrap();
-        assert_eq!(
-            String::from_utf8(bytes).unwrap(),
-            r#"{"a":[true,false,"x"],"b":1,"c":{"y":"é","z":-5}}"#
-        );
+        let bytes =
+            canonicalize(&json!({"b": 1, "a": [true, false, "x"], "c": {"z": -5, "y": "é"}})).unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), r#"{"a":[true,false,"x"],"b":1,"c":{"y":"é","z":-5}}"#);
     }
 
     #[test]

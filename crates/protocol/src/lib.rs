@@ -20,10 +20,15 @@ pub mod verify;
 pub use canonical::CanonicalError;
 pub use hash::Digest;
 pub use record::{
-    Attachment, AttachmentRole, Content, Created, DeviceSignature, Entry, Envelope, Receipt,
-    ReceiptStatus, RecordRef, Signer, SignerRole, Supersedes, TechSignature,
+    Attachment, AttachmentRole, Content, Created, DeviceSignature, Entry, Envelope, Receipt, ReceiptStatus,
+    RecordRef, Signer, SignerRole, Supersedes, TechSignature,
 };
-pub use seal::{ChainPosition, ContentError, Cosigning, EncodedContent, SealedRecord, SignError, SignedContent, seal};
-pub use verify::{DecodedEnvelope, KeyDirectory, TechnicianKey, VerifiedRecord, VerifyError, decode_envelope, verify_envelope, verify_signatures};
+pub use seal::{
+    ChainPosition, ContentError, Cosigning, EncodedContent, SealedRecord, SignError, SignedContent, seal,
+};
+pub use verify::{
+    DecodedEnvelope, KeyDirectory, TechnicianKey, VerifiedRecord, VerifyError, decode_envelope,
+    verify_envelope, verify_signatures,
+};
 
 pub use ed25519_dalek::{Signature, SigningKey, VerifyingKey};

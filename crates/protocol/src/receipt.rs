@@ -23,10 +23,12 @@ pub fn sign_receipt(receipt: &Receipt, server_key: &SigningKey) -> Result<String
 #[error("the receipt signature does not verify against the server key")]
 pub struct BadReceiptSignature;
 
-pub fn verify_receipt(receipt: &Receipt, sig: &str, server_key: &VerifyingKey) -> Result<(), BadReceiptSignature> {
+pub fn verify_receipt(
+    receipt: &Receipt,
+    sig: &str,
+    server_key: &VerifyingKey,
+) -> Result<(), BadReceiptSignature> {
     let raw = b64::decode_array::<64>(sig).ok_or(BadReceiptSignature)?;
     let msg = receipt_message(receipt).map_err(|_| BadReceiptSignature)?;
-    server_key
-        .verify_strict(&msg, &Signature::from_bytes(&raw))
-        .map_err(|_| BadReceiptSignature)
+    server_key.verify_strict(&msg, &Signature::from_bytes(&raw)).map_err(|_| BadReceiptSignature)
 }

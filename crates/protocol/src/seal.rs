@@ -8,8 +8,8 @@ use crate::b64;
 use crate::canonical::{self, CanonicalError};
 use crate::hash::{self, Digest};
 use crate::record::{
-    Content, DeviceSignature, Entry, Envelope, MAX_CONTENT_BYTES, PROTOCOL_VERSION, Signer,
-    SignerRole, TechSignature,
+    Content, DeviceSignature, Entry, Envelope, MAX_CONTENT_BYTES, PROTOCOL_VERSION, Signer, SignerRole,
+    TechSignature,
 };
 
 pub const TECHSIG_PREFIX: &[u8] = b"hearth/techsig/v1\n";
@@ -190,7 +190,9 @@ pub enum SignError {
     NotASigner { role: SignerRole, tech_id: String },
     #[error("{tech_id} has already signed this record as {role:?}")]
     AlreadySigned { role: SignerRole, tech_id: String },
-    #[error("the {role:?} ({tech_id}) has not signed yet; a record is sealed only when every signer has signed")]
+    #[error(
+        "the {role:?} ({tech_id}) has not signed yet; a record is sealed only when every signer has signed"
+    )]
     MissingCoSigner { role: SignerRole, tech_id: String },
     #[error("the signature of {tech_id} does not verify")]
     BadSignature { tech_id: String },
@@ -244,7 +246,12 @@ impl Cosigning {
     }
 
     /// Signs as `role` with the technician's unlocked key.
-    pub fn sign(&mut self, role: SignerRole, tech_id: &str, key: &SigningKey) -> Result<&TechSignature, SignError> {
+    pub fn sign(
+        &mut self,
+        role: SignerRole,
+        tech_id: &str,
+        key: &SigningKey,
+    ) -> Result<&TechSignature, SignError> {
         let kid = kid_of(&key.verifying_key());
         self.listed(role, tech_id, &kid)?;
         let sig = key.sign(&techsig_message(role, &self.content.hash));
@@ -336,7 +343,11 @@ pub struct SealedRecord {
 }
 
 /// Builds the chain entry for `signed` at `position` and signs it with the device key.
-pub fn seal(signed: &SignedContent, position: ChainPosition, device_key: &SigningKey) -> Result<SealedRecord, CanonicalError> {
+pub fn seal(
+    signed: &SignedContent,
+    position: ChainPosition,
+    device_key: &SigningKey,
+) -> Result<SealedRecord, CanonicalError> {
     let entry = Entry {
         v: PROTOCOL_VERSION,
         device_id: position.device_id,

@@ -159,9 +159,8 @@ pub fn verify_signatures(
     keys: &impl KeyDirectory,
 ) -> Result<SignatureReport, VerifyError> {
     let device_id = &decoded.entry.device_id;
-    let device_key = keys
-        .device_key(device_id)
-        .ok_or_else(|| VerifyError::UnknownDevice(device_id.clone()))?;
+    let device_key =
+        keys.device_key(device_id).ok_or_else(|| VerifyError::UnknownDevice(device_id.clone()))?;
     if env.device_sig.kid != kid_of(&device_key) {
         return Err(VerifyError::DeviceKidMismatch);
     }
@@ -185,12 +184,13 @@ pub fn verify_signatures(
             return Err(VerifyError::TechnicianKeyOfOtherDevice { kid: ts.kid.clone() });
         }
         if key.tech_id != ts.tech_id {
-            return Err(VerifyError::TechnicianIdMismatch { kid: ts.kid.clone(), tech_id: ts.tech_id.clone() });
+            return Err(VerifyError::TechnicianIdMismatch {
+                kid: ts.kid.clone(),
+                tech_id: ts.tech_id.clone(),
+            });
         }
-        let listed = content
-            .signers
-            .iter()
-            .any(|s| s.role == ts.role && s.tech_id == ts.tech_id && s.kid == ts.kid);
+        let listed =
+            content.signers.iter().any(|s| s.role == ts.role && s.tech_id == ts.tech_id && s.kid == ts.kid);
         if !listed {
             return Err(VerifyError::RoleNotListed { tech_id: ts.tech_id.clone() });
         }

@@ -57,8 +57,16 @@ fn content(w: &World, data: Map<String, Value>) -> Content {
             last_server_time_ms: None,
         },
         signers: vec![
-            Signer { role: SignerRole::Performer, tech_id: "T0017".into(), kid: kid_of(&w.performer.verifying_key()) },
-            Signer { role: SignerRole::Witness, tech_id: "T0023".into(), kid: kid_of(&w.witness.verifying_key()) },
+            Signer {
+                role: SignerRole::Performer,
+                tech_id: "T0017".into(),
+                kid: kid_of(&w.performer.verifying_key()),
+            },
+            Signer {
+                role: SignerRole::Witness,
+                tech_id: "T0023".into(),
+                kid: kid_of(&w.witness.verifying_key()),
+            },
         ],
         supersedes: None,
         attachments: vec![],

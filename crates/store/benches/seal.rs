@@ -7,7 +7,9 @@
 use std::time::{Duration, Instant};
 
 use hearth_protocol::seal::kid_of;
-use hearth_protocol::{Content, Cosigning, Created, EncodedContent, SignedContent, Signer, SignerRole, SigningKey};
+use hearth_protocol::{
+    Content, Cosigning, Created, EncodedContent, SignedContent, Signer, SignerRole, SigningKey,
+};
 use hearth_store::{DeviceIdentity, Store};
 use rusqlite::Connection;
 use serde_json::{Map, json};
@@ -28,7 +30,11 @@ fn record(n: u64, tech: &SigningKey) -> SignedContent {
             monotonic_ms: n as i64,
             last_server_time_ms: None,
         },
-        signers: vec![Signer { role: SignerRole::Performer, tech_id: "T1".into(), kid: kid_of(&tech.verifying_key()) }],
+        signers: vec![Signer {
+            role: SignerRole::Performer,
+            tech_id: "T1".into(),
+            kid: kid_of(&tech.verifying_key()),
+        }],
         supersedes: None,
         attachments: vec![],
         refs: vec![],
@@ -61,13 +67,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: u64 = std::env::var("HEARTH_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
     let warmup = 20;
     // Next to the build output, so both files share the project's file system.
-    let base = std::env::var_os("CARGO_TARGET_TMPDIR").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let base = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     std::fs::create_dir_all(&base)?;
     let dir = tempfile::tempdir_in(&base)?;
     println!("seal benchmark in {} ({} samples each, interleaved)", dir.path().display(), n);
 
     let tech = SigningKey::from_bytes(&[7; 32]);
-    let mut store = Store::open_with_identity(&dir.path().join("store"), DeviceIdentity::from_secret_bytes([1; 32], [2; 32]))?;
+    let mut store = Store::open_with_identity(
+        &dir.path().join("store"),
+        DeviceIdentity::from_secret_bytes([1; 32], [2; 32]),
+    )?;
     store.set_device_id("dev-bench", 0)?;
     let records: Vec<SignedContent> = (1..=n + warmup).map(|i| record(i, &tech)).collect();
 
@@ -97,7 +106,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (_, seal_p99) = summary("seal (chain + outbox)", seal_times);
     let (_, bare_p99) = summary("bare INSERT + COMMIT", bare_times);
     let ratio = seal_p99.as_secs_f64() / bare_p99.as_secs_f64();
-    println!("seal p99 / bare p99 = {ratio:.2} (goal ≤ 1.50: {})", if ratio <= 1.5 { "met" } else { "NOT met" });
+    println!(
+        "seal p99 / bare p99 = {ratio:.2} (goal ≤ 1.50: {})",
+        if ratio <= 1.5 { "met" } else { "NOT met" }
+    );
     store.verify_chain()?;
     Ok(())
 }

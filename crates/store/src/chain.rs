@@ -58,39 +58,35 @@ impl Store {
     ) -> Result<SealedRecord, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let device_id: String = tx
-            .query_row("SELECT device_id FROM device_state WHERE id = 1", [], |r| r.get(0))
+            .prepare_cached("SELECT device_id FROM device_state WHERE id = 1")?
+            .query_row([], |r| r.get(0))
             .optional()?
             .ok_or(StoreError::NotEnrolled)?;
         let content = signed.content().content();
-        let taken: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM chain WHERE record_id = ?1)",
-            [&content.record_id],
-            |r| r.get(0),
-        )?;
+        let taken: bool = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM chain WHERE record_id = ?1)")?
+            .query_row([&content.record_id], |r| r.get(0))?;
         if taken {
             return Err(StoreError::RecordIdTaken(content.record_id.clone()));
         }
         for a in &content.attachments {
-            let stored: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM blob WHERE sha256 = ?1 AND size = ?2)",
-                params![a.sha256.to_hex(), a.size as i64],
-                |r| r.get(0),
-            )?;
+            let stored: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM blob WHERE sha256 = ?1 AND size = ?2)")?
+                .query_row(params![a.sha256.to_hex(), a.size as i64], |r| r.get(0))?;
             if !stored {
                 return Err(StoreError::MissingBlob(a.sha256.to_hex()));
             }
         }
         let (seq, prev) = match tx
-            .query_row("SELECT seq, entry_hash FROM chain ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })
+            .prepare_cached("SELECT seq, entry_hash FROM chain ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
             .optional()?
         {
             Some((seq, hash)) => (to_u64(seq) + 1, parse_digest(&hash, to_u64(seq))?),
             None => (1, genesis_prev(&device_id)),
         };
         let last_receipt_seq: Option<i64> =
-            tx.query_row("SELECT max(server_seq) FROM receipt", [], |r| r.get(0))?;
+            tx.prepare_cached("SELECT max(server_seq) FROM receipt")?.query_row([], |r| r.get(0))?;
         let position = ChainPosition {
             device_id,
             seq,
@@ -102,7 +98,7 @@ impl Store {
             .map_err(StoreError::Draft)?;
         insert_sealed(&tx, &sealed, signed)?;
         if let Some(draft_id) = consumes_draft
-            && tx.execute("DELETE FROM draft WHERE draft_id = ?1", [draft_id])? == 0
+            && tx.prepare_cached("DELETE FROM draft WHERE draft_id = ?1")?.execute([draft_id])? == 0
         {
             return Err(StoreError::DraftNotFound(draft_id.to_owned()));
         }
@@ -142,11 +138,16 @@ impl Store {
             let stored_entry_hash: String = row.get(5)?;
             let entry: Vec<u8> = row.get(6)?;
             let content: Vec<u8> = row.get(7)?;
-            let tech_sigs: Vec<TechSignature> =
-                serde_json::from_str(&row.get::<_, String>(8)?).map_err(|_| broken("technician signatures unreadable"))?;
-            let device_sig: DeviceSignature =
-                serde_json::from_str(&row.get::<_, String>(9)?).map_err(|_| broken("device signature unreadable"))?;
-            let envelope = Envelope { entry: b64::encode(&entry), content: b64::encode(&content), tech_sigs, device_sig };
+            let tech_sigs: Vec<TechSignature> = serde_json::from_str(&row.get::<_, String>(8)?)
+                .map_err(|_| broken("technician signatures unreadable"))?;
+            let device_sig: DeviceSignature = serde_json::from_str(&row.get::<_, String>(9)?)
+                .map_err(|_| broken("device signature unreadable"))?;
+            let envelope = Envelope {
+                entry: b64::encode(&entry),
+                content: b64::encode(&content),
+                tech_sigs,
+                device_sig,
+            };
             let decoded = decode_envelope(&envelope).map_err(|e| broken(&e.to_string()))?;
             if decoded.entry.seq != seq || decoded.entry.device_id != device_id {
                 return Err(broken("the entry names another seq or device"));
@@ -205,7 +206,12 @@ impl Store {
     }
 
     /// Notes a failed attempt to send `seq` (for backoff and the status screen).
-    pub fn note_send_failure(&self, seq: u64, error: &str, next_attempt_at_ms: i64) -> Result<(), StoreError> {
+    pub fn note_send_failure(
+        &self,
+        seq: u64,
+        error: &str,
+        next_attempt_at_ms: i64,
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at_ms = ?3 WHERE seq = ?1",
             params![seq as i64, error, next_attempt_at_ms],
@@ -223,7 +229,8 @@ impl Store {
         server_key: &VerifyingKey,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        receipt::verify_receipt(receipt, receipt_sig, server_key).map_err(|_| StoreError::BadReceiptSignature)?;
+        receipt::verify_receipt(receipt, receipt_sig, server_key)
+            .map_err(|_| StoreError::BadReceiptSignature)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let device_id: Option<String> =
             tx.query_row("SELECT device_id FROM device_state WHERE id = 1", [], |r| r.get(0)).optional()?;
@@ -284,7 +291,14 @@ impl Store {
             .query_row(
                 "SELECT entry, content, tech_sigs, device_sig FROM chain WHERE seq = ?1",
                 [seq as i64],
-                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
             )
             .optional()?;
         row.map(|(entry, content, sigs, dsig)| {
@@ -309,34 +323,37 @@ impl Store {
     }
 }
 
-fn insert_sealed(tx: &Transaction<'_>, sealed: &SealedRecord, signed: &SignedContent) -> Result<(), StoreError> {
+fn insert_sealed(
+    tx: &Transaction<'_>,
+    sealed: &SealedRecord,
+    signed: &SignedContent,
+) -> Result<(), StoreError> {
     let content = signed.content().content();
     let sigs = serde_json::to_string(signed.tech_sigs()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let dsig = serde_json::to_string(&sealed.envelope.device_sig).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    tx.execute(
+    let dsig =
+        serde_json::to_string(&sealed.envelope.device_sig).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.prepare_cached(
         "INSERT INTO chain (seq, record_id, schema, work_order_id, prev, content_hash, sigs_hash, entry_hash,
                             entry, content, tech_sigs, device_sig, sealed_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
-            sealed.entry.seq as i64,
-            content.record_id,
-            content.schema,
-            content.work_order_id,
-            sealed.entry.prev.to_hex(),
-            sealed.content_hash.to_hex(),
-            sealed.entry.sigs_hash.to_hex(),
-            sealed.entry_hash.to_hex(),
-            sealed.entry_bytes,
-            signed.content().bytes(),
-            sigs,
-            dsig,
-            sealed.entry.sealed_at_ms,
-        ],
-    )?;
-    tx.execute(
-        "INSERT INTO outbox (seq, enqueued_at_ms) VALUES (?1, ?2)",
-        params![sealed.entry.seq as i64, sealed.entry.sealed_at_ms],
-    )?;
+    )?
+    .execute(params![
+        sealed.entry.seq as i64,
+        content.record_id,
+        content.schema,
+        content.work_order_id,
+        sealed.entry.prev.to_hex(),
+        sealed.content_hash.to_hex(),
+        sealed.entry.sigs_hash.to_hex(),
+        sealed.entry_hash.to_hex(),
+        sealed.entry_bytes,
+        signed.content().bytes(),
+        sigs,
+        dsig,
+        sealed.entry.sealed_at_ms,
+    ])?;
+    tx.prepare_cached("INSERT INTO outbox (seq, enqueued_at_ms) VALUES (?1, ?2)")?
+        .execute(params![sealed.entry.seq as i64, sealed.entry.sealed_at_ms])?;
     Ok(())
 }
 

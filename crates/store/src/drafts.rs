@@ -23,8 +23,8 @@ pub struct Draft {
 fn accept_data(data: &[u8]) -> Result<String, StoreError> {
     let text = std::str::from_utf8(data)
         .map_err(|e| StoreError::Draft(CanonicalError::Malformed(format!("not UTF-8: {e}"))))?;
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| StoreError::Draft(CanonicalError::Malformed(e.to_string())))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| StoreError::Draft(CanonicalError::Malformed(e.to_string())))?;
     let bytes = canonical::canonicalize(&value).map_err(StoreError::Draft)?;
     if bytes.len() > MAX_CONTENT_BYTES {
         return Err(StoreError::DraftTooLarge { size: bytes.len(), limit: MAX_CONTENT_BYTES });

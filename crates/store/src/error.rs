@@ -9,7 +9,9 @@ pub enum StoreError {
     NotEnrolled,
     #[error("this tablet is already enrolled as {0}")]
     AlreadyEnrolled(String),
-    #[error("the database was written by a newer version of Hearth ({version} migrations, this one knows {known})")]
+    #[error(
+        "the database was written by a newer version of Hearth ({version} migrations, this one knows {known})"
+    )]
     NewerDatabase { version: usize, known: usize },
     #[error("migration {name} failed: {cause}")]
     Migration { name: &'static str, cause: String },

@@ -31,10 +31,16 @@ fn table(kind: FeedKind) -> &'static str {
 fn apply_item(tx: &Transaction<'_>, item: &FeedItem) -> Result<(), StoreError> {
     let table = table(item.kind);
     if item.kind == FeedKind::WorkOrderRemoved {
-        tx.execute(&format!("DELETE FROM {table} WHERE id = ?1 AND rev <= ?2"), params![item.id, item.rev as i64])?;
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE id = ?1 AND rev <= ?2"),
+            params![item.id, item.rev as i64],
+        )?;
         return Ok(());
     }
-    let body = item.body.as_ref().ok_or_else(|| StoreError::Corrupt(format!("feed item {} has no body", item.id)))?;
+    let body = item
+        .body
+        .as_ref()
+        .ok_or_else(|| StoreError::Corrupt(format!("feed item {} has no body", item.id)))?;
     let text = serde_json::to_string(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     // A snapshot never goes back in time: an older rev arriving late is ignored.
     tx.execute(
@@ -81,8 +87,10 @@ impl Store {
 
     /// Every snapshot of one kind, by id.
     pub fn snapshots(&self, kind: FeedKind) -> Result<Vec<(String, u64, Value)>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!("SELECT id, rev, body FROM {} ORDER BY id", table(kind)))?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+        let mut stmt =
+            self.conn.prepare(&format!("SELECT id, rev, body FROM {} ORDER BY id", table(kind)))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
         let mut out = Vec::new();
         for row in rows {
             let (id, rev, body) = row?;

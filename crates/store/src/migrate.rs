@@ -23,7 +23,8 @@ pub const MIGRATIONS: &[Migration] = &[
 
 /// Applies every migration in `set` not yet applied, each in its own transaction.
 pub fn apply(conn: &mut Connection, set: &[Migration]) -> Result<(), StoreError> {
-    let applied: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+    let applied: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
     if applied > set.len() {
         // A database from a newer app: refuse rather than guess.
         return Err(StoreError::NewerDatabase { version: applied, known: set.len() });

@@ -70,6 +70,8 @@ fn data_that_is_not_an_object_is_refused() {
 fn a_chinese_value_is_accepted_as_is() {
     let dir = tempfile::tempdir().unwrap();
     let store = enrolled_store(dir.path());
-    let d = store.save_draft("d1", "hearth.visit_step/1", None, "{\"note\":\"客厅暖气不热\"}".as_bytes(), 1).unwrap();
+    let d = store
+        .save_draft("d1", "hearth.visit_step/1", None, "{\"note\":\"客厅暖气不热\"}".as_bytes(), 1)
+        .unwrap();
     assert_eq!(d.data["note"], "客厅暖气不热");
 }

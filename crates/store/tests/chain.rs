@@ -86,7 +86,8 @@ fn the_database_refuses_to_update_or_delete_a_sealed_row() {
 /// Opens the raw file the way an attacker would: triggers dropped, one column changed.
 fn tamper(dir: &std::path::Path, sql: &str) {
     let conn = Connection::open(dir.join(hearth_store::DATABASE_FILE)).unwrap();
-    conn.execute_batch(&format!("DROP TRIGGER chain_no_update; DROP TRIGGER chain_no_delete; {sql}")).unwrap();
+    conn.execute_batch(&format!("DROP TRIGGER chain_no_update; DROP TRIGGER chain_no_delete; {sql}"))
+        .unwrap();
 }
 
 #[test]
@@ -98,7 +99,10 @@ fn a_content_byte_changed_in_the_file_is_found_at_its_seq() {
     }
     drop(store);
     // "arrival" → "brrival" in the content of seq 3.
-    tamper(dir.path(), "UPDATE chain SET content = CAST(replace(CAST(content AS TEXT), 'arrival', 'brrival') AS BLOB) WHERE seq = 3");
+    tamper(
+        dir.path(),
+        "UPDATE chain SET content = CAST(replace(CAST(content AS TEXT), 'arrival', 'brrival') AS BLOB) WHERE seq = 3",
+    );
     let store = Store::open_with_identity(dir.path(), identity()).unwrap();
     match store.verify_chain().unwrap_err() {
         StoreError::ChainBroken { seq, problem } => {
@@ -117,7 +121,10 @@ fn a_deleted_row_is_found_as_a_gap() {
         seal_n(&mut store, n);
     }
     drop(store);
-    tamper(dir.path(), "DROP TRIGGER outbox_delete_needs_receipt; DELETE FROM outbox WHERE seq = 2; DELETE FROM chain WHERE seq = 2");
+    tamper(
+        dir.path(),
+        "DROP TRIGGER outbox_delete_needs_receipt; DELETE FROM outbox WHERE seq = 2; DELETE FROM chain WHERE seq = 2",
+    );
     let store = Store::open_with_identity(dir.path(), identity()).unwrap();
     let err = store.verify_chain().unwrap_err();
     assert!(matches!(err, StoreError::ChainBroken { seq: 2, .. }), "{err}");
@@ -131,7 +138,10 @@ fn a_resigned_entry_with_a_forged_prev_is_found() {
         seal_n(&mut store, n);
     }
     drop(store);
-    tamper(dir.path(), "UPDATE chain SET device_sig = replace(device_sig, substr(json_extract(device_sig, '$.sig'), 1, 4), 'AAAA') WHERE seq = 2");
+    tamper(
+        dir.path(),
+        "UPDATE chain SET device_sig = replace(device_sig, substr(json_extract(device_sig, '$.sig'), 1, 4), 'AAAA') WHERE seq = 2",
+    );
     let store = Store::open_with_identity(dir.path(), identity()).unwrap();
     let err = store.verify_chain().unwrap_err();
     assert!(matches!(err, StoreError::ChainBroken { seq: 2, .. }), "{err}");
@@ -182,7 +192,11 @@ fn a_record_can_refer_only_to_files_already_stored() {
     assert_eq!(err.code(), "missing_blob");
     let stored = store.put_blob(&photo, "image/png", 1).unwrap();
     assert_eq!(stored.sha256, attachment.sha256);
-    assert_eq!(std::fs::read(store.blob_path(&stored.sha256)).unwrap(), photo, "the file is named by its hash");
+    assert_eq!(
+        std::fs::read(store.blob_path(&stored.sha256)).unwrap(),
+        photo,
+        "the file is named by its hash"
+    );
     store.seal(&signed(content(1, Map::new(), vec![attachment])), 1, None).unwrap();
     assert_eq!(store.read_blob(&stored.sha256).unwrap(), Some(photo));
 }

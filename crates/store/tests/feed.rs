@@ -28,9 +28,16 @@ fn a_page_and_its_cursor_apply_together_and_older_revs_never_win() {
     assert_eq!(store.snapshot(FeedKind::WorkOrder, "WO-1").unwrap().unwrap()["status"], "assigned");
     assert!(store.snapshot(FeedKind::Thermometer, "TH-9").unwrap().is_some());
 
-    let removal = FeedPage { items: vec![item(4, FeedKind::WorkOrderRemoved, "WO-1", 3, None)], cursor: "c4".into(), has_more: false };
+    let removal = FeedPage {
+        items: vec![item(4, FeedKind::WorkOrderRemoved, "WO-1", 3, None)],
+        cursor: "c4".into(),
+        has_more: false,
+    };
     store.apply_feed_page(&removal, 2).unwrap();
-    assert!(store.snapshot(FeedKind::WorkOrder, "WO-1").unwrap().is_none(), "an order that left the device's scope is gone");
+    assert!(
+        store.snapshot(FeedKind::WorkOrder, "WO-1").unwrap().is_none(),
+        "an order that left the device's scope is gone"
+    );
 }
 
 #[test]

@@ -34,7 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut data = Map::new();
         data.insert("step".into(), json!("inspect"));
         data.insert("n".into(), json!(n));
-        let sealed = store.seal(&fixtures::visit_step(n, data, attachments), 1_763_000_000_000 + n as i64, None)?;
+        let sealed =
+            store.seal(&fixtures::visit_step(n, data, attachments), 1_763_000_000_000 + n as i64, None)?;
         let mut out = stdout.lock();
         writeln!(out, "sealed {} {} {}", sealed.entry.seq, fixtures::record_id(n), blob)?;
         out.flush()?;

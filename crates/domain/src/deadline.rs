@@ -1,0 +1,168 @@
+//! Deadlines of a work order, judged at a given moment.
+//!
+//! Which deadlines apply depends on the order's category:
+//!
+//! | category | deadlines (from receipt) |
+//! | --- | --- |
+//! | leak | on site |
+//! | repair, valve open/close, meter check | contact, on site, fixed |
+//! | temperature test | testers on site |
+//!
+//! and for every category:
+//!
+//! - **follow-up call**, once the order is completed: due a fixed time after
+//!   completion (the regulations say "within 48 hours"); a call any time up
+//!   to then meets it.
+//! - **late notice**, when the order has an appointment and the technician is
+//!   late: due `late_notice_minutes` before the appointment starts. The
+//!   technician counts as late when they declared it (`running_late`), when a
+//!   late notice was recorded, when they arrived after the appointment window
+//!   closed, or when the window has closed and nobody has arrived yet. An
+//!   appointment made less than the notice period ahead therefore cannot be
+//!   met once the technician is late — the rule is applied as written.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::rules::RuleSet;
+use crate::work_order::{Appointment, Milestones, WorkOrder, WorkOrderCategory};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineKind {
+    /// Contact the customer.
+    Contact,
+    /// A technician at the home.
+    OnSite,
+    /// The fault fixed / the job completed.
+    Fixed,
+    /// Both temperature testers at the home.
+    TestersOnSite,
+    /// Tell the customer the technician will be late.
+    LateNotice,
+    /// Customer service's follow-up call (回访).
+    FollowUpCall,
+}
+
+/// Where a deadline stands. A milestone reached exactly at the due time meets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DeadlineState {
+    /// Reached in time, at `at`.
+    Met { at: DateTime<Utc> },
+    /// Not reached, and more time is left than the at-risk margin.
+    Open,
+    /// Not reached, still possible, within the at-risk margin.
+    AtRisk,
+    /// Reached late (`at` says when), or not reached and the due time has
+    /// passed (`at` absent).
+    Missed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<DateTime<Utc>>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineStatus {
+    pub kind: DeadlineKind,
+    pub due: DateTime<Utc>,
+    /// Flattened: `{"kind": "on_site", "due": …, "state": "met", "at": …}`.
+    #[serde(flatten)]
+    pub state: DeadlineState,
+}
+
+/// Every deadline that applies to `order`, judged at `now`, in the order
+/// contact, on site, fixed, testers on site, late notice, follow-up call.
+pub fn deadlines(order: &WorkOrder, rules: &RuleSet, now: DateTime<Utc>) -> Vec<DeadlineStatus> {
+    let d = rules.deadlines();
+    let m = &order.milestones;
+    let received = order.received_at;
+    let judge = Judge { now, at_risk_percent: d.at_risk_percent };
+    let from_receipt =
+        |kind, minutes, reached| judge.status(kind, received, add_minutes(received, minutes), reached);
+
+    let mut out = Vec::new();
+    match order.category {
+        WorkOrderCategory::Leak => {
+            out.push(from_receipt(DeadlineKind::OnSite, d.leak_on_site_minutes, m.on_site_at));
+        }
+        WorkOrderCategory::TemperatureTest => {
+            out.push(from_receipt(DeadlineKind::TestersOnSite, d.testers_on_site_minutes, m.on_site_at));
+        }
+        WorkOrderCategory::Repair
+        | WorkOrderCategory::ValveOpen
+        | WorkOrderCategory::ValveClose
+        | WorkOrderCategory::MeterCheck => {
+            out.push(from_receipt(DeadlineKind::Contact, d.repair_contact_minutes, m.contacted_at));
+            out.push(from_receipt(DeadlineKind::OnSite, d.repair_on_site_minutes, m.on_site_at));
+            out.push(from_receipt(DeadlineKind::Fixed, d.repair_fixed_minutes, m.completed_at));
+        }
+    }
+
+    if let Some(appointment) = order.appointment {
+        if is_late(m, &appointment, now) {
+            let due = sub_minutes(appointment.start(), d.late_notice_minutes);
+            out.push(judge.status(DeadlineKind::LateNotice, received, due, m.late_notice_at));
+        }
+    }
+
+    if let Some(completed) = m.completed_at {
+        out.push(judge.status(
+            DeadlineKind::FollowUpCall,
+            completed,
+            add_minutes(completed, d.follow_up_minutes),
+            m.follow_up_at,
+        ));
+    }
+    out
+}
+
+/// Whether the technician is (or was) late for the appointment; see the module doc.
+fn is_late(m: &Milestones, appointment: &Appointment, now: DateTime<Utc>) -> bool {
+    let arrived_late_or_not_yet = match m.on_site_at {
+        Some(arrived) => arrived > appointment.end(),
+        None => now > appointment.end(),
+    };
+    m.running_late || m.late_notice_at.is_some() || arrived_late_or_not_yet
+}
+
+struct Judge {
+    now: DateTime<Utc>,
+    at_risk_percent: u8,
+}
+
+impl Judge {
+    /// `start` is where the deadline's span begins (for the at-risk margin).
+    fn status(
+        &self,
+        kind: DeadlineKind,
+        start: DateTime<Utc>,
+        due: DateTime<Utc>,
+        reached: Option<DateTime<Utc>>,
+    ) -> DeadlineStatus {
+        let state = match reached {
+            Some(at) if at <= due => DeadlineState::Met { at },
+            Some(at) => DeadlineState::Missed { at: Some(at) },
+            None if self.now > due => DeadlineState::Missed { at: None },
+            None if self.within_margin(start, due) => DeadlineState::AtRisk,
+            None => DeadlineState::Open,
+        };
+        DeadlineStatus { kind, due, state }
+    }
+
+    fn within_margin(&self, start: DateTime<Utc>, due: DateTime<Utc>) -> bool {
+        let span = (due - start).num_seconds().max(0);
+        let left = (due - self.now).num_seconds();
+        // Integer form of `left / span <= percent / 100`.
+        left.saturating_mul(100) <= span.saturating_mul(i64::from(self.at_risk_percent))
+    }
+}
+
+// Saturating, so that absurd dates from a device cannot panic the judge.
+fn add_minutes(t: DateTime<Utc>, minutes: u32) -> DateTime<Utc> {
+    t.checked_add_signed(TimeDelta::minutes(i64::from(minutes))).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+fn sub_minutes(t: DateTime<Utc>, minutes: u32) -> DateTime<Utc> {
+    t.checked_sub_signed(TimeDelta::minutes(i64::from(minutes))).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}

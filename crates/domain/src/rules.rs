@@ -1,0 +1,187 @@
+//! The company rule set: the figures the regulations fix, as data.
+//!
+//! Companies differ (see `domain.md`), so every figure is a setting with the
+//! regulations' value as its default. Durations are integer minutes and
+//! temperatures integer hundredths of a degree: no floats in the serialised
+//! form. Missing fields take their defaults, so an older rule set still loads.
+
+use chrono::NaiveTime;
+use serde::{Deserialize, Serialize};
+
+use crate::centi::CentiCelsius;
+
+/// Why a rule set was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleSetError {
+    #[error("deadline {name} must be at least one minute")]
+    ZeroDuration { name: &'static str },
+    #[error("at_risk_percent must be 0 to 100, got {0}")]
+    AtRiskPercentOutOfRange(u8),
+    #[error("the day window must start before it ends ({start} .. {end})")]
+    EmptyDayWindow { start: NaiveTime, end: NaiveTime },
+    #[error("the reading range is empty ({min} .. {max})")]
+    EmptyReadingRange { min: CentiCelsius, max: CentiCelsius },
+    #[error("the outlier threshold must not be negative, got {0}")]
+    NegativeOutlierThreshold(CentiCelsius),
+}
+
+impl RuleSetError {
+    /// A stable machine-readable code for the UI and HTTP boundaries.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::ZeroDuration { .. } => "rule_zero_duration",
+            Self::AtRiskPercentOutOfRange(_) => "rule_at_risk_percent_out_of_range",
+            Self::EmptyDayWindow { .. } => "rule_empty_day_window",
+            Self::EmptyReadingRange { .. } => "rule_empty_reading_range",
+            Self::NegativeOutlierThreshold(_) => "rule_negative_outlier_threshold",
+        }
+    }
+}
+
+/// Deadlines, in minutes, counted from when the order was received (the
+/// follow-up call: from completion; the late notice: back from the appointment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeadlineRules {
+    /// Leak (跑冒滴漏): on site within 30 minutes.
+    pub leak_on_site_minutes: u32,
+    /// Any other repair, valve or meter job: contact the customer within 30 minutes …
+    pub repair_contact_minutes: u32,
+    /// … be on site within 2 hours …
+    pub repair_on_site_minutes: u32,
+    /// … and have it fixed within 24 hours.
+    pub repair_fixed_minutes: u32,
+    /// Temperature test: both testers at the home within 24 hours.
+    pub testers_on_site_minutes: u32,
+    /// Follow-up call (回访) within 48 hours of completion.
+    pub follow_up_minutes: u32,
+    /// A technician who will be late tells the customer at least this long
+    /// before the appointment starts.
+    pub late_notice_minutes: u32,
+    /// An open deadline is "at risk" once the time left is at most this
+    /// percentage of its whole span (20: the last 20 %, i.e. the last 6 minutes
+    /// of a 30-minute deadline, the last 4.8 hours of a 24-hour one). A share
+    /// rather than fixed minutes, so one setting fits 30 minutes and 48 hours.
+    pub at_risk_percent: u8,
+}
+
+impl Default for DeadlineRules {
+    fn default() -> Self {
+        Self {
+            leak_on_site_minutes: 30,
+            repair_contact_minutes: 30,
+            repair_on_site_minutes: 2 * 60,
+            repair_fixed_minutes: 24 * 60,
+            testers_on_site_minutes: 24 * 60,
+            follow_up_minutes: 48 * 60,
+            late_notice_minutes: 60,
+            at_risk_percent: 20,
+        }
+    }
+}
+
+/// The indoor temperature standard and the plausibility limits of readings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TemperatureRules {
+    /// Local time the day window opens (inclusive), default 06:00.
+    pub day_starts: NaiveTime,
+    /// Local time the day window closes (exclusive), default 21:00: a reading
+    /// at 21:00:00 is judged by the night minimum.
+    pub day_ends: NaiveTime,
+    /// Minimum inside the day window, default 18.00 °C.
+    pub day_min: CentiCelsius,
+    /// Minimum at other hours, default 16.00 °C.
+    pub night_min: CentiCelsius,
+    /// Another city's rule: only the living room counts, and it must reach
+    /// `day_min` at all hours.
+    pub living_room_only: bool,
+    /// Lowest plausible reading, default −10.00 °C (inclusive).
+    pub reading_min: CentiCelsius,
+    /// Highest plausible reading, default 40.00 °C (inclusive).
+    pub reading_max: CentiCelsius,
+    /// A reading further than this from the test's median (strictly more)
+    /// needs a written reason, default 6.00 °C.
+    pub outlier_threshold: CentiCelsius,
+}
+
+impl Default for TemperatureRules {
+    fn default() -> Self {
+        Self {
+            day_starts: NaiveTime::from_hms_opt(6, 0, 0).unwrap_or(NaiveTime::MIN),
+            day_ends: NaiveTime::from_hms_opt(21, 0, 0).unwrap_or(NaiveTime::MIN),
+            day_min: CentiCelsius(1800),
+            night_min: CentiCelsius(1600),
+            living_room_only: false,
+            reading_min: CentiCelsius(-1000),
+            reading_max: CentiCelsius(4000),
+            outlier_threshold: CentiCelsius(600),
+        }
+    }
+}
+
+/// One company's rules. Validated on construction and on deserialisation.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "RuleSetData")]
+pub struct RuleSet {
+    deadlines: DeadlineRules,
+    temperature: TemperatureRules,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RuleSetData {
+    deadlines: DeadlineRules,
+    temperature: TemperatureRules,
+}
+
+impl TryFrom<RuleSetData> for RuleSet {
+    type Error = RuleSetError;
+    fn try_from(data: RuleSetData) -> Result<Self, Self::Error> {
+        Self::new(data.deadlines, data.temperature)
+    }
+}
+
+impl RuleSet {
+    pub fn new(deadlines: DeadlineRules, temperature: TemperatureRules) -> Result<Self, RuleSetError> {
+        let durations = [
+            ("leak_on_site_minutes", deadlines.leak_on_site_minutes),
+            ("repair_contact_minutes", deadlines.repair_contact_minutes),
+            ("repair_on_site_minutes", deadlines.repair_on_site_minutes),
+            ("repair_fixed_minutes", deadlines.repair_fixed_minutes),
+            ("testers_on_site_minutes", deadlines.testers_on_site_minutes),
+            ("follow_up_minutes", deadlines.follow_up_minutes),
+            ("late_notice_minutes", deadlines.late_notice_minutes),
+        ];
+        if let Some((name, _)) = durations.iter().find(|(_, minutes)| *minutes == 0) {
+            return Err(RuleSetError::ZeroDuration { name });
+        }
+        if deadlines.at_risk_percent > 100 {
+            return Err(RuleSetError::AtRiskPercentOutOfRange(deadlines.at_risk_percent));
+        }
+        if temperature.day_starts >= temperature.day_ends {
+            return Err(RuleSetError::EmptyDayWindow {
+                start: temperature.day_starts,
+                end: temperature.day_ends,
+            });
+        }
+        if temperature.reading_min > temperature.reading_max {
+            return Err(RuleSetError::EmptyReadingRange {
+                min: temperature.reading_min,
+                max: temperature.reading_max,
+            });
+        }
+        if temperature.outlier_threshold < CentiCelsius(0) {
+            return Err(RuleSetError::NegativeOutlierThreshold(temperature.outlier_threshold));
+        }
+        Ok(Self { deadlines, temperature })
+    }
+
+    pub fn deadlines(&self) -> &DeadlineRules {
+        &self.deadlines
+    }
+
+    pub fn temperature(&self) -> &TemperatureRules {
+        &self.temperature
+    }
+}
