@@ -10,7 +10,7 @@
 
 use hearth_domain::{
     CompletedStep, ConcludedVisit, CustomerSignoff, TemperatureReading, TemperatureReport, VisitOutcome,
-    WorkOrderId,
+    WorkOrder, WorkOrderId,
 };
 use hearth_protocol::{
     Attachment, AttachmentRole, Content, Created, Digest, RecordRef, Signer, SignerRole, Supersedes, schema,
@@ -262,6 +262,55 @@ pub fn customer_signoff(
             data: data_of(signoff)?,
         },
     ))
+}
+
+/// `hearth.work_order_local/1`: an order the technician opened on site (a
+/// second fault found in the same home), to be confirmed by dispatch.
+pub fn work_order_local(
+    meta: RecordMeta,
+    order: &WorkOrder,
+    performer: Signer,
+) -> Result<Content, RecordError> {
+    require_role(&performer, SignerRole::Performer, "a locally opened order is signed by its technician")?;
+    Ok(content(
+        meta,
+        Parts {
+            schema: schema::WORK_ORDER_LOCAL,
+            work_order_id: Some(order.id.as_str().to_owned()),
+            signers: vec![performer],
+            attachments: vec![],
+            refs: vec![],
+            data: data_of(order)?,
+        },
+    ))
+}
+
+/// `hearth.void/1`: withdraws a record sealed by mistake (e.g. the wrong
+/// order). The original stays; the void names it and says why.
+pub fn void(
+    meta: RecordMeta,
+    work_order_id: Option<&WorkOrderId>,
+    original: RecordRef,
+    reason: &str,
+    performer: Signer,
+) -> Result<Content, RecordError> {
+    require_role(
+        &performer,
+        SignerRole::Performer,
+        "a void is signed by the technician who withdraws the record",
+    )?;
+    let voided = content(
+        meta,
+        Parts {
+            schema: schema::VOID,
+            work_order_id: work_order_id.map(|w| w.as_str().to_owned()),
+            signers: vec![performer],
+            attachments: vec![],
+            refs: vec![],
+            data: Map::new(),
+        },
+    );
+    supersede(voided, &original.record_id, original.content_hash, reason)
 }
 
 /// Makes `correction` a correction of `original`: both records stay, the new
