@@ -136,18 +136,7 @@ impl Store {
             let stored_content_hash: String = row.get(3)?;
             let stored_sigs_hash: String = row.get(4)?;
             let stored_entry_hash: String = row.get(5)?;
-            let entry: Vec<u8> = row.get(6)?;
-            let content: Vec<u8> = row.get(7)?;
-            let tech_sigs: Vec<TechSignature> = serde_json::from_str(&row.get::<_, String>(8)?)
-                .map_err(|_| broken("technician signatures unreadable"))?;
-            let device_sig: DeviceSignature = serde_json::from_str(&row.get::<_, String>(9)?)
-                .map_err(|_| broken("device signature unreadable"))?;
-            let envelope = Envelope {
-                entry: b64::encode(&entry),
-                content: b64::encode(&content),
-                tech_sigs,
-                device_sig,
-            };
+            let envelope = read_envelope(row, 6).map_err(|e| broken(&e.to_string()))?;
             let decoded = decode_envelope(&envelope).map_err(|e| broken(&e.to_string()))?;
             if decoded.entry.seq != seq || decoded.entry.device_id != device_id {
                 return Err(broken("the entry names another seq or device"));
@@ -177,29 +166,13 @@ impl Store {
             "SELECT o.seq, o.attempts, c.entry, c.content, c.tech_sigs, c.device_sig
              FROM outbox o JOIN chain c ON c.seq = o.seq ORDER BY o.seq LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })?;
+        let mut rows = stmt.query([limit as i64])?;
         let mut out = Vec::new();
-        for row in rows {
-            let (seq, attempts, entry, content, sigs, dsig) = row?;
-            let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of seq {seq}"));
+        while let Some(row) = rows.next()? {
             out.push(OutboxItem {
-                seq: to_u64(seq),
-                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                envelope: Envelope {
-                    entry: b64::encode(&entry),
-                    content: b64::encode(&content),
-                    tech_sigs: serde_json::from_str(&sigs).map_err(|_| corrupt("technician signatures"))?,
-                    device_sig: serde_json::from_str(&dsig).map_err(|_| corrupt("device signature"))?,
-                },
+                seq: to_u64(row.get(0)?),
+                attempts: u32::try_from(row.get::<_, i64>(1)?).unwrap_or(u32::MAX),
+                envelope: read_envelope(row, 2)?,
             });
         }
         Ok(out)
@@ -286,30 +259,11 @@ impl Store {
 
     /// The envelope sealed at `seq`.
     pub fn envelope(&self, seq: u64) -> Result<Option<Envelope>, StoreError> {
-        let row = self
+        let mut stmt = self
             .conn
-            .query_row(
-                "SELECT entry, content, tech_sigs, device_sig FROM chain WHERE seq = ?1",
-                [seq as i64],
-                |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                },
-            )
-            .optional()?;
-        row.map(|(entry, content, sigs, dsig)| {
-            Ok(Envelope {
-                entry: b64::encode(&entry),
-                content: b64::encode(&content),
-                tech_sigs: serde_json::from_str(&sigs).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                device_sig: serde_json::from_str(&dsig).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            })
-        })
-        .transpose()
+            .prepare_cached("SELECT entry, content, tech_sigs, device_sig FROM chain WHERE seq = ?1")?;
+        let mut rows = stmt.query([seq as i64])?;
+        rows.next()?.map(|row| read_envelope(row, 0)).transpose()
     }
 
     /// How many entries are sealed (the head seq).
@@ -355,6 +309,17 @@ fn insert_sealed(
     tx.prepare_cached("INSERT INTO outbox (seq, enqueued_at_ms) VALUES (?1, ?2)")?
         .execute(params![sealed.entry.seq as i64, sealed.entry.sealed_at_ms])?;
     Ok(())
+}
+
+/// The four chain columns that make the wire envelope, from column `at` on.
+fn read_envelope(row: &rusqlite::Row<'_>, at: usize) -> Result<Envelope, StoreError> {
+    let entry: Vec<u8> = row.get(at)?;
+    let content: Vec<u8> = row.get(at + 1)?;
+    let tech_sigs: Vec<TechSignature> = serde_json::from_str(&row.get::<_, String>(at + 2)?)
+        .map_err(|_| StoreError::Corrupt("technician signatures unreadable".into()))?;
+    let device_sig: DeviceSignature = serde_json::from_str(&row.get::<_, String>(at + 3)?)
+        .map_err(|_| StoreError::Corrupt("device signature unreadable".into()))?;
+    Ok(Envelope { entry: b64::encode(&entry), content: b64::encode(&content), tech_sigs, device_sig })
 }
 
 fn verify_device_signature(key: &VerifyingKey, sig: &DeviceSignature, entry_hash: &Digest) -> Result<(), ()> {
