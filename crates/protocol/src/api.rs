@@ -13,12 +13,14 @@ pub const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
 
 /// Every error at the HTTP boundary: `{"error": code, "message": text}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
     pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerKey {
     pub kid: String,
     /// Raw 32 bytes, base64url.
@@ -26,6 +28,7 @@ pub struct ServerKey {
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollDeviceRequest {
     pub code: String,
     /// Raw 32-byte Ed25519 public key, base64url.
@@ -34,12 +37,14 @@ pub struct EnrollDeviceRequest {
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollDeviceResponse {
     pub device_id: String,
     pub token: String,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollTechnicianRequest {
     pub code: String,
     pub tech_id: String,
@@ -47,6 +52,7 @@ pub struct EnrollTechnicianRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollTechnicianResponse {
     pub kid: String,
 }
@@ -67,6 +73,7 @@ redacted_debug!(EnrollTechnicianRequest, "EnrollTechnicianRequest", tech_id);
 
 /// `GET /devices/{id}/head`: the longest contiguous prefix the server holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Head {
     pub seq: u64,
     /// Absent when `seq` is 0.
@@ -75,11 +82,13 @@ pub struct Head {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntriesRequest {
     pub entries: Vec<Envelope>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EntryStatus {
     Accepted,
@@ -92,6 +101,7 @@ pub enum EntryStatus {
 
 /// Why a `conflict` was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictReason {
     Fork,
@@ -100,6 +110,7 @@ pub enum ConflictReason {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntryResult {
     pub seq: u64,
     pub status: EntryStatus,
@@ -116,12 +127,14 @@ pub struct EntryResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntriesResponse {
     pub results: Vec<EntryResult>,
     pub server_time_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptWithSig {
     pub receipt: Receipt,
     pub receipt_sig: String,
@@ -129,22 +142,26 @@ pub struct ReceiptWithSig {
 
 /// `GET /devices/{id}/receipts?from_seq=N`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptsResponse {
     pub receipts: Vec<ReceiptWithSig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlobsMissingRequest {
     pub sha256: Vec<Digest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlobsMissingResponse {
     pub missing: Vec<Digest>,
 }
 
 /// What a feed item carries (§7): full snapshots, each with a monotonic `rev`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FeedKind {
     WorkOrder,
@@ -157,6 +174,7 @@ pub enum FeedKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeedItem {
     pub feed_seq: u64,
     pub kind: FeedKind,
@@ -165,11 +183,13 @@ pub struct FeedItem {
     pub rev: u64,
     /// The full snapshot; absent for removals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub body: Option<Value>,
 }
 
 /// `GET /devices/{id}/feed?cursor=C&limit=N`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeedPage {
     pub items: Vec<FeedItem>,
     /// Opaque; pass it back to continue.
@@ -179,6 +199,7 @@ pub struct FeedPage {
 
 /// `GET /records/{record_id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordResponse {
     pub envelope: Envelope,
     #[serde(default, skip_serializing_if = "Option::is_none")]

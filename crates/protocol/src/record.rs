@@ -15,6 +15,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Who signs a record, and in which capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignerRole {
     Performer,
@@ -34,6 +35,7 @@ impl SignerRole {
 
 /// The device's claims about when a record was made (protocol §8: claims, never trusted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Created {
     pub device_time_ms: i64,
@@ -46,6 +48,7 @@ pub struct Created {
 
 /// One required signer of a record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Signer {
     pub role: SignerRole,
@@ -55,6 +58,7 @@ pub struct Signer {
 
 /// The record this one corrects; both stay (sealed means immutable).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Supersedes {
     pub record_id: String,
@@ -63,6 +67,7 @@ pub struct Supersedes {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AttachmentRole {
     Photo,
@@ -73,6 +78,7 @@ pub enum AttachmentRole {
 
 /// A file the record refers to by its SHA-256; the bytes travel in the blob lane.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Attachment {
     pub sha256: Digest,
@@ -83,6 +89,7 @@ pub struct Attachment {
 
 /// Another record this one binds (a report binds its readings, a sign-off what was accepted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecordRef {
     pub record_id: String,
@@ -91,6 +98,7 @@ pub struct RecordRef {
 
 /// Content `C`: what people attest to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Content {
     pub schema: String,
@@ -106,11 +114,13 @@ pub struct Content {
     pub attachments: Vec<Attachment>,
     #[serde(default)]
     pub refs: Vec<RecordRef>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: Map<String, Value>,
 }
 
 /// One technician signature `S`: `sig` is base64url of the Ed25519 signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TechSignature {
     pub role: SignerRole,
@@ -121,6 +131,7 @@ pub struct TechSignature {
 
 /// Chain entry `E`: what the device appends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     pub v: u32,
@@ -135,6 +146,7 @@ pub struct Entry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeviceSignature {
     pub kid: String,
@@ -143,6 +155,7 @@ pub struct DeviceSignature {
 
 /// The wire envelope (§3.4): the exact signed bytes, base64url, plus signatures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     pub entry: String,
@@ -152,6 +165,7 @@ pub struct Envelope {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptStatus {
     Valid,
@@ -160,6 +174,7 @@ pub enum ReceiptStatus {
 
 /// Server receipt `R` (§3.5), signed over its canonical form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     pub v: u32,

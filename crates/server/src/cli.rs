@@ -1,0 +1,138 @@
+//! The command line: `serve`, `admin …`, `demo`. Typed configuration with
+//! defaults, overridable by flags or environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::storage::Storage;
+use crate::storage::postgres::PostgresStorage;
+use crate::storage::sqlite::SqliteStorage;
+
+pub const DEFAULT_DATABASE: &str = "sqlite://hearth-server.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hearth-server",
+    version,
+    about = "Hearth central server: receives, verifies and stores signed records"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API.
+    Serve(ServeArgs),
+    /// Operator commands; each prints its result as the last line.
+    Admin {
+        #[arg(long, env = "HEARTH_DATABASE", default_value = DEFAULT_DATABASE)]
+        database: String,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Fill a database with a believable day of work.
+    Demo {
+        #[arg(long, env = "HEARTH_DATABASE", default_value = DEFAULT_DATABASE)]
+        database: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(long, env = "HEARTH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` (embedded, the default) or `postgres://…`.
+    #[arg(long, env = "HEARTH_DATABASE", default_value = DEFAULT_DATABASE)]
+    pub database: String,
+    #[arg(long, env = "HEARTH_BLOBS", default_value = "hearth-blobs")]
+    pub blobs: PathBuf,
+    #[arg(long, env = "HEARTH_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, env = "HEARTH_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Fill the database with the demo day first, and print an operator
+    /// token and a tablet enrolment code to try it with.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// A new operator token for the office API.
+    OperatorToken,
+    /// A one-time enrolment code for a tablet.
+    DeviceCode,
+    /// Technicians.
+    Technician {
+        #[command(subcommand)]
+        command: TechnicianCommand,
+    },
+    /// A one-time code to enrol a technician on a tablet.
+    TechnicianCode {
+        #[arg(long)]
+        id: String,
+    },
+    /// Thermometers.
+    Thermometer {
+        #[command(subcommand)]
+        command: ThermometerCommand,
+    },
+    /// Revoke a tablet's key (entries arriving later are flagged, never dropped).
+    RevokeDevice {
+        #[arg(long)]
+        device_id: String,
+    },
+    /// Revoke a technician's key on one tablet.
+    RevokeTechnician {
+        #[arg(long)]
+        kid: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TechnicianCommand {
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ThermometerCommand {
+    Add {
+        #[arg(long)]
+        serial: String,
+        #[arg(long)]
+        certificate: String,
+        #[arg(long)]
+        valid_until: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("the database URL must start with sqlite:// or postgres://")]
+    UnknownScheme,
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+}
+
+/// Opens the storage a URL names.
+pub async fn open_storage(url: &str) -> Result<Arc<dyn Storage>, OpenError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(SqliteStorage::open(std::path::Path::new(path))?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStorage::connect(url).await?))
+    } else {
+        Err(OpenError::UnknownScheme)
+    }
+}

@@ -1,0 +1,328 @@
+//! The ingest pipeline of protocol §6 with the per-entry results of §5.
+//!
+//! A batch is handled in three steps: every envelope is decoded and its
+//! signatures verified in parallel (pure CPU); then, in order, each entry is
+//! checked for idempotency, chain position and business rules against the
+//! device's head (including entries earlier in the same batch); finally all
+//! entries that passed are appended in one transaction, so the batch costs
+//! one durable commit. Crypto and chain failures stop the batch (the rest is
+//! `not_processed`); business rules never do — they flag the receipt
+//! `needs_review`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use hearth_protocol::api::{ConflictReason, EntriesResponse, EntryResult, EntryStatus, MAX_BATCH_ENTRIES};
+use hearth_protocol::hash::genesis_prev;
+use hearth_protocol::verify::{
+    DecodedEnvelope, SignatureReport, VerifyError, decode_envelope, verify_signatures,
+};
+use hearth_protocol::{
+    Envelope, KeyDirectory, ReceiptStatus, TechnicianKey, VerifyingKey, b64, receipt, schema,
+};
+
+use crate::error::{ApiError, ApiResult};
+use crate::rules::RuleContext;
+use crate::state::AppState;
+use crate::storage::{DeviceKeys, NewConflict, NewEntry, ReceiptSigner, StorageError, StoredEntry};
+
+/// The verifier's view of one device's keys (plus any foreign kid the batch
+/// names, so a key of another tablet is reported as such). Revoked keys stay:
+/// their signatures still verify, and the rules flag entries made after.
+#[derive(Clone)]
+struct Directory(Arc<DeviceKeys>);
+
+impl KeyDirectory for Directory {
+    fn device_key(&self, device_id: &str) -> Option<VerifyingKey> {
+        (self.0.device.device_id == device_id)
+            .then(|| VerifyingKey::from_bytes(&self.0.device.public_key).ok())?
+    }
+    fn technician_key(&self, kid: &str) -> Option<TechnicianKey> {
+        let row = self.0.technicians.iter().find(|t| t.kid == kid)?;
+        Some(TechnicianKey {
+            tech_id: row.tech_id.clone(),
+            device_id: row.device_id.clone(),
+            public_key: VerifyingKey::from_bytes(&row.public_key).ok()?,
+        })
+    }
+}
+
+fn result(seq: u64, status: EntryStatus) -> EntryResult {
+    EntryResult {
+        seq,
+        status,
+        receipt: None,
+        receipt_sig: None,
+        reason: None,
+        expected_seq: None,
+        flags: None,
+    }
+}
+
+fn with_receipt(status: EntryStatus, stored: &StoredEntry) -> EntryResult {
+    EntryResult {
+        receipt: Some(stored.receipt.clone()),
+        receipt_sig: Some(stored.receipt_sig.clone()),
+        flags: (!stored.flags.is_empty()).then(|| stored.flags.clone()),
+        ..result(stored.seq, status)
+    }
+}
+
+fn rejected(seq: u64, reason: &str) -> EntryResult {
+    EntryResult { reason: Some(reason.to_owned()), ..result(seq, EntryStatus::Rejected) }
+}
+
+fn conflict(seq: u64, reason: ConflictReason) -> EntryResult {
+    let reason = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned));
+    EntryResult { reason, ..result(seq, EntryStatus::Conflict) }
+}
+
+/// The seq an envelope claims, read leniently so even a rejected entry is named.
+fn claimed_seq(env: &Envelope) -> u64 {
+    b64::decode(&env.entry)
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|v| v.get("seq").and_then(serde_json::Value::as_u64))
+        .unwrap_or(0)
+}
+
+/// Whether `schema` is one this server knows.
+pub fn known_schema(s: &str) -> bool {
+    schema::KNOWN.contains(&s)
+}
+
+/// Decoding and signature checking of one envelope, done ahead of the
+/// sequential checks. Signatures are judged only if the bytes decode.
+struct Checked {
+    decoded: Result<DecodedEnvelope, VerifyError>,
+    signatures: Option<Result<SignatureReport, VerifyError>>,
+}
+
+fn check(env: &Envelope, directory: &Directory) -> Checked {
+    match decode_envelope(env) {
+        Ok(decoded) => {
+            let signatures = Some(verify_signatures(&decoded, env, directory));
+            Checked { decoded: Ok(decoded), signatures }
+        }
+        Err(e) => Checked { decoded: Err(e), signatures: None },
+    }
+}
+
+/// Verifies a batch on both cores: signature checking is the CPU cost of ingest.
+async fn check_all(entries: &[Envelope], directory: Directory) -> ApiResult<Vec<Checked>> {
+    let half = entries.len().div_ceil(2).max(1);
+    let mut tasks = Vec::new();
+    for chunk in entries.chunks(half) {
+        let chunk = chunk.to_vec();
+        let directory = directory.clone();
+        tasks.push(tokio::task::spawn_blocking(move || {
+            chunk.iter().map(|e| check(e, &directory)).collect::<Vec<_>>()
+        }));
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    for task in tasks {
+        out.extend(task.await.map_err(ApiError::internal)?);
+    }
+    Ok(out)
+}
+
+/// Where each entry's answer comes from once the batch is committed.
+enum Answer {
+    Now(Box<EntryResult>),
+    /// The n-th entry appended by this batch.
+    Appended(usize),
+    /// A repeat, within the batch, of the n-th appended entry.
+    RepeatOf(usize),
+}
+
+fn answered(r: EntryResult) -> Answer {
+    Answer::Now(Box::new(r))
+}
+
+/// Ingests a batch for `device_id`, in order, answering one result per entry.
+pub async fn ingest_batch(
+    state: &AppState,
+    device_id: &str,
+    entries: Vec<Envelope>,
+) -> ApiResult<EntriesResponse> {
+    if entries.len() > MAX_BATCH_ENTRIES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("at most {MAX_BATCH_ENTRIES} entries in one batch"),
+        ));
+    }
+    // One batch at a time per device: a batch pushed on four connections at
+    // once is checked and stored once.
+    let lock = state.device_lock(device_id);
+    let _one_at_a_time = lock.lock().await;
+    let keys = state.storage.device_keys(device_id).await?.ok_or_else(ApiError::unauthorized)?;
+
+    let mut known = keys.clone();
+    let foreign: HashSet<&str> = entries
+        .iter()
+        .flat_map(|e| e.tech_sigs.iter().map(|s| s.kid.as_str()))
+        .filter(|kid| !keys.technicians.iter().any(|t| t.kid == *kid))
+        .collect();
+    for kid in foreign {
+        if let Some(row) = state.storage.technician_key(kid).await? {
+            known.technicians.push(row);
+        }
+    }
+    let checked = check_all(&entries, Directory(Arc::new(known))).await?;
+
+    let now = state.now_ms();
+    let (mut head_seq, head_hash) = state.storage.head(device_id).await?;
+    let mut head_hash = head_hash.unwrap_or_else(|| genesis_prev(device_id).to_hex());
+    let mut rules = RuleContext::new(state);
+    let mut pending: Vec<NewEntry> = Vec::new();
+    let mut pending_seq: HashMap<u64, usize> = HashMap::new();
+    let mut pending_ids: HashSet<String> = HashSet::new();
+    let mut answers: Vec<Answer> = Vec::with_capacity(entries.len());
+    let mut stopped = false;
+    // Conflicts are kept as evidence once the batch is committed; a batch
+    // abandoned for a concurrent write leaves none behind.
+    let mut evidence: Vec<NewConflict> = Vec::new();
+
+    for (env, checked) in entries.iter().zip(checked) {
+        if stopped {
+            answers.push(answered(result(claimed_seq(env), EntryStatus::NotProcessed)));
+            continue;
+        }
+        let answer = 'entry: {
+            let decoded = match checked.decoded {
+                Ok(d) => d,
+                Err(e) => break 'entry answered(rejected(claimed_seq(env), e.code())),
+            };
+            let seq = decoded.entry.seq;
+            let entry_hash = decoded.entry_hash.to_hex();
+            if decoded.entry.device_id != device_id {
+                break 'entry answered(rejected(seq, "device_mismatch"));
+            }
+            // Idempotency: a position already taken, in this batch or before.
+            if seq <= head_seq {
+                if let Some(&n) = pending_seq.get(&seq) {
+                    if pending[n].entry_hash == entry_hash {
+                        break 'entry Answer::RepeatOf(n);
+                    }
+                } else if let Some(stored) = state.storage.entry_at(device_id, seq).await? {
+                    if stored.entry_hash == entry_hash {
+                        break 'entry answered(with_receipt(EntryStatus::Duplicate, &stored));
+                    }
+                }
+                evidence.push(conflict_evidence(device_id, seq, "fork", env, now));
+                break 'entry answered(conflict(seq, ConflictReason::Fork));
+            }
+            let record_id = &decoded.content().record_id;
+            if pending_ids.contains(record_id) {
+                evidence.push(conflict_evidence(device_id, seq, "record_id_reuse", env, now));
+                break 'entry answered(conflict(seq, ConflictReason::RecordIdReuse));
+            }
+            if let Some(stored) = state.storage.entry_by_record_id(record_id).await? {
+                // Stored since we read the head (another server process took
+                // the same resend): the same entry is a duplicate, and the head moves.
+                if stored.device_id == device_id && stored.seq == seq && stored.entry_hash == entry_hash {
+                    head_seq = seq;
+                    head_hash.clone_from(&stored.entry_hash);
+                    break 'entry answered(with_receipt(EntryStatus::Duplicate, &stored));
+                }
+                evidence.push(conflict_evidence(device_id, seq, "record_id_reuse", env, now));
+                break 'entry answered(conflict(seq, ConflictReason::RecordIdReuse));
+            }
+            // Chain position.
+            if seq > head_seq + 1 {
+                break 'entry answered(EntryResult {
+                    expected_seq: Some(head_seq + 1),
+                    ..result(seq, EntryStatus::Gap)
+                });
+            }
+            if decoded.entry.prev.to_hex() != head_hash {
+                evidence.push(conflict_evidence(device_id, seq, "broken_chain", env, now));
+                break 'entry answered(conflict(seq, ConflictReason::BrokenChain));
+            }
+            // Signatures (already checked in parallel).
+            let signatures = match checked.signatures {
+                Some(Ok(s)) => s,
+                Some(Err(e)) => break 'entry answered(rejected(seq, e.code())),
+                None => break 'entry answered(rejected(seq, "bad_entry")),
+            };
+            let flags = rules.flags(&keys, &decoded, &signatures, now).await?;
+            rules.note_pending(&decoded);
+            let content = decoded.content();
+            pending_seq.insert(seq, pending.len());
+            pending_ids.insert(content.record_id.clone());
+            head_seq = seq;
+            head_hash.clone_from(&entry_hash);
+            pending.push(NewEntry {
+                device_id: device_id.to_owned(),
+                seq,
+                record_id: content.record_id.clone(),
+                entry_hash,
+                content_hash: decoded.content.hash().to_hex(),
+                schema: content.schema.clone(),
+                work_order_id: content.work_order_id.clone(),
+                envelope: env.clone(),
+                received_at_ms: now,
+                boot_id: content.created.boot_id.clone(),
+                device_time_ms: content.created.device_time_ms,
+                monotonic_ms: content.created.monotonic_ms,
+                status: if flags.is_empty() { ReceiptStatus::Valid } else { ReceiptStatus::NeedsReview },
+                flags,
+            });
+            Answer::Appended(pending.len() - 1)
+        };
+        if let Answer::Now(r) = &answer {
+            stopped = !matches!(r.status, EntryStatus::Accepted | EntryStatus::Duplicate);
+        }
+        answers.push(answer);
+    }
+
+    let stored = if pending.is_empty() { Vec::new() } else { append(state, pending).await? };
+    for conflict in evidence {
+        tracing::warn!(device_id, seq = conflict.seq, kind = %conflict.kind, "conflict kept as evidence");
+        state.storage.record_conflict(conflict).await?;
+    }
+    for s in stored.iter().filter(|s| !s.flags.is_empty()) {
+        crate::rules::publish_review_status(state, s).await?;
+    }
+    let results = answers
+        .into_iter()
+        .map(|a| {
+            match a {
+                Answer::Now(r) => Some(*r),
+                Answer::Appended(n) => stored.get(n).map(|s| with_receipt(EntryStatus::Accepted, s)),
+                Answer::RepeatOf(n) => stored.get(n).map(|s| with_receipt(EntryStatus::Duplicate, s)),
+            }
+            .ok_or_else(|| ApiError::internal("an appended entry has no stored row"))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(EntriesResponse { results, server_time_ms: state.now_ms() })
+}
+
+async fn append(state: &AppState, pending: Vec<NewEntry>) -> ApiResult<Vec<StoredEntry>> {
+    let key = state.server_key.clone();
+    let signer: ReceiptSigner = Arc::new(move |r| receipt::sign_receipt(r, &key).unwrap_or_default());
+    match state.storage.append_entries(pending, signer).await {
+        Ok(stored) => Ok(stored),
+        // Another server process wrote this device's chain between our
+        // checks and our commit. Nothing of the batch was stored; the
+        // tablet resends and gets exact answers.
+        Err(StorageError::Exists(_)) => {
+            let mut e =
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "concurrent_write", "retry this batch");
+            e.retry_after = Some(1);
+            Err(e)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn conflict_evidence(device_id: &str, seq: u64, kind: &str, env: &Envelope, now: i64) -> NewConflict {
+    NewConflict {
+        device_id: device_id.to_owned(),
+        seq,
+        kind: kind.to_owned(),
+        envelope: env.clone(),
+        received_at_ms: now,
+    }
+}

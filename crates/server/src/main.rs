@@ -1,0 +1,116 @@
+//! `hearth-server`: a thin binary over the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use hearth_server::cli::{AdminCommand, Cli, Command, TechnicianCommand, ThermometerCommand, open_storage};
+use hearth_server::{admin, app, state};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("hearth-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let now = || chrono::Utc::now().timestamp_millis();
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Admin { database, command } => {
+            let storage = open_storage(&database).await.map_err(|e| e.to_string())?;
+            let s = storage.as_ref();
+            let line = match command {
+                AdminCommand::OperatorToken => admin::operator_token(s, now()).await,
+                AdminCommand::DeviceCode => admin::device_code(s, now()).await,
+                AdminCommand::Technician { command: TechnicianCommand::Add { id, name, phone } } => {
+                    admin::technician_add(s, &id, &name, &phone, now()).await
+                }
+                AdminCommand::TechnicianCode { id } => admin::technician_code(s, &id, now()).await,
+                AdminCommand::Thermometer {
+                    command: ThermometerCommand::Add { serial, certificate, valid_until },
+                } => admin::thermometer_add(s, &serial, &certificate, &valid_until, now()).await,
+                AdminCommand::RevokeDevice { device_id } => admin::revoke_device(s, &device_id, now()).await,
+                AdminCommand::RevokeTechnician { kid } => {
+                    admin::revoke_technician(s, &kid, now(), now()).await
+                }
+            }
+            .map_err(|e| e.to_string())?;
+            println!("{line}");
+            Ok(())
+        }
+        Command::Demo { database } => {
+            let storage = open_storage(&database).await.map_err(|e| e.to_string())?;
+            let summary =
+                hearth_server::demo::fill(storage.as_ref(), now()).await.map_err(|e| e.to_string())?;
+            println!("{summary}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: hearth_server::cli::ServeArgs) -> Result<(), String> {
+    let storage = open_storage(&args.database).await.map_err(|e| e.to_string())?;
+    if args.demo {
+        let now = chrono::Utc::now().timestamp_millis();
+        let s = storage.as_ref();
+        println!("{}", hearth_server::demo::fill(s, now).await.map_err(|e| e.to_string())?);
+        println!(
+            "office operator token: {}",
+            admin::operator_token(s, now).await.map_err(|e| e.to_string())?
+        );
+        println!("tablet enrolment code: {}", admin::device_code(s, now).await.map_err(|e| e.to_string())?);
+    }
+    let state = app::state(storage, args.blobs.clone(), state::system_clock(), state::Limits::default())
+        .await
+        .map_err(|e| e.message)?;
+    let router = app::router(state.clone());
+    // Unfinished uploads expire; sweep them hourly (also swept on each new upload).
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = hearth_server::blobs::sweep_expired(&state).await {
+                tracing::warn!(error = %e, "sweeping expired uploads failed");
+            }
+        }
+    });
+    let listener = std::net::TcpListener::bind(args.listen).map_err(|e| format!("{}: {e}", args.listen))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            Some(
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                    .await
+                    .map_err(|e| format!("TLS certificate or key: {e}"))?,
+            )
+        }
+        _ => None,
+    };
+    // Scripts and tests read the bound address (port 0 picks one) from this line.
+    println!("hearth-server listening on {}://{local}", if tls.is_some() { "https" } else { "http" });
+    match tls {
+        Some(config) => axum_server::from_tcp_rustls(listener, config)
+            .serve(router.into_make_service())
+            .await
+            .map_err(|e| e.to_string()),
+        None => {
+            let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+            app::serve(listener, router).await.map_err(|e| e.to_string())
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! The office API (`/v1/office/…`, operator token): dispatchers create and
+//! assign work orders, record what the phone tells them and the follow-up
+//! call (回访); managers see deadlines, temperature compliance and repeat
+//! repairs. Handlers are thin: authenticate, extract, call one function of
+//! `service` (writes) or `views` (reads), answer JSON. Every judgement is a
+//! pure function in `compute`.
+//!
+//! # Snapshot bodies (what tablets receive through the feed, protocol §7)
+//!
+//! Everything the office writes is a snapshot with a `rev` that only grows.
+//! Every change to an existing work order carries the `expected_rev` the
+//! office saw; a stale one answers `409 stale_revision`.
+//!
+//! - **work_order**, id = work-order id, scope = the assigned technicians
+//!   (empty once cancelled, so tablets get `work_order_removed`):
+//!   ```json
+//!   {"order": <hearth_domain::WorkOrder>,
+//!    "status": "open" | "cancelled" | "closed",
+//!    "follow_up": {"at": "<RFC 3339>", "outcome": "satisfied" | "unsatisfied" | "unreachable", "note": "…"},
+//!    "cancellation": {"at": "<RFC 3339>", "reason": "…"},
+//!    "history": [{"at": "<RFC 3339>", "action": "created" | "assigned" | "rescheduled" | "cancelled"
+//!                 | "milestones" | "follow_up", "detail": "…"}]}
+//!   ```
+//!   `follow_up`, `cancellation`, `history` and `detail` are absent when
+//!   empty (no nulls). `order.milestones` holds what dispatch recorded;
+//!   record evidence is combined with it when read (below), never written
+//!   back. A call that reached the customer sets
+//!   `order.milestones.follow_up_at` and closes the order; `unreachable` is
+//!   kept as the latest attempt and leaves the order open and queued.
+//! - **technician**, id = tech id, every device: `{"tech_id", "name", "phone"}`.
+//! - **thermometer**, id = serial, every device: `hearth_domain::Thermometer`
+//!   (`{"serial", "certificate_no", "valid_until": "YYYY-MM-DD"}`).
+//! - **rule_set**, id = `"company"`, every device: `hearth_domain::RuleSet`.
+//!
+//! # Time: claims bracketed by the server (protocol §8)
+//!
+//! A milestone evidenced by a record (contact: the Appointment step; on
+//! site: the Arrival step or a temperature reading; completed: a resolved
+//! visit outcome or a temperature-test report) is judged at
+//! `at = min(max(claimed, not_before), received_at)`: the device's claim,
+//! no earlier than the receive time of the last receipt the device said it
+//! held when sealing (`last_receipt_seq`), never later than the server's
+//! receipt of the record itself. Answers show `{claimed, not_before,
+//! received_at, at, adjusted}`. Only the latest version of a record counts
+//! (a correction or void supersedes it), and records flagged for a revoked
+//! key never count. The effective milestone is the earlier of the
+//! evidenced time and what dispatch recorded (dispatch entries are refused
+//! when in the future). Deadlines are `hearth_domain::deadlines` on the
+//! effective milestones at the server's now.
+//!
+//! # Errors
+//!
+//! `400 bad_json` (body not JSON or of the wrong shape), `400 bad_field`
+//! (message starts with the field), `400 unknown_technician`, `401
+//! unauthorized`, `404 not_found`, `409 stale_revision`, `409
+//! work_order_exists` / `technician_exists` / `thermometer_exists`, `409
+//! order_cancelled` / `order_closed`, `409 not_completed`, `409
+//! outside_calling_hours`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hearth_domain::RuleSet;
+use hearth_protocol::api::ErrorBody;
+use serde_json::Value;
+
+use crate::api::ApiJson;
+use crate::auth::OperatorAuth;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::storage::SnapshotKind;
+
+pub mod compute;
+pub mod input;
+pub mod model;
+pub mod service;
+pub mod views;
+
+pub use compute::{COMPANY_UTC_OFFSET_MINUTES, REPEAT_WINDOW_DAYS};
+pub use input::{
+    AddressInput, AppointmentInput, AssignInput, CancelInput, CustomerInput, FollowUpInput, MilestonesInput,
+    NewWorkOrder, RescheduleInput, TechnicianInput, ThermometerInput,
+};
+pub use model::{OrderStatus, SnapshotView, TechnicianBody, WorkOrderBody};
+pub use service::{
+    assign, cancel, create_technician, create_thermometer, create_work_order, put_rule_set, record_follow_up,
+    record_milestones, reschedule, rule_set_view,
+};
+pub use views::{OrderFilter, follow_ups, repeat_repairs, temperature_tests, work_order_detail, work_orders};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/office/work-orders", post(create_work_order_h).get(list_work_orders_h))
+        .route("/v1/office/work-orders/{id}", get(work_order_h))
+        .route("/v1/office/work-orders/{id}/assign", post(assign_h))
+        .route("/v1/office/work-orders/{id}/reschedule", post(reschedule_h))
+        .route("/v1/office/work-orders/{id}/cancel", post(cancel_h))
+        .route("/v1/office/work-orders/{id}/milestones", post(milestones_h))
+        .route("/v1/office/work-orders/{id}/follow-up", post(follow_up_h))
+        .route("/v1/office/follow-ups", get(follow_ups_h))
+        .route("/v1/office/repeat-repairs", get(repeat_repairs_h))
+        .route("/v1/office/temperature-tests", get(temperature_tests_h))
+        .route("/v1/office/technicians", post(create_technician_h).get(technicians_h))
+        .route("/v1/office/thermometers", post(create_thermometer_h).get(thermometers_h))
+        .route("/v1/office/rule-set", get(rule_set_h).put(put_rule_set_h))
+}
+
+type Body = ApiJson<Value>;
+
+/// Refuses query parameters other than `allowed`.
+fn only(query: &HashMap<String, String>, allowed: &[&str]) -> ApiResult<()> {
+    match query.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(input::bad_field(k, &format!("is not a parameter here ({})", allowed.join(", ")))),
+        None => Ok(()),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/office/work-orders", tag = "office", summary = "Create a work order", security(("operator_token" = [])), request_body = Object, responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_work_order_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    ApiJson(body): Body,
+) -> ApiResult<(StatusCode, Json<SnapshotView>)> {
+    let created = service::create_work_order(&state, input::from_json(body)?).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(get, path = "/v1/office/work-orders", tag = "office", summary = "Work orders with their deadlines", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn list_work_orders_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Vec<views::OrderView>>> {
+    let filter = views::OrderFilter::parse(&query)?;
+    Ok(Json(views::work_orders(&state, &filter).await?))
+}
+
+#[utoipa::path(get, path = "/v1/office/work-orders/{id}", tag = "office", summary = "One order with its records", security(("operator_token" = [])), params(("id" = String, Path)), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn work_order_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<views::OrderDetail>> {
+    Ok(Json(views::work_order_detail(&state, &id).await?))
+}
+
+#[utoipa::path(post, path = "/v1/office/work-orders/{id}/assign", tag = "office", summary = "Assign technicians", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn assign_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    Path(id): Path<String>,
+    ApiJson(body): Body,
+) -> ApiResult<Json<SnapshotView>> {
+    Ok(Json(service::assign(&state, &id, input::from_json(body)?).await?))
+}
+
+#[utoipa::path(post, path = "/v1/office/work-orders/{id}/reschedule", tag = "office", summary = "Move the appointment", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn reschedule_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    Path(id): Path<String>,
+    ApiJson(body): Body,
+) -> ApiResult<Json<SnapshotView>> {
+    Ok(Json(service::reschedule(&state, &id, input::from_json(body)?).await?))
+}
+
+#[utoipa::path(post, path = "/v1/office/work-orders/{id}/cancel", tag = "office", summary = "Cancel an order", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn cancel_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    Path(id): Path<String>,
+    ApiJson(body): Body,
+) -> ApiResult<Json<SnapshotView>> {
+    Ok(Json(service::cancel(&state, &id, input::from_json(body)?).await?))
+}
+
+#[utoipa::path(post, path = "/v1/office/work-orders/{id}/milestones", tag = "office", summary = "Record what the phone says", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn milestones_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    Path(id): Path<String>,
+    ApiJson(body): Body,
+) -> ApiResult<Json<SnapshotView>> {
+    Ok(Json(service::record_milestones(&state, &id, input::from_json(body)?).await?))
+}
+
+#[utoipa::path(post, path = "/v1/office/work-orders/{id}/follow-up", tag = "office", summary = "Record a follow-up call", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn follow_up_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    Path(id): Path<String>,
+    ApiJson(body): Body,
+) -> ApiResult<Json<SnapshotView>> {
+    Ok(Json(service::record_follow_up(&state, &id, input::from_json(body)?).await?))
+}
+
+#[utoipa::path(get, path = "/v1/office/follow-ups", tag = "office", summary = "The follow-up-call queue", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn follow_ups_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Vec<views::FollowUpItem>>> {
+    only(&query, &[])?;
+    Ok(Json(views::follow_ups(&state).await?))
+}
+
+#[utoipa::path(get, path = "/v1/office/repeat-repairs", tag = "office", summary = "Repeat repairs within 30 days", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn repeat_repairs_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Vec<compute::RepeatGroup>>> {
+    only(&query, &["category"])?;
+    let category = query.get("category").map(|c| input::category("category", c)).transpose()?;
+    Ok(Json(views::repeat_repairs(&state, category).await?))
+}
+
+#[utoipa::path(get, path = "/v1/office/temperature-tests", tag = "office", summary = "Temperature-test results", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn temperature_tests_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<views::TemperatureTests>> {
+    only(&query, &["work_order"])?;
+    let work_order = query.get("work_order").map(|w| input::identifier("work_order", w)).transpose()?;
+    Ok(Json(views::temperature_tests(&state, work_order.as_deref()).await?))
+}
+
+#[utoipa::path(post, path = "/v1/office/technicians", tag = "office", summary = "Add a technician", security(("operator_token" = [])), request_body = Object, responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_technician_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    ApiJson(body): Body,
+) -> ApiResult<(StatusCode, Json<SnapshotView>)> {
+    let input: TechnicianInput = input::from_json(body)?;
+    let status = if input.expected_rev.is_some() { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(service::create_technician(&state, input).await?)))
+}
+
+#[utoipa::path(get, path = "/v1/office/technicians", tag = "office", summary = "Technicians", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn technicians_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+) -> ApiResult<Json<Vec<SnapshotView>>> {
+    Ok(Json(service::list(&state, SnapshotKind::Technician).await?))
+}
+
+#[utoipa::path(post, path = "/v1/office/thermometers", tag = "office", summary = "Add a thermometer", security(("operator_token" = [])), request_body = Object, responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_thermometer_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    ApiJson(body): Body,
+) -> ApiResult<(StatusCode, Json<SnapshotView>)> {
+    let input: ThermometerInput = input::from_json(body)?;
+    let status = if input.expected_rev.is_some() { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(service::create_thermometer(&state, input).await?)))
+}
+
+#[utoipa::path(get, path = "/v1/office/thermometers", tag = "office", summary = "Thermometers", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn thermometers_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+) -> ApiResult<Json<Vec<SnapshotView>>> {
+    Ok(Json(service::list(&state, SnapshotKind::Thermometer).await?))
+}
+
+#[utoipa::path(get, path = "/v1/office/rule-set", tag = "office", summary = "The company rule set", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn rule_set_h(State(state): State<AppState>, _office: OperatorAuth) -> ApiResult<Json<SnapshotView>> {
+    Ok(Json(service::rule_set_view(&state).await?))
+}
+
+/// `PUT /v1/office/rule-set[?expected_rev=N]` with a `RuleSet` body.
+#[utoipa::path(put, path = "/v1/office/rule-set", tag = "office", summary = "Replace the company rule set", security(("operator_token" = [])), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn put_rule_set_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    Query(query): Query<HashMap<String, String>>,
+    ApiJson(body): Body,
+) -> ApiResult<Json<SnapshotView>> {
+    only(&query, &["expected_rev"])?;
+    let expected_rev = query
+        .get("expected_rev")
+        .map(|r| r.parse::<u64>().map_err(|_| input::bad_field("expected_rev", "must be a whole number")))
+        .transpose()?;
+    let rules: RuleSet = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request("bad_rule_set", format!("the rule set is not valid: {e}")))?;
+    Ok(Json(service::put_rule_set(&state, rules, expected_rev).await?))
+}
+
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(paths(
+    create_work_order_h,
+    list_work_orders_h,
+    work_order_h,
+    assign_h,
+    reschedule_h,
+    cancel_h,
+    milestones_h,
+    follow_up_h,
+    follow_ups_h,
+    repeat_repairs_h,
+    temperature_tests_h,
+    create_technician_h,
+    technicians_h,
+    create_thermometer_h,
+    thermometers_h,
+    rule_set_h,
+    put_rule_set_h
+))]
+struct OfficeDoc;
+
+/// The office operations, for `/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <OfficeDoc as utoipa::OpenApi>::openapi()
+}

@@ -1,0 +1,146 @@
+//! The snapshot bodies the office writes (and tablets receive through the
+//! feed), and the answer shape of a written snapshot.
+
+use chrono::{DateTime, Utc};
+use hearth_domain::{Phone, TechnicianId, WorkOrder};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::storage::Snapshot;
+
+/// Where a work order stands in the office.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Being worked on, or done and waiting for its follow-up call.
+    Open,
+    /// Withdrawn by the office; it leaves every tablet.
+    Cancelled,
+    /// The follow-up call reached the customer; the case is closed.
+    Closed,
+}
+
+impl OrderStatus {
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(text.to_owned())).ok()
+    }
+}
+
+/// How the follow-up call (回访) went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    Satisfied,
+    Unsatisfied,
+    /// Nobody answered: recorded as an attempt; the order stays in the queue.
+    Unreachable,
+}
+
+impl CallOutcome {
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(text.to_owned())).ok()
+    }
+
+    /// Whether the call reached the customer (and so closes the case).
+    pub fn reached(self) -> bool {
+        !matches!(self, Self::Unreachable)
+    }
+}
+
+/// The latest follow-up call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub at: DateTime<Utc>,
+    pub outcome: CallOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancellation {
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Created,
+    Assigned,
+    Rescheduled,
+    Cancelled,
+    Milestones,
+    FollowUp,
+}
+
+/// One change the office made, newest last. `detail` never holds the
+/// customer's name or phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// At most this many history entries are kept (the oldest are dropped).
+pub const MAX_HISTORY: usize = 200;
+
+/// The body of a work-order snapshot. See the module doc of `office`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkOrderBody {
+    pub order: WorkOrder,
+    pub status: OrderStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<Cancellation>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
+}
+
+impl WorkOrderBody {
+    pub fn note(&mut self, at: DateTime<Utc>, action: Action, detail: Option<String>) {
+        self.history.push(HistoryEntry { at, action, detail });
+        if self.history.len() > MAX_HISTORY {
+            let extra = self.history.len() - MAX_HISTORY;
+            self.history.drain(..extra);
+        }
+    }
+}
+
+/// The body of a technician snapshot. `Debug` leaves out name and phone.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TechnicianBody {
+    pub tech_id: TechnicianId,
+    pub name: String,
+    pub phone: Phone,
+}
+
+impl std::fmt::Debug for TechnicianBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TechnicianBody").field("tech_id", &self.tech_id).finish_non_exhaustive()
+    }
+}
+
+/// A snapshot as the office API answers it: `{id, rev, updated_at_ms, body}`.
+/// `Debug` shows only the id and rev (bodies hold customer data).
+#[derive(Clone, PartialEq, Serialize)]
+pub struct SnapshotView {
+    pub id: String,
+    pub rev: u64,
+    pub updated_at_ms: i64,
+    pub body: Value,
+}
+
+impl std::fmt::Debug for SnapshotView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotView").field("id", &self.id).field("rev", &self.rev).finish_non_exhaustive()
+    }
+}
+
+impl From<Snapshot> for SnapshotView {
+    fn from(s: Snapshot) -> Self {
+        Self { id: s.id, rev: s.rev, updated_at_ms: s.updated_at_ms, body: s.body }
+    }
+}

@@ -1,0 +1,642 @@
+//! The office's reads: work orders with their deadlines and evidence, the
+//! records of an order, temperature-test results, the follow-up queue and
+//! repeat repairs. Storage is read here; every judgement is made by the
+//! pure functions of `compute`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use hearth_domain::{
+    Address, Customer, CustomerSignoff, DeadlineStatus, Milestones, RuleSet, TemperatureReading,
+    TemperatureReport, WorkOrder, WorkOrderCategory, deadlines,
+};
+use hearth_protocol::verify::decode_envelope;
+use hearth_protocol::{Attachment, Content, ReceiptStatus, RecordRef, SignerRole, schema};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::compute::{
+    self, AddressCompliance, Bracketed, Evidence, Evidenced, FollowUpCandidate, RecordLink, RepeatCandidate,
+    RepeatGroup, ReportPoint, Versions, bracket, ms_to_utc,
+};
+use super::input::{self, bad_field};
+use super::model::{Cancellation, FollowUp, HistoryEntry, OrderStatus, WorkOrderBody};
+use super::service::work_order_body;
+use crate::error::{ApiError, ApiResult};
+use crate::rules::{DEVICE_KEY_REVOKED, TECHNICIAN_KEY_REVOKED};
+use crate::state::AppState;
+use crate::storage::{Snapshot, SnapshotKind, StoredEntry};
+
+/// A stored entry with its decoded content and the lower bound of its
+/// time bracket (protocol §8).
+#[derive(Debug, Clone)]
+pub struct RecordFact {
+    pub stored: StoredEntry,
+    /// `None` only if the stored envelope no longer decodes (it was checked on arrival).
+    pub content: Option<Content>,
+    pub sealed_at_ms: Option<i64>,
+    /// Receive time of the receipt named by the entry's `last_receipt_seq`.
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+impl RecordFact {
+    pub fn received_at(&self) -> DateTime<Utc> {
+        ms_to_utc(self.stored.receipt.received_at_ms)
+    }
+
+    pub fn bracket(&self, claimed: DateTime<Utc>) -> Bracketed {
+        bracket(claimed, self.not_before, self.received_at())
+    }
+
+    /// Records that arrived signed by a revoked key are shown, never used as evidence.
+    pub fn trusted(&self) -> bool {
+        !self.stored.flags.iter().any(|f| f == DEVICE_KEY_REVOKED || f == TECHNICIAN_KEY_REVOKED)
+    }
+
+    fn data(&self) -> Option<&Map<String, Value>> {
+        self.content.as_ref().map(|c| &c.data)
+    }
+}
+
+async fn fact(state: &AppState, stored: StoredEntry) -> ApiResult<RecordFact> {
+    let decoded = decode_envelope(&stored.envelope).ok();
+    let mut not_before = None;
+    if let Some(server_seq) = decoded.as_ref().and_then(|d| d.entry.last_receipt_seq)
+        && let Some(ms) = state.storage.received_at_of_server_seq(&stored.device_id, server_seq).await?
+    {
+        not_before = Some(ms_to_utc(ms));
+    }
+    if decoded.is_none() {
+        tracing::warn!(record_id = %stored.record_id, "a stored envelope no longer decodes");
+    }
+    Ok(RecordFact {
+        sealed_at_ms: decoded.as_ref().map(|d| d.entry.sealed_at_ms),
+        content: decoded.map(|d| d.content().clone()),
+        not_before,
+        stored,
+    })
+}
+
+/// Every record of a work order, in the order the server received them.
+pub async fn record_facts(state: &AppState, work_order_id: &str) -> ApiResult<Vec<RecordFact>> {
+    let mut out = Vec::new();
+    for stored in state.storage.entries_for_work_order(work_order_id).await? {
+        out.push(fact(state, stored).await?);
+    }
+    Ok(out)
+}
+
+/// The record a fact corrects, when it names the original's exact content hash.
+fn bound_supersedes<'a>(f: &'a RecordFact, by_id: &HashMap<&str, &RecordFact>) -> Option<&'a str> {
+    let s = f.content.as_ref()?.supersedes.as_ref()?;
+    let original = by_id.get(s.record_id.as_str())?;
+    (original.stored.content_hash == s.content_hash.to_hex()).then_some(s.record_id.as_str())
+}
+
+pub fn versions_of(facts: &[RecordFact]) -> HashMap<String, Versions> {
+    let by_id: HashMap<&str, &RecordFact> = facts.iter().map(|f| (f.stored.record_id.as_str(), f)).collect();
+    let links: Vec<RecordLink<'_>> = facts
+        .iter()
+        .map(|f| RecordLink {
+            record_id: &f.stored.record_id,
+            supersedes: bound_supersedes(f, &by_id),
+            server_seq: f.stored.receipt.server_seq,
+        })
+        .collect();
+    compute::versions(&links)
+}
+
+fn is_latest(versions: &HashMap<String, Versions>, record_id: &str) -> bool {
+    versions.get(record_id).is_none_or(|v| v.latest)
+}
+
+/// The earliest evidence of each milestone among the latest versions of
+/// trusted records.
+pub fn evidence_of(facts: &[RecordFact], versions: &HashMap<String, Versions>) -> Evidence {
+    let mut evidence = Evidence::default();
+    for f in facts.iter().filter(|f| f.trusted() && is_latest(versions, &f.stored.record_id)) {
+        let Some(content) = &f.content else { continue };
+        for (milestone, claimed) in
+            compute::milestone_claims(&content.schema, &content.data, content.created.device_time_ms)
+        {
+            evidence.offer(
+                milestone,
+                Evidenced { record_id: f.stored.record_id.clone(), time: f.bracket(claimed) },
+            );
+        }
+    }
+    evidence
+}
+
+/// A work order as the office sees it: the snapshot, the milestones the
+/// deadlines are judged on (see `compute::effective_milestones`), the
+/// evidence behind them, and the deadlines at the server's now.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderView {
+    pub id: String,
+    pub rev: u64,
+    pub updated_at_ms: i64,
+    pub status: OrderStatus,
+    /// As the office wrote it; `order.milestones` is what dispatch recorded.
+    pub order: WorkOrder,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<Cancellation>,
+    /// Effective milestones: dispatch's entries combined with record evidence.
+    pub milestones: Milestones,
+    /// Milestones evidenced by records: the device's claim, the server's
+    /// receive time, and the bracketed time judged on.
+    pub evidence: Evidence,
+    /// Empty for a cancelled order.
+    pub deadlines: Vec<DeadlineStatus>,
+}
+
+fn view_from(
+    snapshot: &Snapshot,
+    body: &WorkOrderBody,
+    facts: &[RecordFact],
+    versions: &HashMap<String, Versions>,
+    now: DateTime<Utc>,
+    rules: &RuleSet,
+) -> OrderView {
+    let evidence = evidence_of(facts, versions);
+    let milestones = compute::effective_milestones(&body.order.milestones, &evidence);
+    let judged = WorkOrder { milestones: milestones.clone(), ..body.order.clone() };
+    let deadlines = match body.status {
+        OrderStatus::Cancelled => vec![],
+        OrderStatus::Open | OrderStatus::Closed => deadlines(&judged, rules, now),
+    };
+    OrderView {
+        id: snapshot.id.clone(),
+        rev: snapshot.rev,
+        updated_at_ms: snapshot.updated_at_ms,
+        status: body.status,
+        order: body.order.clone(),
+        follow_up: body.follow_up.clone(),
+        cancellation: body.cancellation.clone(),
+        milestones,
+        evidence,
+        deadlines,
+    }
+}
+
+pub async fn order_view(
+    state: &AppState,
+    snapshot: &Snapshot,
+    body: &WorkOrderBody,
+    now: DateTime<Utc>,
+    rules: &RuleSet,
+) -> ApiResult<OrderView> {
+    let facts = record_facts(state, &snapshot.id).await?;
+    let versions = versions_of(&facts);
+    Ok(view_from(snapshot, body, &facts, &versions, now, rules))
+}
+
+/// `GET /v1/office/work-orders` filters; all optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub category: Option<WorkOrderCategory>,
+    pub technician: Option<String>,
+}
+
+impl OrderFilter {
+    /// From query parameters; unknown parameters and values are refused.
+    pub fn parse(query: &HashMap<String, String>) -> ApiResult<Self> {
+        let mut filter = Self::default();
+        for (key, value) in query {
+            match key.as_str() {
+                "status" => {
+                    filter.status = Some(
+                        OrderStatus::parse(value)
+                            .ok_or_else(|| bad_field("status", "must be one of open, cancelled, closed"))?,
+                    );
+                }
+                "category" => filter.category = Some(input::category("category", value)?),
+                "technician" => filter.technician = Some(input::identifier("technician", value)?),
+                other => return Err(bad_field(other, "is not a filter here (status, category, technician)")),
+            }
+        }
+        Ok(filter)
+    }
+
+    fn keeps(&self, body: &WorkOrderBody) -> bool {
+        self.status.is_none_or(|s| s == body.status)
+            && self.category.is_none_or(|c| c == body.order.category)
+            && self
+                .technician
+                .as_deref()
+                .is_none_or(|t| body.order.assigned_technicians.iter().any(|a| a.as_str() == t))
+    }
+}
+
+async fn all_orders(state: &AppState) -> ApiResult<Vec<(Snapshot, WorkOrderBody)>> {
+    let mut out = Vec::new();
+    for s in state.storage.snapshots(SnapshotKind::WorkOrder).await? {
+        let body = work_order_body(&s)?;
+        out.push((s, body));
+    }
+    Ok(out)
+}
+
+/// The orders that pass `filter`, newest received first.
+pub async fn work_orders(state: &AppState, filter: &OrderFilter) -> ApiResult<Vec<OrderView>> {
+    let now = ms_to_utc(state.now_ms());
+    let rules = crate::rules::rule_set(state).await?;
+    let mut out = Vec::new();
+    for (snapshot, body) in all_orders(state).await? {
+        if filter.keeps(&body) {
+            out.push(order_view(state, &snapshot, &body, now, &rules).await?);
+        }
+    }
+    out.sort_by(|a, b| b.order.received_at.cmp(&a.order.received_at).then_with(|| a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+/// A technician's place on a record, and whether their signature is there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignerView {
+    pub role: SignerRole,
+    pub tech_id: String,
+    pub kid: String,
+    pub signed: bool,
+}
+
+fn signers(f: &RecordFact) -> Vec<SignerView> {
+    let Some(content) = &f.content else { return vec![] };
+    content
+        .signers
+        .iter()
+        .map(|s| SignerView {
+            role: s.role,
+            tech_id: s.tech_id.clone(),
+            kid: s.kid.clone(),
+            signed: f.stored.envelope.tech_sigs.iter().any(|g| g.role == s.role && g.kid == s.kid),
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SupersedesView {
+    pub record_id: String,
+    pub reason: String,
+    /// Whether the original is among this order's records with the content
+    /// hash the correction names (only then does it count).
+    pub bound: bool,
+}
+
+/// One stored record of an order.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordView {
+    pub record_id: String,
+    pub schema: String,
+    pub device_id: String,
+    pub seq: u64,
+    pub server_seq: u64,
+    pub content_hash: String,
+    pub status: ReceiptStatus,
+    pub flags: Vec<String>,
+    pub received_at: DateTime<Utc>,
+    /// The device's `created.device_time_ms` claim, bracketed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed: Option<Bracketed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tz_offset_min: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sealed_at_ms: Option<i64>,
+    pub signers: Vec<SignerView>,
+    pub refs: Vec<RecordRef>,
+    pub attachments: Vec<Attachment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<SupersedesView>,
+    pub superseded_by: Vec<String>,
+    pub latest: bool,
+    pub latest_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Map<String, Value>>,
+}
+
+fn record_view(
+    f: &RecordFact,
+    versions: &HashMap<String, Versions>,
+    by_id: &HashMap<&str, &RecordFact>,
+) -> RecordView {
+    let v = versions.get(&f.stored.record_id);
+    let content = f.content.as_ref();
+    RecordView {
+        record_id: f.stored.record_id.clone(),
+        schema: f.stored.schema.clone(),
+        device_id: f.stored.device_id.clone(),
+        seq: f.stored.seq,
+        server_seq: f.stored.receipt.server_seq,
+        content_hash: f.stored.content_hash.clone(),
+        status: f.stored.receipt.status,
+        flags: f.stored.flags.clone(),
+        received_at: f.received_at(),
+        claimed: content.map(|c| f.bracket(ms_to_utc(c.created.device_time_ms))),
+        tz_offset_min: content.map(|c| c.created.tz_offset_min),
+        sealed_at_ms: f.sealed_at_ms,
+        signers: signers(f),
+        refs: content.map(|c| c.refs.clone()).unwrap_or_default(),
+        attachments: content.map(|c| c.attachments.clone()).unwrap_or_default(),
+        supersedes: content.and_then(|c| c.supersedes.as_ref()).map(|s| SupersedesView {
+            record_id: s.record_id.clone(),
+            reason: s.reason.clone(),
+            bound: bound_supersedes(f, by_id).is_some(),
+        }),
+        superseded_by: v.map(|v| v.superseded_by.clone()).unwrap_or_default(),
+        latest: v.is_none_or(|v| v.latest),
+        latest_version: v.map_or_else(|| f.stored.record_id.clone(), |v| v.latest_version.clone()),
+        data: content.map(|c| c.data.clone()),
+    }
+}
+
+/// `GET /v1/office/work-orders/{id}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderDetail {
+    #[serde(flatten)]
+    pub view: OrderView,
+    pub history: Vec<HistoryEntry>,
+    /// In the order the server received them.
+    pub records: Vec<RecordView>,
+}
+
+pub async fn work_order_detail(state: &AppState, id: &str) -> ApiResult<OrderDetail> {
+    let snapshot = state
+        .storage
+        .snapshot(SnapshotKind::WorkOrder, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the work order"))?;
+    let body = work_order_body(&snapshot)?;
+    let rules = crate::rules::rule_set(state).await?;
+    let facts = record_facts(state, id).await?;
+    let versions = versions_of(&facts);
+    let view = view_from(&snapshot, &body, &facts, &versions, ms_to_utc(state.now_ms()), &rules);
+    let by_id: HashMap<&str, &RecordFact> = facts.iter().map(|f| (f.stored.record_id.as_str(), f)).collect();
+    let records = facts.iter().map(|f| record_view(f, &versions, &by_id)).collect();
+    Ok(OrderDetail { view, history: body.history.clone(), records })
+}
+
+/// One order waiting for its follow-up call.
+#[derive(Debug, Clone, Serialize)]
+pub struct FollowUpItem {
+    pub id: String,
+    pub rev: u64,
+    pub category: WorkOrderCategory,
+    /// Who to call and where they live.
+    pub customer: Customer,
+    /// Effective (bracketed) completion.
+    pub completed_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_evidence: Option<Evidenced>,
+    /// Minutes since completion.
+    pub waiting_minutes: i64,
+    /// An earlier attempt that did not reach the customer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_attempt: Option<FollowUp>,
+}
+
+/// `GET /v1/office/follow-ups`: see `compute::follow_up_queue`.
+pub async fn follow_ups(state: &AppState) -> ApiResult<Vec<FollowUpItem>> {
+    let now = ms_to_utc(state.now_ms());
+    let rules = crate::rules::rule_set(state).await?;
+    let mut views: HashMap<String, OrderView> = HashMap::new();
+    let mut candidates = Vec::new();
+    for (snapshot, body) in all_orders(state).await? {
+        // Only open repair-type orders can be due; skip loading the others' records.
+        if body.status != OrderStatus::Open || !compute::REPAIR_TYPES.contains(&body.order.category) {
+            continue;
+        }
+        let view = order_view(state, &snapshot, &body, now, &rules).await?;
+        candidates.push(FollowUpCandidate {
+            id: view.id.clone(),
+            category: view.order.category,
+            status: view.status,
+            completed_at: view.milestones.completed_at,
+            follow_up_at: view.milestones.follow_up_at,
+        });
+        views.insert(view.id.clone(), view);
+    }
+    let mut out = Vec::new();
+    for c in compute::follow_up_queue(&candidates, &rules, now) {
+        let (Some(view), Some(completed_at)) = (views.remove(&c.id), c.completed_at) else { continue };
+        out.push(FollowUpItem {
+            id: view.id,
+            rev: view.rev,
+            category: view.order.category,
+            customer: view.order.customer,
+            completed_at,
+            completed_evidence: view.evidence.completed_at,
+            waiting_minutes: now.signed_duration_since(completed_at).num_minutes(),
+            last_attempt: view.follow_up,
+        });
+    }
+    Ok(out)
+}
+
+/// `GET /v1/office/repeat-repairs[?category=]`: see `compute::repeat_repairs`.
+pub async fn repeat_repairs(
+    state: &AppState,
+    category: Option<WorkOrderCategory>,
+) -> ApiResult<Vec<RepeatGroup>> {
+    let candidates: Vec<RepeatCandidate> = all_orders(state)
+        .await?
+        .into_iter()
+        .filter(|(_, b)| category.is_none_or(|c| c == b.order.category))
+        .map(|(_, b)| RepeatCandidate {
+            id: b.order.id.as_str().to_owned(),
+            category: b.order.category,
+            address: b.order.customer.address.clone(),
+            received_at: b.order.received_at,
+            status: b.status,
+        })
+        .collect();
+    Ok(compute::repeat_repairs(&candidates, TimeDelta::days(compute::REPEAT_WINDOW_DAYS)))
+}
+
+/// The customer's answer to a test report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CustomerAnswer {
+    Signed {
+        record_id: String,
+        satisfaction: u8,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+    Refused {
+        record_id: String,
+        reason: String,
+    },
+    /// No sign-off record binds the report (yet): the report is not valid
+    /// (测温记录无用户签字无效) and does not count.
+    Missing,
+}
+
+/// One temperature-test report record.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestView {
+    pub record_id: String,
+    pub work_order_id: String,
+    pub address: Address,
+    /// The report as sealed: median, reading count, per-room compliance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<TemperatureReport>,
+    /// Performer and witness, each with whether their signature is on it.
+    pub signers: Vec<SignerView>,
+    pub customer: CustomerAnswer,
+    /// The first bound reading's time, bracketed (the report's own claim
+    /// when no reading is found).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_at: Option<Bracketed>,
+    /// Company-local date of `measured_at.at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_on: Option<NaiveDate>,
+    pub status: ReceiptStatus,
+    pub flags: Vec<String>,
+    pub latest: bool,
+    pub superseded_by: Vec<String>,
+    /// Whether it counts toward the address's compliance history: the
+    /// latest version, readable, and signed or refused by the customer.
+    pub counts: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TemperatureTests {
+    pub tests: Vec<TestView>,
+    /// Per address: the first date non-compliance was measured, and whether
+    /// a later report found the home compliant again.
+    pub addresses: Vec<AddressCompliance>,
+}
+
+fn customer_answer(
+    report: &RecordFact,
+    facts: &[RecordFact],
+    versions: &HashMap<String, Versions>,
+) -> CustomerAnswer {
+    let binds = |f: &&RecordFact| {
+        f.stored.schema == schema::CUSTOMER_SIGNOFF
+            && is_latest(versions, &f.stored.record_id)
+            && f.content.as_ref().is_some_and(|c| {
+                c.refs.iter().any(|r| {
+                    r.record_id == report.stored.record_id
+                        && r.content_hash.to_hex() == report.stored.content_hash
+                })
+            })
+    };
+    let latest = facts.iter().filter(binds).max_by_key(|f| f.stored.receipt.server_seq);
+    let Some(f) = latest else { return CustomerAnswer::Missing };
+    let signoff =
+        f.data().and_then(|d| serde_json::from_value::<CustomerSignoff>(Value::Object(d.clone())).ok());
+    let record_id = f.stored.record_id.clone();
+    match signoff {
+        Some(CustomerSignoff::Signed { satisfaction, comment, .. }) => CustomerAnswer::Signed {
+            record_id,
+            satisfaction: satisfaction.value(),
+            comment: comment.map(String::from),
+        },
+        Some(CustomerSignoff::Refused { reason, .. }) => {
+            CustomerAnswer::Refused { record_id, reason: reason.into() }
+        }
+        None => CustomerAnswer::Missing,
+    }
+}
+
+fn measured_at(report: &RecordFact, facts: &[RecordFact]) -> Option<Bracketed> {
+    let content = report.content.as_ref()?;
+    let by_reading = content
+        .refs
+        .iter()
+        .filter_map(|r| facts.iter().find(|f| f.stored.record_id == r.record_id))
+        .filter(|f| f.stored.schema == schema::TEMPERATURE_READING)
+        .filter_map(|f| {
+            let reading =
+                serde_json::from_value::<TemperatureReading>(Value::Object(f.data()?.clone())).ok()?;
+            Some(f.bracket(reading.taken_at.with_timezone(&Utc)))
+        })
+        .min_by_key(|b| b.at);
+    by_reading.or_else(|| Some(report.bracket(ms_to_utc(content.created.device_time_ms))))
+}
+
+fn test_views(order: &WorkOrder, facts: &[RecordFact]) -> Vec<TestView> {
+    let versions = versions_of(facts);
+    facts
+        .iter()
+        .filter(|f| f.stored.schema == schema::TEMPERATURE_TEST)
+        .map(|f| {
+            let report = f
+                .data()
+                .and_then(|d| serde_json::from_value::<TemperatureReport>(Value::Object(d.clone())).ok());
+            let customer = customer_answer(f, facts, &versions);
+            let measured = measured_at(f, facts);
+            let v = versions.get(&f.stored.record_id);
+            let latest = v.is_none_or(|v| v.latest);
+            TestView {
+                record_id: f.stored.record_id.clone(),
+                work_order_id: order.id.as_str().to_owned(),
+                address: order.customer.address.clone(),
+                counts: latest
+                    && report.is_some()
+                    && customer != CustomerAnswer::Missing
+                    && measured.is_some(),
+                report,
+                signers: signers(f),
+                customer,
+                measured_on: measured.map(|m| compute::local_date(m.at)),
+                measured_at: measured,
+                status: f.stored.receipt.status,
+                flags: f.stored.flags.clone(),
+                latest,
+                superseded_by: v.map(|v| v.superseded_by.clone()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// `GET /v1/office/temperature-tests[?work_order=]`. With a work order, its
+/// reports are listed and the compliance history covers every order at the
+/// same address (an earlier order may hold the first cold measurement).
+pub async fn temperature_tests(state: &AppState, work_order: Option<&str>) -> ApiResult<TemperatureTests> {
+    let orders = all_orders(state).await?;
+    let focus = match work_order {
+        Some(id) => Some(
+            orders
+                .iter()
+                .find(|(s, _)| s.id == id)
+                .map(|(_, b)| compute::address_key(&b.order.customer.address))
+                .ok_or_else(|| ApiError::not_found("the work order"))?,
+        ),
+        None => None,
+    };
+    let mut tests = Vec::new();
+    for (snapshot, body) in &orders {
+        if focus.as_ref().is_some_and(|key| *key != compute::address_key(&body.order.customer.address)) {
+            continue;
+        }
+        let facts = record_facts(state, &snapshot.id).await?;
+        tests.extend(test_views(&body.order, &facts));
+    }
+    let points: Vec<ReportPoint> = tests
+        .iter()
+        .filter(|t| t.counts)
+        .filter_map(|t| {
+            Some(ReportPoint {
+                address: t.address.clone(),
+                work_order_id: t.work_order_id.clone(),
+                record_id: t.record_id.clone(),
+                measured_at: t.measured_at?.at,
+                compliant: t.report.as_ref()?.compliance.verdict == hearth_domain::Compliance::Compliant,
+            })
+        })
+        .collect();
+    let addresses = compute::compliance_by_address(&points);
+    if let Some(id) = work_order {
+        tests.retain(|t| t.work_order_id == id);
+    }
+    tests.sort_by(|a, b| {
+        let at = |t: &TestView| t.measured_at.map(|m| m.at);
+        at(a).cmp(&at(b)).then_with(|| a.record_id.cmp(&b.record_id))
+    });
+    Ok(TemperatureTests { tests, addresses })
+}

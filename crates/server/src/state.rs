@@ -1,0 +1,83 @@
+//! What every handler shares: storage, the server key, the blob directory,
+//! per-device ingest locks and rate limits, and the clock.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use hearth_protocol::SigningKey;
+
+use crate::storage::Storage;
+
+/// The time source; tests may pin it.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| chrono::Utc::now().timestamp_millis())
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub server_key: Arc<SigningKey>,
+    pub epoch: Arc<str>,
+    pub blob_dir: PathBuf,
+    pub clock: Clock,
+    pub limits: Limits,
+    /// One ingest at a time per device: a batch pushed on four connections at
+    /// once is checked and stored once.
+    pub device_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    pub rate: Arc<crate::limits::RateLimiter>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("blob_dir", &self.blob_dir).finish_non_exhaustive()
+    }
+}
+
+/// Sizes and rates the server enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest JSON body, bytes (a batch is at most 2 MiB).
+    pub max_json_body: usize,
+    /// Largest tus chunk, bytes.
+    pub max_chunk: usize,
+    /// Largest blob, bytes.
+    pub max_blob: u64,
+    /// Requests per device per second (token bucket refill) and burst.
+    pub device_rate_per_sec: u32,
+    pub device_burst: u32,
+    /// Unfinished uploads expire after this long.
+    pub upload_ttl_ms: i64,
+    /// Device clocks outside [bracket − tolerance, receive + tolerance] are suspect (§8).
+    pub clock_tolerance_ms: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_json_body: hearth_protocol::api::MAX_BATCH_BYTES,
+            max_chunk: 8 * 1024 * 1024,
+            max_blob: 64 * 1024 * 1024,
+            device_rate_per_sec: 20,
+            device_burst: 60,
+            upload_ttl_ms: 24 * 3600 * 1000,
+            clock_tolerance_ms: 10 * 60 * 1000,
+        }
+    }
+}
+
+impl AppState {
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    pub fn device_lock(&self, device_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = match self.device_locks.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(device_id.to_owned()).or_default().clone()
+    }
+}

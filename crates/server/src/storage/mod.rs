@@ -1,0 +1,317 @@
+//! One narrow storage trait for both backends (SQLite, the embedded default,
+//! and PostgreSQL). Methods are shaped by the use cases; the protocol's and
+//! the office's logic stays outside, in `ingest`, `feed` and `office`.
+//!
+//! Both implementations must pass the same scenario suite
+//! (`tests/storage.rs` runs it on each).
+
+use async_trait::async_trait;
+use hearth_protocol::{Envelope, Receipt};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub mod postgres;
+pub mod sqlite;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("not found")]
+    NotFound,
+    /// A unique key is taken: (device, seq), record_id, id.
+    #[error("already exists: {0}")]
+    Exists(String),
+    /// A snapshot changed since the caller read it (optimistic concurrency).
+    #[error("changed by someone else (now at rev {current})")]
+    StaleRevision { current: u64 },
+    /// A one-time code that is unknown, used, expired, or of another kind.
+    #[error("the one-time code is unknown, expired or already used")]
+    CodeRejected,
+    #[error("database: {0}")]
+    Backend(String),
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// What a one-time enrolment code enrols.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CodePurpose {
+    Device,
+    Technician { tech_id: String },
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewEnrolCode {
+    /// SHA-256 hex of the code; the code itself is never stored.
+    pub code_hash: String,
+    pub purpose: CodePurpose,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+impl std::fmt::Debug for NewEnrolCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewEnrolCode").field("purpose", &self.purpose).finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewDevice {
+    pub device_id: String,
+    pub name: String,
+    /// Raw 32-byte Ed25519 public key.
+    pub public_key: [u8; 32],
+    pub kid: String,
+    /// SHA-256 hex of the bearer token.
+    pub token_hash: String,
+}
+
+impl std::fmt::Debug for NewDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewDevice")
+            .field("device_id", &self.device_id)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRow {
+    pub device_id: String,
+    pub name: String,
+    pub public_key: [u8; 32],
+    pub kid: String,
+    pub enrolled_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TechnicianKeyRow {
+    pub kid: String,
+    pub tech_id: String,
+    pub device_id: String,
+    pub public_key: [u8; 32],
+    pub bound_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// Everything the verifier needs for one device: its key and the
+/// technician keys bound to it, revoked ones included (with their time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceKeys {
+    pub device: DeviceRow,
+    pub technicians: Vec<TechnicianKeyRow>,
+}
+
+/// Kinds of server-side snapshot that the feed carries (protocol §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotKind {
+    WorkOrder,
+    Technician,
+    Thermometer,
+    RuleSet,
+    KeyRevocation,
+    ReviewStatus,
+}
+
+impl SnapshotKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WorkOrder => "work_order",
+            Self::Technician => "technician",
+            Self::Thermometer => "thermometer",
+            Self::RuleSet => "rule_set",
+            Self::KeyRevocation => "key_revocation",
+            Self::ReviewStatus => "review_status",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::WorkOrder,
+            Self::Technician,
+            Self::Thermometer,
+            Self::RuleSet,
+            Self::KeyRevocation,
+            Self::ReviewStatus,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+}
+
+/// Who a snapshot is for: every device, the devices of some technicians
+/// (a work order's assignees), or one device (its records' review status).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Scope {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub technicians: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+}
+
+/// The current state of one thing, with a revision that only grows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub kind: SnapshotKind,
+    pub id: String,
+    pub rev: u64,
+    pub body: Value,
+    pub scope: Scope,
+    pub updated_at_ms: i64,
+}
+
+/// A snapshot to write. `expected_rev`: `Some(r)` fails with
+/// `StaleRevision` unless the stored rev is `r` (0 = must not exist yet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PutSnapshot {
+    pub kind: SnapshotKind,
+    pub id: String,
+    pub body: Value,
+    pub scope: Scope,
+    pub expected_rev: Option<u64>,
+    pub now_ms: i64,
+}
+
+/// One row of the feed log: the latest snapshot of a thing, at a `feed_seq`
+/// allocated so that no reader can skip a row that commits late.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRow {
+    pub feed_seq: u64,
+    pub snapshot: Snapshot,
+}
+
+/// A verified entry to append, with everything the receipt needs except
+/// `server_seq`, which the storage allocates inside its transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEntry {
+    pub device_id: String,
+    pub seq: u64,
+    pub record_id: String,
+    pub entry_hash: String,
+    pub content_hash: String,
+    pub schema: String,
+    pub work_order_id: Option<String>,
+    pub envelope: Envelope,
+    pub received_at_ms: i64,
+    /// Device's claims (§8), kept for bracketing later entries.
+    pub boot_id: String,
+    pub device_time_ms: i64,
+    pub monotonic_ms: i64,
+    pub status: hearth_protocol::ReceiptStatus,
+    pub flags: Vec<String>,
+}
+
+/// An entry as stored, with its signed receipt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEntry {
+    pub device_id: String,
+    pub seq: u64,
+    pub record_id: String,
+    pub entry_hash: String,
+    pub content_hash: String,
+    pub schema: String,
+    pub work_order_id: Option<String>,
+    pub envelope: Envelope,
+    pub receipt: Receipt,
+    pub receipt_sig: String,
+    pub flags: Vec<String>,
+    pub boot_id: String,
+    pub device_time_ms: i64,
+    pub monotonic_ms: i64,
+}
+
+/// Evidence of a conflict (fork, record_id reuse, broken chain), kept forever.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConflict {
+    pub device_id: String,
+    pub seq: u64,
+    pub kind: String,
+    pub envelope: Envelope,
+    pub received_at_ms: i64,
+}
+
+/// Signs a receipt once its `server_seq` is known (inside the transaction).
+pub type ReceiptSigner = std::sync::Arc<dyn Fn(&Receipt) -> String + Send + Sync>;
+
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// The server's signing-key seed: `fresh` is stored if none is, and the
+    /// stored one is returned either way.
+    async fn server_secret(&self, fresh: [u8; 32]) -> StorageResult<[u8; 32]>;
+    /// An id fixed at database creation; a restored or different database
+    /// has another, which resets tablets' feed cursors.
+    async fn database_epoch(&self, fresh: String) -> StorageResult<String>;
+
+    async fn add_operator_token(&self, token_hash: &str, now_ms: i64) -> StorageResult<()>;
+    async fn operator_token_exists(&self, token_hash: &str) -> StorageResult<bool>;
+
+    async fn add_enrol_code(&self, code: NewEnrolCode) -> StorageResult<()>;
+    /// Consumes a device code and stores the device, atomically.
+    async fn enrol_device(&self, code_hash: &str, device: NewDevice, now_ms: i64) -> StorageResult<()>;
+    async fn device_by_token(&self, token_hash: &str) -> StorageResult<Option<DeviceRow>>;
+    /// Consumes a technician code (which must name `key.tech_id`) and binds the key.
+    async fn enrol_technician_key(
+        &self,
+        code_hash: &str,
+        key: TechnicianKeyRow,
+        now_ms: i64,
+    ) -> StorageResult<()>;
+    async fn device_keys(&self, device_id: &str) -> StorageResult<Option<DeviceKeys>>;
+    /// Any technician key by kid, whichever device it is bound to.
+    async fn technician_key(&self, kid: &str) -> StorageResult<Option<TechnicianKeyRow>>;
+    /// Returns false when there is no such device.
+    async fn revoke_device(&self, device_id: &str, effective_at_ms: i64) -> StorageResult<bool>;
+    /// Returns the revoked key, None when there is no such key.
+    async fn revoke_technician_key(
+        &self,
+        kid: &str,
+        effective_at_ms: i64,
+    ) -> StorageResult<Option<TechnicianKeyRow>>;
+
+    /// Writes a snapshot, bumps its rev and appends it to the feed, in one transaction.
+    async fn put_snapshot(&self, put: PutSnapshot) -> StorageResult<Snapshot>;
+    async fn snapshot(&self, kind: SnapshotKind, id: &str) -> StorageResult<Option<Snapshot>>;
+    async fn snapshots(&self, kind: SnapshotKind) -> StorageResult<Vec<Snapshot>>;
+    /// Feed rows with `feed_seq > after`, in order, at most `limit`.
+    async fn feed_after(&self, after: u64, limit: usize) -> StorageResult<Vec<FeedRow>>;
+
+    /// `(seq, entry_hash)` of the device's last entry; `(0, None)` if none.
+    async fn head(&self, device_id: &str) -> StorageResult<(u64, Option<String>)>;
+    async fn entry_at(&self, device_id: &str, seq: u64) -> StorageResult<Option<StoredEntry>>;
+    async fn entry_by_record_id(&self, record_id: &str) -> StorageResult<Option<StoredEntry>>;
+    /// Allocates `server_seq`, signs the receipt and inserts, in one
+    /// transaction. `Exists` when (device, seq) or the record_id is taken.
+    async fn append_entry(&self, entry: NewEntry, sign: ReceiptSigner) -> StorageResult<StoredEntry>;
+    /// Appends a batch in one transaction: one commit for all of it, so
+    /// the server answers a batch after a single durable write.
+    async fn append_entries(
+        &self,
+        entries: Vec<NewEntry>,
+        sign: ReceiptSigner,
+    ) -> StorageResult<Vec<StoredEntry>> {
+        let mut out = Vec::with_capacity(entries.len());
+        for entry in entries {
+            out.push(self.append_entry(entry, sign.clone()).await?);
+        }
+        Ok(out)
+    }
+    async fn record_conflict(&self, conflict: NewConflict) -> StorageResult<()>;
+    async fn conflicts(&self, device_id: &str) -> StorageResult<Vec<NewConflict>>;
+    /// Entries of a device from `from_seq` on, in seq order, at most `limit`.
+    async fn entries_from(
+        &self,
+        device_id: &str,
+        from_seq: u64,
+        limit: usize,
+    ) -> StorageResult<Vec<StoredEntry>>;
+    /// When the server received the entry whose receipt has `server_seq` (for §8 brackets).
+    async fn received_at_of_server_seq(&self, device_id: &str, server_seq: u64)
+    -> StorageResult<Option<i64>>;
+    /// The device's latest entry made under `boot_id` (for clocks running backwards).
+    async fn last_entry_of_boot(&self, device_id: &str, boot_id: &str) -> StorageResult<Option<StoredEntry>>;
+    async fn entries_for_work_order(&self, work_order_id: &str) -> StorageResult<Vec<StoredEntry>>;
+    /// Number of entries stored (all devices).
+    async fn entry_count(&self) -> StorageResult<u64>;
+}

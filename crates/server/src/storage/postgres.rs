@@ -1,0 +1,882 @@
+//! The PostgreSQL backend: a `deadpool-postgres` pool of plain (no TLS)
+//! `tokio-postgres` connections, the same schema and the same semantics as
+//! the SQLite backend (`tests/storage.rs` runs one scenario suite on both).
+//!
+//! Every writing transaction runs at READ COMMITTED, set explicitly so that a
+//! server-wide `default_transaction_isolation` cannot change it: under
+//! REPEATABLE READ or SERIALIZABLE the counter updates below would fail with
+//! serialization errors instead of waiting their turn.
+//!
+//! Counters (`server_seq`, `feed_seq`) are rows of `counter`, not PostgreSQL
+//! sequences. A transaction takes the next number with
+//! `UPDATE counter SET value = value + 1 WHERE name = $1 RETURNING value`;
+//! the row lock this takes is held until commit, so the next writer waits and
+//! then reads the committed value. Numbers are therefore handed out in commit
+//! order: when a feed reader sees `feed_seq` n committed, every smaller number
+//! is already committed (or rolled back, leaving no row and no gap), so a
+//! cursor never skips a row that commits late. The price is that writers of
+//! one counter are serialised from the moment they take the number until they
+//! commit, so the number is taken as late in the transaction as possible.
+//!
+//! JSON is stored as TEXT holding serde_json, exactly as on SQLite, so
+//! envelopes and receipts round-trip byte for byte. Errors never carry the
+//! connection string or a key's value (constraint names, not DETAIL lines).
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, Pool, PoolError, Runtime, Transaction};
+use hearth_protocol::{Envelope, Receipt};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{IsolationLevel, NoTls, Row};
+
+use super::*;
+
+/// Numbered migrations, applied in order; never edit one that has landed.
+const MIGRATIONS: &[&str] = &[include_str!("../../../../migrations/server/postgres/0001_init.sql")];
+
+/// Key of the advisory lock that serialises migrations across processes
+/// ("hearthmg" in ASCII). Advisory locks are per database.
+const MIGRATION_LOCK: i64 = 0x6865_6172_7468_6d67;
+
+#[derive(Clone)]
+pub struct PostgresStorage {
+    pool: Pool,
+}
+
+impl fmt::Debug for PostgresStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.pool.status();
+        f.debug_struct("PostgresStorage")
+            .field("pool_size", &status.size)
+            .field("pool_available", &status.available)
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend(e: impl fmt::Display) -> StorageError {
+    StorageError::Backend(e.to_string())
+}
+
+/// Maps a driver error: a unique violation is `Exists` (by constraint name);
+/// anything else is `Backend` with the server's message but not its DETAIL,
+/// which can quote key values.
+fn from_pg(e: tokio_postgres::Error) -> StorageError {
+    if let Some(db) = e.as_db_error() {
+        if *db.code() == SqlState::UNIQUE_VIOLATION {
+            return StorageError::Exists(db.constraint().unwrap_or("unique key").to_owned());
+        }
+        return StorageError::Backend(format!("{} (SQLSTATE {})", db.message(), db.code().code()));
+    }
+    // The driver's own Display is only its kind ("error connecting to
+    // server"); the cause (e.g. "Connection refused") is what helps.
+    match std::error::Error::source(&e) {
+        Some(cause) => StorageError::Backend(format!("{e}: {cause}")),
+        None => backend(e),
+    }
+}
+
+fn from_pool(e: PoolError) -> StorageError {
+    match e {
+        PoolError::Backend(e) => from_pg(e),
+        other => backend(other),
+    }
+}
+
+fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn limit(v: usize) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, idx: usize) -> StorageResult<T> {
+    row.try_get(idx).map_err(from_pg)
+}
+
+fn key32(row: &Row, idx: usize) -> StorageResult<[u8; 32]> {
+    let bytes: &[u8] = get(row, idx)?;
+    bytes.try_into().map_err(|_| StorageError::Backend(format!("column {idx}: a public key is not 32 bytes")))
+}
+
+fn json_col<T: serde::de::DeserializeOwned>(row: &Row, idx: usize) -> StorageResult<T> {
+    let text: &str = get(row, idx)?;
+    serde_json::from_str(text).map_err(|e| StorageError::Backend(format!("column {idx}: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> StorageResult<String> {
+    serde_json::to_string(value).map_err(backend)
+}
+
+const ENTRY_COLUMNS: &str = "device_id, seq, record_id, entry_hash, content_hash, schema, work_order_id, envelope, \
+     receipt, receipt_sig, flags, boot_id, device_time_ms, monotonic_ms";
+
+fn entry_row(row: &Row) -> StorageResult<StoredEntry> {
+    Ok(StoredEntry {
+        device_id: get(row, 0)?,
+        seq: u(get(row, 1)?),
+        record_id: get(row, 2)?,
+        entry_hash: get(row, 3)?,
+        content_hash: get(row, 4)?,
+        schema: get(row, 5)?,
+        work_order_id: get(row, 6)?,
+        envelope: json_col::<Envelope>(row, 7)?,
+        receipt: json_col::<Receipt>(row, 8)?,
+        receipt_sig: get(row, 9)?,
+        flags: json_col(row, 10)?,
+        boot_id: get(row, 11)?,
+        device_time_ms: get(row, 12)?,
+        monotonic_ms: get(row, 13)?,
+    })
+}
+
+const DEVICE_COLUMNS: &str = "device_id, name, public_key, kid, enrolled_at_ms, revoked_at_ms";
+
+fn device_row(row: &Row) -> StorageResult<DeviceRow> {
+    Ok(DeviceRow {
+        device_id: get(row, 0)?,
+        name: get(row, 1)?,
+        public_key: key32(row, 2)?,
+        kid: get(row, 3)?,
+        enrolled_at_ms: get(row, 4)?,
+        revoked_at_ms: get(row, 5)?,
+    })
+}
+
+const TECH_KEY_COLUMNS: &str = "kid, tech_id, device_id, public_key, bound_at_ms, revoked_at_ms";
+
+fn tech_key_row(row: &Row) -> StorageResult<TechnicianKeyRow> {
+    Ok(TechnicianKeyRow {
+        kid: get(row, 0)?,
+        tech_id: get(row, 1)?,
+        device_id: get(row, 2)?,
+        public_key: key32(row, 3)?,
+        bound_at_ms: get(row, 4)?,
+        revoked_at_ms: get(row, 5)?,
+    })
+}
+
+fn snapshot_row(row: &Row, at: usize) -> StorageResult<Snapshot> {
+    let kind: &str = get(row, at)?;
+    Ok(Snapshot {
+        kind: SnapshotKind::parse(kind)
+            .ok_or_else(|| StorageError::Backend(format!("unknown snapshot kind {kind:?}")))?,
+        id: get(row, at + 1)?,
+        rev: u(get(row, at + 2)?),
+        body: json_col(row, at + 3)?,
+        scope: json_col(row, at + 4)?,
+        updated_at_ms: get(row, at + 5)?,
+    })
+}
+
+fn rows<T>(rows: Vec<Row>, f: impl Fn(&Row) -> StorageResult<T>) -> StorageResult<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+/// Starts a READ COMMITTED transaction (see the module doc).
+async fn begin(client: &mut deadpool_postgres::Client) -> StorageResult<Transaction<'_>> {
+    client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start().await.map_err(from_pg)
+}
+
+/// Takes the next value of a counter inside the caller's transaction. The
+/// row lock is held until that transaction ends, which is what keeps the
+/// numbers in commit order (module doc); take it as late as possible.
+async fn next(tx: &Transaction<'_>, counter: &str) -> StorageResult<u64> {
+    let stmt = tx
+        .prepare_cached("UPDATE counter SET value = value + 1 WHERE name = $1 RETURNING value")
+        .await
+        .map_err(from_pg)?;
+    let row = tx.query_one(&stmt, &[&counter]).await.map_err(from_pg)?;
+    Ok(u(get(&row, 0)?))
+}
+
+/// Consumes a one-time code of the given purpose, or says it is rejected. A
+/// concurrent second use waits for the first one's row lock, re-checks
+/// `used_at_ms IS NULL` on the committed row and matches nothing.
+async fn consume_code(
+    tx: &Transaction<'_>,
+    code_hash: &str,
+    purpose: &str,
+    tech_id: Option<&str>,
+    now_ms: i64,
+) -> StorageResult<()> {
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE enrol_code SET used_at_ms = $2
+             WHERE code_hash = $1 AND used_at_ms IS NULL AND expires_at_ms > $2 AND purpose = $3
+               AND ($4::TEXT IS NULL OR tech_id = $4::TEXT)
+             RETURNING code_hash",
+        )
+        .await
+        .map_err(from_pg)?;
+    match tx.query_opt(&stmt, &[&code_hash, &now_ms, &purpose, &tech_id]).await.map_err(from_pg)? {
+        Some(_) => Ok(()),
+        None => Err(StorageError::CodeRejected),
+    }
+}
+
+/// Applies the migrations the database lacks, each in its own transaction
+/// that first takes a transaction-scoped advisory lock: two processes
+/// starting at once apply each migration once, the second waiting for the
+/// first and then finding it recorded in `schema_migrations`.
+async fn migrate(client: &mut deadpool_postgres::Client) -> StorageResult<()> {
+    loop {
+        let tx = begin(client).await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(from_pg)?;
+        let has_table: bool = get(
+            &tx.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+                .await
+                .map_err(from_pg)?,
+            0,
+        )?;
+        let applied: i32 = if has_table {
+            get(
+                &tx.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+                    .await
+                    .map_err(from_pg)?,
+                0,
+            )?
+        } else {
+            0
+        };
+        let applied = usize::try_from(applied).unwrap_or(0);
+        if applied > MIGRATIONS.len() {
+            return Err(StorageError::Backend(format!(
+                "the database has {applied} migrations; this server knows {}",
+                MIGRATIONS.len()
+            )));
+        }
+        let Some(sql) = MIGRATIONS.get(applied) else {
+            return tx.commit().await.map_err(from_pg);
+        };
+        tx.batch_execute(sql).await.map_err(from_pg)?;
+        let version = i32::try_from(applied + 1).map_err(backend)?;
+        tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", &[&version])
+            .await
+            .map_err(from_pg)?;
+        tx.commit().await.map_err(from_pg)?;
+    }
+}
+
+impl PostgresStorage {
+    /// Connects to `url` (`postgres://user[:password]@host[:port]/database`,
+    /// or the key=value form; no TLS) and migrates the database. Fails when
+    /// the server cannot be reached.
+    pub async fn connect(url: &str) -> StorageResult<Self> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(from_pg)?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let manager = Manager::new(config, NoTls);
+        let pool = Pool::builder(manager)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(15)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(backend)?;
+        let mut client = pool.get().await.map_err(from_pool)?;
+        migrate(&mut client)
+            .await
+            .map_err(|e| StorageError::Backend(format!("migrating the database: {e}")))?;
+        drop(client);
+        Ok(Self { pool })
+    }
+
+    async fn client(&self) -> StorageResult<deadpool_postgres::Client> {
+        self.pool.get().await.map_err(from_pool)
+    }
+
+    /// One attempt of `put_snapshot`. `Ok(None)` when a concurrent writer
+    /// inserted the first revision of the same snapshot between our
+    /// `SELECT … FOR UPDATE` (which found nothing to lock) and our INSERT:
+    /// the transaction is dropped (rolled back) and the caller tries again,
+    /// this time finding and locking that row.
+    async fn try_put_snapshot(&self, put: &PutSnapshot) -> StorageResult<Option<Snapshot>> {
+        let mut client = self.client().await?;
+        let tx = begin(&mut client).await?;
+        let kind = put.kind.as_str();
+        let stmt = tx
+            .prepare_cached("SELECT rev FROM snapshot WHERE kind = $1 AND id = $2 FOR UPDATE")
+            .await
+            .map_err(from_pg)?;
+        let current = match tx.query_opt(&stmt, &[&kind, &put.id]).await.map_err(from_pg)? {
+            Some(row) => Some(u(get(&row, 0)?)),
+            None => None,
+        };
+        let stored = current.unwrap_or(0);
+        if let Some(expected) = put.expected_rev
+            && expected != stored
+        {
+            return Err(StorageError::StaleRevision { current: stored });
+        }
+        let rev = stored + 1;
+        let body = to_json(&put.body)?;
+        let scope = to_json(&put.scope)?;
+        if current.is_some() {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE snapshot SET rev = $3, body = $4, scope = $5, updated_at_ms = $6
+                     WHERE kind = $1 AND id = $2",
+                )
+                .await
+                .map_err(from_pg)?;
+            tx.execute(&stmt, &[&kind, &put.id, &i(rev), &body, &scope, &put.now_ms])
+                .await
+                .map_err(from_pg)?;
+        } else {
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO snapshot (kind, id, rev, body, scope, updated_at_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .await
+                .map_err(from_pg)?;
+            match tx.execute(&stmt, &[&kind, &put.id, &i(rev), &body, &scope, &put.now_ms]).await {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => return Ok(None),
+                Err(e) => return Err(from_pg(e)),
+            }
+        }
+        let feed_seq = next(&tx, "feed_seq").await?;
+        let stmt =
+            tx.prepare_cached("DELETE FROM feed WHERE kind = $1 AND id = $2").await.map_err(from_pg)?;
+        tx.execute(&stmt, &[&kind, &put.id]).await.map_err(from_pg)?;
+        let stmt = tx
+            .prepare_cached("INSERT INTO feed (feed_seq, kind, id) VALUES ($1, $2, $3)")
+            .await
+            .map_err(from_pg)?;
+        tx.execute(&stmt, &[&i(feed_seq), &kind, &put.id]).await.map_err(from_pg)?;
+        tx.commit().await.map_err(from_pg)?;
+        Ok(Some(Snapshot {
+            kind: put.kind,
+            id: put.id.clone(),
+            rev,
+            body: put.body.clone(),
+            scope: put.scope.clone(),
+            updated_at_ms: put.now_ms,
+        }))
+    }
+
+    async fn query_entry(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> StorageResult<Option<StoredEntry>> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await.map_err(from_pg)?;
+        client.query_opt(&stmt, params).await.map_err(from_pg)?.as_ref().map(entry_row).transpose()
+    }
+
+    async fn query_entries(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> StorageResult<Vec<StoredEntry>> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await.map_err(from_pg)?;
+        rows(client.query(&stmt, params).await.map_err(from_pg)?, entry_row)
+    }
+}
+
+#[async_trait]
+impl Storage for PostgresStorage {
+    async fn server_secret(&self, fresh: [u8; 32]) -> StorageResult<[u8; 32]> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('server_secret', $1) ON CONFLICT (key) DO NOTHING",
+                &[&hex::encode(fresh)],
+            )
+            .await
+            .map_err(from_pg)?;
+        let row = client
+            .query_one("SELECT value FROM meta WHERE key = 'server_secret'", &[])
+            .await
+            .map_err(from_pg)?;
+        let text: &str = get(&row, 0)?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(text, &mut out).map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn database_epoch(&self, fresh: String) -> StorageResult<String> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING",
+                &[&fresh],
+            )
+            .await
+            .map_err(from_pg)?;
+        let row =
+            client.query_one("SELECT value FROM meta WHERE key = 'epoch'", &[]).await.map_err(from_pg)?;
+        get(&row, 0)
+    }
+
+    async fn add_operator_token(&self, token_hash: &str, now_ms: i64) -> StorageResult<()> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("INSERT INTO operator_token (token_hash, created_at_ms) VALUES ($1, $2)")
+            .await
+            .map_err(from_pg)?;
+        client.execute(&stmt, &[&token_hash, &now_ms]).await.map_err(from_pg)?;
+        Ok(())
+    }
+
+    async fn operator_token_exists(&self, token_hash: &str) -> StorageResult<bool> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM operator_token WHERE token_hash = $1)")
+            .await
+            .map_err(from_pg)?;
+        get(&client.query_one(&stmt, &[&token_hash]).await.map_err(from_pg)?, 0)
+    }
+
+    async fn add_enrol_code(&self, code: NewEnrolCode) -> StorageResult<()> {
+        let (purpose, tech_id) = match &code.purpose {
+            CodePurpose::Device => ("device", None),
+            CodePurpose::Technician { tech_id } => ("technician", Some(tech_id.as_str())),
+        };
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO enrol_code (code_hash, purpose, tech_id, created_at_ms, expires_at_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await
+            .map_err(from_pg)?;
+        client
+            .execute(&stmt, &[&code.code_hash, &purpose, &tech_id, &code.created_at_ms, &code.expires_at_ms])
+            .await
+            .map_err(from_pg)?;
+        Ok(())
+    }
+
+    async fn enrol_device(&self, code_hash: &str, device: NewDevice, now_ms: i64) -> StorageResult<()> {
+        let mut client = self.client().await?;
+        let tx = begin(&mut client).await?;
+        consume_code(&tx, code_hash, "device", None, now_ms).await?;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO device (device_id, name, public_key, kid, token_hash, enrolled_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .await
+            .map_err(from_pg)?;
+        tx.execute(
+            &stmt,
+            &[
+                &device.device_id,
+                &device.name,
+                &&device.public_key[..],
+                &device.kid,
+                &device.token_hash,
+                &now_ms,
+            ],
+        )
+        .await
+        .map_err(from_pg)?;
+        tx.commit().await.map_err(from_pg)
+    }
+
+    async fn device_by_token(&self, token_hash: &str) -> StorageResult<Option<DeviceRow>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM device WHERE token_hash = $1"))
+            .await
+            .map_err(from_pg)?;
+        client.query_opt(&stmt, &[&token_hash]).await.map_err(from_pg)?.as_ref().map(device_row).transpose()
+    }
+
+    async fn enrol_technician_key(
+        &self,
+        code_hash: &str,
+        key: TechnicianKeyRow,
+        now_ms: i64,
+    ) -> StorageResult<()> {
+        let mut client = self.client().await?;
+        let tx = begin(&mut client).await?;
+        consume_code(&tx, code_hash, "technician", Some(&key.tech_id), now_ms).await?;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO technician_key (kid, tech_id, device_id, public_key, bound_at_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await
+            .map_err(from_pg)?;
+        tx.execute(&stmt, &[&key.kid, &key.tech_id, &key.device_id, &&key.public_key[..], &now_ms])
+            .await
+            .map_err(from_pg)?;
+        tx.commit().await.map_err(from_pg)
+    }
+
+    async fn device_keys(&self, device_id: &str) -> StorageResult<Option<DeviceKeys>> {
+        // One REPEATABLE READ, read-only transaction: the device and its keys
+        // come from the same snapshot.
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(from_pg)?;
+        let stmt = tx
+            .prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM device WHERE device_id = $1"))
+            .await
+            .map_err(from_pg)?;
+        let Some(device) = tx.query_opt(&stmt, &[&device_id]).await.map_err(from_pg)? else {
+            return Ok(None);
+        };
+        let device = device_row(&device)?;
+        let stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {TECH_KEY_COLUMNS} FROM technician_key WHERE device_id = $1 ORDER BY bound_at_ms, kid"
+            ))
+            .await
+            .map_err(from_pg)?;
+        let technicians = rows(tx.query(&stmt, &[&device_id]).await.map_err(from_pg)?, tech_key_row)?;
+        tx.commit().await.map_err(from_pg)?;
+        Ok(Some(DeviceKeys { device, technicians }))
+    }
+
+    async fn revoke_device(&self, device_id: &str, effective_at_ms: i64) -> StorageResult<bool> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "UPDATE device SET revoked_at_ms = coalesce(revoked_at_ms, $2) WHERE device_id = $1",
+            )
+            .await
+            .map_err(from_pg)?;
+        let n = client.execute(&stmt, &[&device_id, &effective_at_ms]).await.map_err(from_pg)?;
+        Ok(n == 1)
+    }
+
+    async fn revoke_technician_key(
+        &self,
+        kid: &str,
+        effective_at_ms: i64,
+    ) -> StorageResult<Option<TechnicianKeyRow>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "UPDATE technician_key SET revoked_at_ms = coalesce(revoked_at_ms, $2) WHERE kid = $1
+                 RETURNING {TECH_KEY_COLUMNS}"
+            ))
+            .await
+            .map_err(from_pg)?;
+        client
+            .query_opt(&stmt, &[&kid, &effective_at_ms])
+            .await
+            .map_err(from_pg)?
+            .as_ref()
+            .map(tech_key_row)
+            .transpose()
+    }
+
+    async fn put_snapshot(&self, put: PutSnapshot) -> StorageResult<Snapshot> {
+        // The first revision of a snapshot has no row to lock; two writers
+        // can both find nothing and both INSERT. The second INSERT waits for
+        // the first to commit and fails with a unique violation; it is then
+        // retried once, and that attempt locks the row like any update (and
+        // reports StaleRevision when it expected rev 0).
+        if let Some(snapshot) = self.try_put_snapshot(&put).await? {
+            return Ok(snapshot);
+        }
+        match self.try_put_snapshot(&put).await? {
+            Some(snapshot) => Ok(snapshot),
+            None => Err(StorageError::Exists(format!(
+                "snapshot {}/{} (concurrent first write)",
+                put.kind.as_str(),
+                put.id
+            ))),
+        }
+    }
+
+    async fn snapshot(&self, kind: SnapshotKind, id: &str) -> StorageResult<Option<Snapshot>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT kind, id, rev, body, scope, updated_at_ms FROM snapshot WHERE kind = $1 AND id = $2",
+            )
+            .await
+            .map_err(from_pg)?;
+        client
+            .query_opt(&stmt, &[&kind.as_str(), &id])
+            .await
+            .map_err(from_pg)?
+            .as_ref()
+            .map(|r| snapshot_row(r, 0))
+            .transpose()
+    }
+
+    async fn snapshots(&self, kind: SnapshotKind) -> StorageResult<Vec<Snapshot>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT kind, id, rev, body, scope, updated_at_ms FROM snapshot WHERE kind = $1 ORDER BY id",
+            )
+            .await
+            .map_err(from_pg)?;
+        rows(client.query(&stmt, &[&kind.as_str()]).await.map_err(from_pg)?, |r| snapshot_row(r, 0))
+    }
+
+    async fn feed_after(&self, after: u64, max: usize) -> StorageResult<Vec<FeedRow>> {
+        // One statement, so one snapshot: each feed row is read with the
+        // snapshot version written in the same transaction.
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT f.feed_seq, s.kind, s.id, s.rev, s.body, s.scope, s.updated_at_ms
+                 FROM feed f JOIN snapshot s ON s.kind = f.kind AND s.id = f.id
+                 WHERE f.feed_seq > $1 ORDER BY f.feed_seq LIMIT $2",
+            )
+            .await
+            .map_err(from_pg)?;
+        rows(client.query(&stmt, &[&i(after), &limit(max)]).await.map_err(from_pg)?, |r| {
+            Ok(FeedRow { feed_seq: u(get(r, 0)?), snapshot: snapshot_row(r, 1)? })
+        })
+    }
+
+    async fn head(&self, device_id: &str) -> StorageResult<(u64, Option<String>)> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT seq, entry_hash FROM entry WHERE device_id = $1 ORDER BY seq DESC LIMIT 1",
+            )
+            .await
+            .map_err(from_pg)?;
+        match client.query_opt(&stmt, &[&device_id]).await.map_err(from_pg)? {
+            Some(row) => Ok((u(get(&row, 0)?), Some(get(&row, 1)?))),
+            None => Ok((0, None)),
+        }
+    }
+
+    async fn entry_at(&self, device_id: &str, seq: u64) -> StorageResult<Option<StoredEntry>> {
+        self.query_entry(
+            &format!("SELECT {ENTRY_COLUMNS} FROM entry WHERE device_id = $1 AND seq = $2"),
+            &[&device_id, &i(seq)],
+        )
+        .await
+    }
+
+    async fn entry_by_record_id(&self, record_id: &str) -> StorageResult<Option<StoredEntry>> {
+        self.query_entry(&format!("SELECT {ENTRY_COLUMNS} FROM entry WHERE record_id = $1"), &[&record_id])
+            .await
+    }
+
+    async fn append_entry(&self, entry: NewEntry, sign: ReceiptSigner) -> StorageResult<StoredEntry> {
+        let mut stored = self.append_entries(vec![entry], sign).await?;
+        stored.pop().ok_or_else(|| StorageError::Backend("append stored nothing".into()))
+    }
+
+    async fn append_entries(
+        &self,
+        entries: Vec<NewEntry>,
+        sign: ReceiptSigner,
+    ) -> StorageResult<Vec<StoredEntry>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO entry (device_id, seq, server_seq, record_id, entry_hash, content_hash, schema, work_order_id,
+                                    envelope, receipt, receipt_sig, flags, boot_id, device_time_ms, monotonic_ms, received_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .await
+            .map_err(from_pg)?;
+        let tx = begin(&mut client).await?;
+        // One range of server_seq for the whole batch. The counter row stays
+        // locked to commit, so numbers are handed out in commit order.
+        let count = i64::try_from(entries.len()).map_err(backend)?;
+        let last: i64 = tx
+            .query_one(
+                "UPDATE counter SET value = value + $2 WHERE name = $1 RETURNING value",
+                &[&"server_seq", &count],
+            )
+            .await
+            .map_err(from_pg)?
+            .try_get(0)
+            .map_err(from_pg)?;
+        let first = u64::try_from(last - count + 1).map_err(backend)?;
+        let mut out = Vec::with_capacity(entries.len());
+        for (k, entry) in entries.into_iter().enumerate() {
+            let server_seq = first + k as u64;
+            let receipt = Receipt {
+                v: 1,
+                server_seq,
+                device_id: entry.device_id.clone(),
+                seq: entry.seq,
+                record_id: entry.record_id.clone(),
+                entry_hash: entry.entry_hash.parse().map_err(backend)?,
+                received_at_ms: entry.received_at_ms,
+                status: entry.status,
+            };
+            let receipt_sig = sign(&receipt);
+            tx.execute(
+                &stmt,
+                &[
+                    &entry.device_id,
+                    &i(entry.seq),
+                    &i(server_seq),
+                    &entry.record_id,
+                    &entry.entry_hash,
+                    &entry.content_hash,
+                    &entry.schema,
+                    &entry.work_order_id,
+                    &to_json(&entry.envelope)?,
+                    &to_json(&receipt)?,
+                    &receipt_sig,
+                    &to_json(&entry.flags)?,
+                    &entry.boot_id,
+                    &entry.device_time_ms,
+                    &entry.monotonic_ms,
+                    &entry.received_at_ms,
+                ],
+            )
+            .await
+            .map_err(from_pg)?;
+            out.push(StoredEntry {
+                device_id: entry.device_id,
+                seq: entry.seq,
+                record_id: entry.record_id,
+                entry_hash: entry.entry_hash,
+                content_hash: entry.content_hash,
+                schema: entry.schema,
+                work_order_id: entry.work_order_id,
+                envelope: entry.envelope,
+                receipt,
+                receipt_sig,
+                flags: entry.flags,
+                boot_id: entry.boot_id,
+                device_time_ms: entry.device_time_ms,
+                monotonic_ms: entry.monotonic_ms,
+            });
+        }
+        tx.commit().await.map_err(from_pg)?;
+        Ok(out)
+    }
+
+    async fn technician_key(&self, kid: &str) -> StorageResult<Option<TechnicianKeyRow>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT kid, tech_id, device_id, public_key, bound_at_ms, revoked_at_ms FROM technician_key WHERE kid = $1",
+                &[&kid],
+            )
+            .await
+            .map_err(from_pg)?;
+        row.as_ref().map(tech_key_row).transpose()
+    }
+
+    async fn record_conflict(&self, conflict: NewConflict) -> StorageResult<()> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO conflict (device_id, seq, kind, envelope, received_at_ms) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await
+            .map_err(from_pg)?;
+        client
+            .execute(
+                &stmt,
+                &[
+                    &conflict.device_id,
+                    &i(conflict.seq),
+                    &conflict.kind,
+                    &to_json(&conflict.envelope)?,
+                    &conflict.received_at_ms,
+                ],
+            )
+            .await
+            .map_err(from_pg)?;
+        Ok(())
+    }
+
+    async fn conflicts(&self, device_id: &str) -> StorageResult<Vec<NewConflict>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT device_id, seq, kind, envelope, received_at_ms FROM conflict WHERE device_id = $1 ORDER BY id",
+            )
+            .await
+            .map_err(from_pg)?;
+        rows(client.query(&stmt, &[&device_id]).await.map_err(from_pg)?, |r| {
+            Ok(NewConflict {
+                device_id: get(r, 0)?,
+                seq: u(get(r, 1)?),
+                kind: get(r, 2)?,
+                envelope: json_col(r, 3)?,
+                received_at_ms: get(r, 4)?,
+            })
+        })
+    }
+
+    async fn entries_from(
+        &self,
+        device_id: &str,
+        from_seq: u64,
+        max: usize,
+    ) -> StorageResult<Vec<StoredEntry>> {
+        self.query_entries(
+            &format!(
+                "SELECT {ENTRY_COLUMNS} FROM entry WHERE device_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3"
+            ),
+            &[&device_id, &i(from_seq), &limit(max)],
+        )
+        .await
+    }
+
+    async fn received_at_of_server_seq(
+        &self,
+        device_id: &str,
+        server_seq: u64,
+    ) -> StorageResult<Option<i64>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT received_at_ms FROM entry WHERE device_id = $1 AND server_seq = $2")
+            .await
+            .map_err(from_pg)?;
+        match client.query_opt(&stmt, &[&device_id, &i(server_seq)]).await.map_err(from_pg)? {
+            Some(row) => Ok(Some(get(&row, 0)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn last_entry_of_boot(&self, device_id: &str, boot_id: &str) -> StorageResult<Option<StoredEntry>> {
+        self.query_entry(
+            &format!(
+                "SELECT {ENTRY_COLUMNS} FROM entry WHERE device_id = $1 AND boot_id = $2 ORDER BY seq DESC LIMIT 1"
+            ),
+            &[&device_id, &boot_id],
+        )
+        .await
+    }
+
+    async fn entries_for_work_order(&self, work_order_id: &str) -> StorageResult<Vec<StoredEntry>> {
+        self.query_entries(
+            &format!("SELECT {ENTRY_COLUMNS} FROM entry WHERE work_order_id = $1 ORDER BY server_seq"),
+            &[&work_order_id],
+        )
+        .await
+    }
+
+    async fn entry_count(&self) -> StorageResult<u64> {
+        let client = self.client().await?;
+        let row = client.query_one("SELECT count(*) FROM entry", &[]).await.map_err(from_pg)?;
+        Ok(u(get(&row, 0)?))
+    }
+}

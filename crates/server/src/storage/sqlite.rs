@@ -1,0 +1,687 @@
+//! The embedded default: one SQLite file (WAL, `synchronous=FULL`), one
+//! connection used from blocking tasks. SQLite has one writer at a time, so
+//! counters taken inside a write transaction are in commit order.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hearth_protocol::{Envelope, Receipt};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use super::*;
+
+const MIGRATIONS: &[&str] = &[include_str!("../../../../migrations/server/sqlite/0001_init.sql")];
+
+#[derive(Debug, Clone)]
+pub struct SqliteStorage {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn backend(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Backend(e.to_string())
+}
+
+fn from_sqlite(e: rusqlite::Error) -> StorageError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StorageError::Exists(msg.clone().unwrap_or_else(|| "constraint".into()))
+        }
+        _ => backend(e),
+    }
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn key32(bytes: Vec<u8>) -> rusqlite::Result<[u8; 32]> {
+    bytes.try_into().map_err(|_| rusqlite::Error::InvalidQuery)
+}
+
+fn json_col<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(idx)?;
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> StorageResult<String> {
+    serde_json::to_string(value).map_err(backend)
+}
+
+const ENTRY_COLUMNS: &str = "device_id, seq, record_id, entry_hash, content_hash, schema, work_order_id, envelope, \
+     receipt, receipt_sig, flags, boot_id, device_time_ms, monotonic_ms";
+
+fn entry_row(row: &Row<'_>) -> rusqlite::Result<StoredEntry> {
+    Ok(StoredEntry {
+        device_id: row.get(0)?,
+        seq: u(row.get(1)?),
+        record_id: row.get(2)?,
+        entry_hash: row.get(3)?,
+        content_hash: row.get(4)?,
+        schema: row.get(5)?,
+        work_order_id: row.get(6)?,
+        envelope: json_col::<Envelope>(row, 7)?,
+        receipt: json_col::<Receipt>(row, 8)?,
+        receipt_sig: row.get(9)?,
+        flags: json_col(row, 10)?,
+        boot_id: row.get(11)?,
+        device_time_ms: row.get(12)?,
+        monotonic_ms: row.get(13)?,
+    })
+}
+
+fn device_row(row: &Row<'_>) -> rusqlite::Result<DeviceRow> {
+    Ok(DeviceRow {
+        device_id: row.get(0)?,
+        name: row.get(1)?,
+        public_key: key32(row.get(2)?)?,
+        kid: row.get(3)?,
+        enrolled_at_ms: row.get(4)?,
+        revoked_at_ms: row.get(5)?,
+    })
+}
+
+fn tech_key_row(row: &Row<'_>) -> rusqlite::Result<TechnicianKeyRow> {
+    Ok(TechnicianKeyRow {
+        kid: row.get(0)?,
+        tech_id: row.get(1)?,
+        device_id: row.get(2)?,
+        public_key: key32(row.get(3)?)?,
+        bound_at_ms: row.get(4)?,
+        revoked_at_ms: row.get(5)?,
+    })
+}
+
+fn snapshot_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Snapshot> {
+    let kind: String = row.get(at)?;
+    Ok(Snapshot {
+        kind: SnapshotKind::parse(&kind).ok_or(rusqlite::Error::InvalidQuery)?,
+        id: row.get(at + 1)?,
+        rev: u(row.get(at + 2)?),
+        body: json_col(row, at + 3)?,
+        scope: json_col(row, at + 4)?,
+        updated_at_ms: row.get(at + 5)?,
+    })
+}
+
+/// Takes the next value of a counter inside the caller's transaction.
+fn next(tx: &Transaction<'_>, counter: &str) -> rusqlite::Result<u64> {
+    tx.query_row("UPDATE counter SET value = value + 1 WHERE name = ?1 RETURNING value", [counter], |r| {
+        r.get(0)
+    })
+    .map(u)
+}
+
+/// Consumes a one-time code of the given purpose, or says it is rejected.
+fn consume_code(
+    tx: &Transaction<'_>,
+    code_hash: &str,
+    purpose: &str,
+    tech_id: Option<&str>,
+    now_ms: i64,
+) -> StorageResult<()> {
+    let n = tx
+        .execute(
+            "UPDATE enrol_code SET used_at_ms = ?2
+             WHERE code_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2 AND purpose = ?3
+               AND (?4 IS NULL OR tech_id = ?4)",
+            params![code_hash, now_ms, purpose, tech_id],
+        )
+        .map_err(from_sqlite)?;
+    if n == 1 { Ok(()) } else { Err(StorageError::CodeRejected) }
+}
+
+/// Takes the next server_seq, signs the receipt and inserts one entry.
+fn insert_entry(tx: &Transaction<'_>, entry: NewEntry, sign: &ReceiptSigner) -> StorageResult<StoredEntry> {
+    let server_seq = next(tx, "server_seq").map_err(backend)?;
+    let receipt = Receipt {
+        v: 1,
+        server_seq,
+        device_id: entry.device_id.clone(),
+        seq: entry.seq,
+        record_id: entry.record_id.clone(),
+        entry_hash: entry.entry_hash.parse().map_err(backend)?,
+        received_at_ms: entry.received_at_ms,
+        status: entry.status,
+    };
+    let receipt_sig = sign(&receipt);
+    tx.prepare_cached(
+        "INSERT INTO entry (device_id, seq, server_seq, record_id, entry_hash, content_hash, schema, work_order_id,
+                            envelope, receipt, receipt_sig, flags, boot_id, device_time_ms, monotonic_ms, received_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )
+    .map_err(backend)?
+    .execute(params![
+        entry.device_id,
+        i(entry.seq),
+        i(server_seq),
+        entry.record_id,
+        entry.entry_hash,
+        entry.content_hash,
+        entry.schema,
+        entry.work_order_id,
+        to_json(&entry.envelope)?,
+        to_json(&receipt)?,
+        receipt_sig,
+        to_json(&entry.flags)?,
+        entry.boot_id,
+        entry.device_time_ms,
+        entry.monotonic_ms,
+        entry.received_at_ms,
+    ])
+    .map_err(from_sqlite)?;
+    Ok(StoredEntry {
+        device_id: entry.device_id,
+        seq: entry.seq,
+        record_id: entry.record_id,
+        entry_hash: entry.entry_hash,
+        content_hash: entry.content_hash,
+        schema: entry.schema,
+        work_order_id: entry.work_order_id,
+        envelope: entry.envelope,
+        receipt,
+        receipt_sig,
+        flags: entry.flags,
+        boot_id: entry.boot_id,
+        device_time_ms: entry.device_time_ms,
+        monotonic_ms: entry.monotonic_ms,
+    })
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> StorageResult<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(backend)?;
+        }
+        let mut conn = Connection::open(path).map_err(backend)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(backend)?;
+        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(())).map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(backend)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(backend)?;
+        let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
+        let applied = usize::try_from(applied).unwrap_or(0);
+        if applied > MIGRATIONS.len() {
+            return Err(StorageError::Backend(format!(
+                "the database has {applied} migrations; this server knows {}",
+                MIGRATIONS.len()
+            )));
+        }
+        for (n, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            tx.execute_batch(sql).map_err(backend)?;
+            tx.pragma_update(None, "user_version", (n + 1) as i64).map_err(backend)?;
+            tx.commit().map_err(backend)?;
+        }
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn run<T, F>(&self, f: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StorageResult<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard =
+                conn.lock().map_err(|_| StorageError::Backend("connection lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(backend)?
+    }
+}
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    async fn server_secret(&self, fresh: [u8; 32]) -> StorageResult<[u8; 32]> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('server_secret', ?1)",
+                [hex::encode(fresh)],
+            )
+            .map_err(backend)?;
+            let text: String = c
+                .query_row("SELECT value FROM meta WHERE key = 'server_secret'", [], |r| r.get(0))
+                .map_err(backend)?;
+            let mut out = [0u8; 32];
+            hex::decode_to_slice(text, &mut out).map_err(backend)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn database_epoch(&self, fresh: String) -> StorageResult<String> {
+        self.run(move |c| {
+            c.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?1)", [fresh])
+                .map_err(backend)?;
+            c.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0)).map_err(backend)
+        })
+        .await
+    }
+
+    async fn add_operator_token(&self, token_hash: &str, now_ms: i64) -> StorageResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO operator_token (token_hash, created_at_ms) VALUES (?1, ?2)",
+                params![token_hash, now_ms],
+            )
+            .map_err(from_sqlite)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn operator_token_exists(&self, token_hash: &str) -> StorageResult<bool> {
+        let token_hash = token_hash.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM operator_token WHERE token_hash = ?1)",
+                [token_hash],
+                |r| r.get(0),
+            )
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn add_enrol_code(&self, code: NewEnrolCode) -> StorageResult<()> {
+        self.run(move |c| {
+            let (purpose, tech_id) = match &code.purpose {
+                CodePurpose::Device => ("device", None),
+                CodePurpose::Technician { tech_id } => ("technician", Some(tech_id.clone())),
+            };
+            c.execute(
+                "INSERT INTO enrol_code (code_hash, purpose, tech_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![code.code_hash, purpose, tech_id, code.created_at_ms, code.expires_at_ms],
+            )
+            .map_err(from_sqlite)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn enrol_device(&self, code_hash: &str, device: NewDevice, now_ms: i64) -> StorageResult<()> {
+        let code_hash = code_hash.to_owned();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            consume_code(&tx, &code_hash, "device", None, now_ms)?;
+            tx.execute(
+                "INSERT INTO device (device_id, name, public_key, kid, token_hash, enrolled_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![device.device_id, device.name, device.public_key.to_vec(), device.kid, device.token_hash, now_ms],
+            )
+            .map_err(from_sqlite)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn device_by_token(&self, token_hash: &str) -> StorageResult<Option<DeviceRow>> {
+        let token_hash = token_hash.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT device_id, name, public_key, kid, enrolled_at_ms, revoked_at_ms FROM device WHERE token_hash = ?1",
+                [token_hash],
+                device_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn enrol_technician_key(
+        &self,
+        code_hash: &str,
+        key: TechnicianKeyRow,
+        now_ms: i64,
+    ) -> StorageResult<()> {
+        let code_hash = code_hash.to_owned();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            consume_code(&tx, &code_hash, "technician", Some(&key.tech_id), now_ms)?;
+            tx.execute(
+                "INSERT INTO technician_key (kid, tech_id, device_id, public_key, bound_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![key.kid, key.tech_id, key.device_id, key.public_key.to_vec(), now_ms],
+            )
+            .map_err(from_sqlite)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn device_keys(&self, device_id: &str) -> StorageResult<Option<DeviceKeys>> {
+        let device_id = device_id.to_owned();
+        self.run(move |c| {
+            let device = c
+                .query_row(
+                    "SELECT device_id, name, public_key, kid, enrolled_at_ms, revoked_at_ms FROM device WHERE device_id = ?1",
+                    [&device_id],
+                    device_row,
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some(device) = device else { return Ok(None) };
+            let mut stmt = c
+                .prepare(
+                    "SELECT kid, tech_id, device_id, public_key, bound_at_ms, revoked_at_ms
+                     FROM technician_key WHERE device_id = ?1 ORDER BY bound_at_ms, kid",
+                )
+                .map_err(backend)?;
+            let technicians =
+                stmt.query_map([&device_id], tech_key_row).map_err(backend)?.collect::<Result<_, _>>().map_err(backend)?;
+            Ok(Some(DeviceKeys { device, technicians }))
+        })
+        .await
+    }
+
+    async fn technician_key(&self, kid: &str) -> StorageResult<Option<TechnicianKeyRow>> {
+        let kid = kid.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT kid, tech_id, device_id, public_key, bound_at_ms, revoked_at_ms FROM technician_key WHERE kid = ?1",
+                [kid],
+                tech_key_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn revoke_device(&self, device_id: &str, effective_at_ms: i64) -> StorageResult<bool> {
+        let device_id = device_id.to_owned();
+        self.run(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE device SET revoked_at_ms = coalesce(revoked_at_ms, ?2) WHERE device_id = ?1",
+                    params![device_id, effective_at_ms],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn revoke_technician_key(
+        &self,
+        kid: &str,
+        effective_at_ms: i64,
+    ) -> StorageResult<Option<TechnicianKeyRow>> {
+        let kid = kid.to_owned();
+        self.run(move |c| {
+            c.execute(
+                "UPDATE technician_key SET revoked_at_ms = coalesce(revoked_at_ms, ?2) WHERE kid = ?1",
+                params![kid, effective_at_ms],
+            )
+            .map_err(backend)?;
+            c.query_row(
+                "SELECT kid, tech_id, device_id, public_key, bound_at_ms, revoked_at_ms FROM technician_key WHERE kid = ?1",
+                [kid],
+                tech_key_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn put_snapshot(&self, put: PutSnapshot) -> StorageResult<Snapshot> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let kind = put.kind.as_str();
+            let current: Option<i64> = tx
+                .query_row("SELECT rev FROM snapshot WHERE kind = ?1 AND id = ?2", params![kind, put.id], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            let current = current.map(u).unwrap_or(0);
+            if let Some(expected) = put.expected_rev
+                && expected != current
+            {
+                return Err(StorageError::StaleRevision { current });
+            }
+            let rev = current + 1;
+            let body = to_json(&put.body)?;
+            let scope = to_json(&put.scope)?;
+            tx.execute(
+                "INSERT INTO snapshot (kind, id, rev, body, scope, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (kind, id) DO UPDATE SET rev = excluded.rev, body = excluded.body,
+                     scope = excluded.scope, updated_at_ms = excluded.updated_at_ms",
+                params![kind, put.id, i(rev), body, scope, put.now_ms],
+            )
+            .map_err(from_sqlite)?;
+            let feed_seq = next(&tx, "feed_seq").map_err(backend)?;
+            tx.execute("DELETE FROM feed WHERE kind = ?1 AND id = ?2", params![kind, put.id]).map_err(backend)?;
+            tx.execute("INSERT INTO feed (feed_seq, kind, id) VALUES (?1, ?2, ?3)", params![i(feed_seq), kind, put.id])
+                .map_err(from_sqlite)?;
+            tx.commit().map_err(backend)?;
+            Ok(Snapshot { kind: put.kind, id: put.id, rev, body: put.body, scope: put.scope, updated_at_ms: put.now_ms })
+        })
+        .await
+    }
+
+    async fn snapshot(&self, kind: SnapshotKind, id: &str) -> StorageResult<Option<Snapshot>> {
+        let id = id.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT kind, id, rev, body, scope, updated_at_ms FROM snapshot WHERE kind = ?1 AND id = ?2",
+                params![kind.as_str(), id],
+                |r| snapshot_row(r, 0),
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn snapshots(&self, kind: SnapshotKind) -> StorageResult<Vec<Snapshot>> {
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare("SELECT kind, id, rev, body, scope, updated_at_ms FROM snapshot WHERE kind = ?1 ORDER BY id")
+                .map_err(backend)?;
+            let rows = stmt.query_map([kind.as_str()], |r| snapshot_row(r, 0)).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn feed_after(&self, after: u64, limit: usize) -> StorageResult<Vec<FeedRow>> {
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT f.feed_seq, s.kind, s.id, s.rev, s.body, s.scope, s.updated_at_ms
+                     FROM feed f JOIN snapshot s ON s.kind = f.kind AND s.id = f.id
+                     WHERE f.feed_seq > ?1 ORDER BY f.feed_seq LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![i(after), limit as i64], |r| {
+                    Ok(FeedRow { feed_seq: u(r.get(0)?), snapshot: snapshot_row(r, 1)? })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn head(&self, device_id: &str) -> StorageResult<(u64, Option<String>)> {
+        let device_id = device_id.to_owned();
+        self.run(move |c| {
+            let row: Option<(i64, String)> = c
+                .query_row(
+                    "SELECT seq, entry_hash FROM entry WHERE device_id = ?1 ORDER BY seq DESC LIMIT 1",
+                    [device_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            Ok(row.map(|(s, h)| (u(s), Some(h))).unwrap_or((0, None)))
+        })
+        .await
+    }
+
+    async fn entry_at(&self, device_id: &str, seq: u64) -> StorageResult<Option<StoredEntry>> {
+        let device_id = device_id.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                &format!("SELECT {ENTRY_COLUMNS} FROM entry WHERE device_id = ?1 AND seq = ?2"),
+                params![device_id, i(seq)],
+                entry_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn entry_by_record_id(&self, record_id: &str) -> StorageResult<Option<StoredEntry>> {
+        let record_id = record_id.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                &format!("SELECT {ENTRY_COLUMNS} FROM entry WHERE record_id = ?1"),
+                [record_id],
+                entry_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn append_entry(&self, entry: NewEntry, sign: ReceiptSigner) -> StorageResult<StoredEntry> {
+        let mut stored = self.append_entries(vec![entry], sign).await?;
+        stored.pop().ok_or_else(|| StorageError::Backend("append stored nothing".into()))
+    }
+
+    async fn append_entries(
+        &self,
+        entries: Vec<NewEntry>,
+        sign: ReceiptSigner,
+    ) -> StorageResult<Vec<StoredEntry>> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let mut out = Vec::with_capacity(entries.len());
+            for entry in entries {
+                out.push(insert_entry(&tx, entry, &sign)?);
+            }
+            tx.commit().map_err(backend)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn record_conflict(&self, conflict: NewConflict) -> StorageResult<()> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO conflict (device_id, seq, kind, envelope, received_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![conflict.device_id, i(conflict.seq), conflict.kind, to_json(&conflict.envelope)?, conflict.received_at_ms],
+            )
+            .map_err(from_sqlite)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn conflicts(&self, device_id: &str) -> StorageResult<Vec<NewConflict>> {
+        let device_id = device_id.to_owned();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare("SELECT device_id, seq, kind, envelope, received_at_ms FROM conflict WHERE device_id = ?1 ORDER BY id")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([device_id], |r| {
+                    Ok(NewConflict {
+                        device_id: r.get(0)?,
+                        seq: u(r.get(1)?),
+                        kind: r.get(2)?,
+                        envelope: json_col(r, 3)?,
+                        received_at_ms: r.get(4)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn entries_from(
+        &self,
+        device_id: &str,
+        from_seq: u64,
+        limit: usize,
+    ) -> StorageResult<Vec<StoredEntry>> {
+        let device_id = device_id.to_owned();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entry WHERE device_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3"
+                ))
+                .map_err(backend)?;
+            let rows = stmt.query_map(params![device_id, i(from_seq), limit as i64], entry_row).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn received_at_of_server_seq(
+        &self,
+        device_id: &str,
+        server_seq: u64,
+    ) -> StorageResult<Option<i64>> {
+        let device_id = device_id.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT received_at_ms FROM entry WHERE device_id = ?1 AND server_seq = ?2",
+                params![device_id, i(server_seq)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn last_entry_of_boot(&self, device_id: &str, boot_id: &str) -> StorageResult<Option<StoredEntry>> {
+        let (device_id, boot_id) = (device_id.to_owned(), boot_id.to_owned());
+        self.run(move |c| {
+            c.query_row(
+                &format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entry WHERE device_id = ?1 AND boot_id = ?2 ORDER BY seq DESC LIMIT 1"
+                ),
+                params![device_id, boot_id],
+                entry_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn entries_for_work_order(&self, work_order_id: &str) -> StorageResult<Vec<StoredEntry>> {
+        let work_order_id = work_order_id.to_owned();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entry WHERE work_order_id = ?1 ORDER BY server_seq"
+                ))
+                .map_err(backend)?;
+            let rows = stmt.query_map([work_order_id], entry_row).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn entry_count(&self) -> StorageResult<u64> {
+        self.run(|c| {
+            c.query_row("SELECT count(*) FROM entry", [], |r| r.get::<_, i64>(0)).map(u).map_err(backend)
+        })
+        .await
+    }
+}

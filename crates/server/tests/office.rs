@@ -1,0 +1,1336 @@
+//! The office API, driven over HTTP against the real server on port 0 with
+//! a clock the tests move, and a tablet that enrols and pushes sealed records.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
+use hearth_domain::{
+    ArrivalEvidence, CompletedStep, ConcludedVisit, CustomerSignoff, NewReading, NewTemperatureTest,
+    RoomKind, RuleSet, StepEvidence, TechnicianId, TemperatureReading, TemperatureReport, TemperatureTest,
+    TestId, Thermometer, VisitOutcome, WorkOrderId,
+};
+use hearth_protocol::hash::genesis_prev;
+use hearth_protocol::seal::kid_of;
+use hearth_protocol::{
+    Attachment, AttachmentRole, ChainPosition, Content, Cosigning, Created, Digest, EncodedContent,
+    RecordRef, Signer, SignerRole, SigningKey, Supersedes, b64, seal,
+};
+use hearth_server::auth;
+use hearth_server::state::Limits;
+use hearth_server::storage::sqlite::SqliteStorage;
+use hearth_server::storage::{CodePurpose, NewEnrolCode};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const OPERATOR_TOKEN: &str = "office-secret-token";
+
+fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn minutes(n: i64) -> TimeDelta {
+    TimeDelta::minutes(n)
+}
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+    state: hearth_server::state::AppState,
+    clock: Arc<AtomicI64>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(now: DateTime<Utc>) -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let storage =
+            SqliteStorage::open(&dir.path().join("db.sqlite")).unwrap_or_else(|e| panic!("open: {e}"));
+        let clock = Arc::new(AtomicI64::new(now.timestamp_millis()));
+        let reader = clock.clone();
+        let state = hearth_server::app::state(
+            Arc::new(storage),
+            dir.path().join("blobs"),
+            Arc::new(move || reader.load(Ordering::SeqCst)),
+            Limits::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("state: {e:?}"));
+        state
+            .storage
+            .add_operator_token(&auth::secret_hash(OPERATOR_TOKEN), now.timestamp_millis())
+            .await
+            .unwrap_or_else(|e| panic!("operator token: {e}"));
+        let listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}"));
+        let router = hearth_server::app::router(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self { base: format!("http://{addr}"), client: reqwest::Client::new(), state, clock, _dir: dir }
+    }
+
+    fn set_now(&self, t: DateTime<Utc>) {
+        self.clock.store(t.timestamp_millis(), Ordering::SeqCst);
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.clock.load(Ordering::SeqCst)).unwrap_or_default()
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        let value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{path} answered {status} with non-JSON: {text}"));
+        (status, value)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(OPERATOR_TOKEN), None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(OPERATOR_TOKEN), Some(&body)).await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(OPERATOR_TOKEN), Some(&body)).await
+    }
+
+    /// POSTs and insists on `expected`, showing the answer otherwise.
+    async fn post_ok(&self, path: &str, body: Value, expected: StatusCode) -> Value {
+        let (status, value) = self.post(path, body).await;
+        assert_eq!(status, expected, "{path}: {value}");
+        value
+    }
+
+    async fn technician(&self, tech_id: &str, name: &str) {
+        let body = json!({"tech_id": tech_id, "name": name, "phone": "13800138000"});
+        self.post_ok("/v1/office/technicians", body, StatusCode::CREATED).await;
+    }
+
+    async fn order(&self, body: Value) -> Value {
+        self.post_ok("/v1/office/work-orders", body, StatusCode::CREATED).await
+    }
+
+    async fn rev_of(&self, id: &str) -> u64 {
+        let (status, detail) = self.get(&format!("/v1/office/work-orders/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        detail["rev"].as_u64().unwrap_or(0)
+    }
+
+    async fn listed(&self, query: &str) -> Vec<Value> {
+        let (status, list) = self.get(&format!("/v1/office/work-orders{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        list.as_array().cloned().unwrap_or_default()
+    }
+}
+
+fn order_body(id: &str, category: &str, received_at: DateTime<Utc>, room: &str) -> Value {
+    json!({
+        "id": id,
+        "category": category,
+        "customer": {"name": "张三", "phone": "13800138000",
+                     "address": {"community": "幸福小区", "building": "3号楼", "unit": "2单元", "room": room}},
+        "fault_description": "暖气不热",
+        "received_at": iso(received_at),
+    })
+}
+
+fn find<'a>(list: &'a [Value], id: &str) -> &'a Value {
+    list.iter().find(|o| o["id"] == id).unwrap_or_else(|| panic!("{id} is not in the list"))
+}
+
+fn deadline_state(order: &Value, kind: &str) -> String {
+    order["deadlines"]
+        .as_array()
+        .and_then(|d| d.iter().find(|x| x["kind"] == kind))
+        .and_then(|x| x["state"].as_str())
+        .unwrap_or("absent")
+        .to_owned()
+}
+
+/// A tablet: its device key, its technicians' keys, and its chain.
+struct Tablet {
+    device_id: String,
+    token: String,
+    key: SigningKey,
+    techs: HashMap<String, SigningKey>,
+    seq: u64,
+    prev: Digest,
+    held_receipt: Option<u64>,
+}
+
+struct Pushed {
+    record_id: String,
+    content_hash: Digest,
+    receipt: Value,
+    flags: Vec<String>,
+}
+
+impl Pushed {
+    fn reference(&self) -> RecordRef {
+        RecordRef { record_id: self.record_id.clone(), content_hash: self.content_hash }
+    }
+}
+
+impl Tablet {
+    async fn enrol(server: &Server, seed: u8, techs: &[&str]) -> Self {
+        let now = server.now().timestamp_millis();
+        let key = SigningKey::from_bytes(&[seed; 32]);
+        let code = format!("DEV-{seed}");
+        let enrol_code = |purpose| NewEnrolCode {
+            code_hash: auth::code_hash(&code),
+            purpose,
+            created_at_ms: now,
+            expires_at_ms: now + 3_600_000,
+        };
+        server
+            .state
+            .storage
+            .add_enrol_code(enrol_code(CodePurpose::Device))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (status, enrolled) = server
+            .call(
+                Method::POST,
+                "/v1/enroll/device",
+                None,
+                Some(&json!({"code": code, "pubkey": b64::encode(key.verifying_key().as_bytes()), "name": "平板 1"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{enrolled}");
+        let device_id = enrolled["device_id"].as_str().unwrap_or_default().to_owned();
+        let token = enrolled["token"].as_str().unwrap_or_default().to_owned();
+        let mut keys = HashMap::new();
+        for (i, tech) in techs.iter().enumerate() {
+            let tech_key = SigningKey::from_bytes(&[seed.wrapping_add(100).wrapping_add(i as u8); 32]);
+            let tech_code = format!("TECH-{seed}-{tech}");
+            server
+                .state
+                .storage
+                .add_enrol_code(NewEnrolCode {
+                    code_hash: auth::code_hash(&tech_code),
+                    purpose: CodePurpose::Technician { tech_id: (*tech).to_owned() },
+                    created_at_ms: now,
+                    expires_at_ms: now + 3_600_000,
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let body = json!({"code": tech_code, "tech_id": tech, "pubkey": b64::encode(tech_key.verifying_key().as_bytes())});
+            let (status, answer) =
+                server.call(Method::POST, "/v1/enroll/technician", Some(&token), Some(&body)).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            keys.insert((*tech).to_owned(), tech_key);
+        }
+        let prev = genesis_prev(&device_id);
+        Self { device_id, token, key, techs: keys, seq: 0, prev, held_receipt: None }
+    }
+
+    fn signer(&self, role: SignerRole, tech_id: &str) -> Signer {
+        let key = self.techs.get(tech_id).unwrap_or_else(|| panic!("{tech_id} is not on this tablet"));
+        Signer { role, tech_id: tech_id.to_owned(), kid: kid_of(&key.verifying_key()) }
+    }
+
+    /// Seals and pushes one record claiming `device_time`; the server
+    /// receives it at its current time.
+    #[allow(clippy::too_many_arguments)]
+    async fn push(
+        &mut self,
+        server: &Server,
+        schema: &str,
+        work_order_id: &str,
+        device_time: DateTime<Utc>,
+        signers: &[(SignerRole, &str)],
+        refs: Vec<RecordRef>,
+        attachments: Vec<Attachment>,
+        supersedes: Option<Supersedes>,
+        data: Value,
+    ) -> Pushed {
+        let Value::Object(data) = data else { panic!("record data must be an object") };
+        let content = Content {
+            schema: schema.to_owned(),
+            record_id: uuid::Uuid::now_v7().to_string(),
+            work_order_id: Some(work_order_id.to_owned()),
+            created: Created {
+                device_time_ms: device_time.timestamp_millis(),
+                tz_offset_min: 480,
+                boot_id: "boot-1".into(),
+                monotonic_ms: i64::try_from(self.seq).unwrap_or(0) * 1000 + 1000,
+                last_server_time_ms: None,
+            },
+            signers: signers.iter().map(|(role, tech)| self.signer(*role, tech)).collect(),
+            supersedes,
+            attachments,
+            refs,
+            data,
+        };
+        let record_id = content.record_id.clone();
+        let encoded = EncodedContent::encode(content).unwrap_or_else(|e| panic!("encode: {e}"));
+        let content_hash = encoded.hash();
+        let mut cosigning = Cosigning::new(encoded);
+        for (role, tech) in signers {
+            let key = self.techs.get(*tech).unwrap_or_else(|| panic!("{tech}"));
+            cosigning.sign(*role, tech, key).unwrap_or_else(|e| panic!("sign: {e}"));
+        }
+        let signed = cosigning.finish().unwrap_or_else(|e| panic!("finish: {e}"));
+        self.seq += 1;
+        let position = ChainPosition {
+            device_id: self.device_id.clone(),
+            seq: self.seq,
+            prev: self.prev,
+            sealed_at_ms: device_time.timestamp_millis(),
+            last_receipt_seq: self.held_receipt,
+        };
+        let sealed = seal(&signed, position, &self.key).unwrap_or_else(|e| panic!("seal: {e}"));
+        let path = format!("/v1/devices/{}/entries", self.device_id);
+        let body = json!({"entries": [sealed.envelope]});
+        let (status, answer) = server.call(Method::POST, &path, Some(&self.token), Some(&body)).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let result = &answer["results"][0];
+        assert_eq!(result["status"], "accepted", "{answer}");
+        self.prev = sealed.entry_hash;
+        self.held_receipt = result["receipt"]["server_seq"].as_u64();
+        let flags = result["flags"]
+            .as_array()
+            .map(|f| f.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        Pushed { record_id, content_hash, receipt: result["receipt"].clone(), flags }
+    }
+
+    /// Forgets the receipts held, as a tablet restored without them would.
+    fn forget_receipts(&mut self) {
+        self.held_receipt = None;
+    }
+
+    async fn arrival(
+        &mut self,
+        server: &Server,
+        wo: &str,
+        at: DateTime<Utc>,
+        device_time: DateTime<Utc>,
+    ) -> Pushed {
+        let step = CompletedStep {
+            at,
+            evidence: StepEvidence::Arrival(ArrivalEvidence {
+                body_camera_on: true,
+                knocked_gently: true,
+                work_id_shown: true,
+                photos: vec![],
+            }),
+        };
+        let data = serde_json::to_value(step).unwrap_or_default();
+        self.push(
+            server,
+            "hearth.visit_step/1",
+            wo,
+            device_time,
+            &[(SignerRole::Performer, "T1")],
+            vec![],
+            vec![],
+            None,
+            data,
+        )
+        .await
+    }
+
+    async fn resolved(&mut self, server: &Server, wo: &str, at: DateTime<Utc>) -> Pushed {
+        let outcome = ConcludedVisit { at, outcome: VisitOutcome::Resolved };
+        let data = serde_json::to_value(outcome).unwrap_or_default();
+        self.push(
+            server,
+            "hearth.visit_outcome/1",
+            wo,
+            at,
+            &[(SignerRole::Performer, "T1")],
+            vec![],
+            vec![],
+            None,
+            data,
+        )
+        .await
+    }
+
+    async fn feed(&self, server: &Server) -> Vec<Value> {
+        let path = format!("/v1/devices/{}/feed", self.device_id);
+        let (status, page) = server.call(Method::GET, &path, Some(&self.token), None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["items"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn work_orders_are_created_assigned_rescheduled_and_cancelled_and_stale_revisions_are_refused() {
+    let t0 = utc("2025-01-10T01:00:00Z");
+    let server = Server::start(t0).await;
+    server.technician("T1", "王师傅").await;
+    server.technician("T2", "李师傅").await;
+
+    let created = server.order(order_body("WO-A", "repair", t0, "301")).await;
+    assert_eq!(created["id"], "WO-A");
+    assert_eq!(created["rev"], 1);
+    assert_eq!(created["body"]["status"], "open");
+    assert_eq!(created["body"]["order"]["customer"]["name"], "张三");
+
+    let (status, dup) = server.post("/v1/office/work-orders", order_body("WO-A", "leak", t0, "302")).await;
+    assert_eq!((status, dup["error"].as_str()), (StatusCode::CONFLICT, Some("work_order_exists")), "{dup}");
+
+    // Generated ids count up per (company-local) received date: 2025-01-10 09:00 +08:00.
+    let mut generated = order_body("ignored", "leak", t0, "303");
+    generated.as_object_mut().map(|o| o.remove("id"));
+    let first = server.order(generated.clone()).await;
+    let second = server.order(generated).await;
+    assert_eq!(first["id"], "WO-20250110-0001");
+    assert_eq!(second["id"], "WO-20250110-0002");
+
+    let assigned = server
+        .post_ok(
+            "/v1/office/work-orders/WO-A/assign",
+            json!({"technicians": ["T1", "T2"], "expected_rev": 1}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(assigned["rev"], 2);
+    assert_eq!(assigned["body"]["order"]["assigned_technicians"], json!(["T1", "T2"]));
+
+    let (status, stale) = server
+        .post("/v1/office/work-orders/WO-A/assign", json!({"technicians": ["T1"], "expected_rev": 1}))
+        .await;
+    assert_eq!((status, stale["error"].as_str()), (StatusCode::CONFLICT, Some("stale_revision")), "{stale}");
+
+    let (status, unknown) = server
+        .post("/v1/office/work-orders/WO-A/assign", json!({"technicians": ["T9"], "expected_rev": 2}))
+        .await;
+    assert_eq!(
+        (status, unknown["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unknown_technician")),
+        "{unknown}"
+    );
+
+    let slot = json!({"start": "2025-01-10T14:00:00+08:00", "end": "2025-01-10T16:00:00+08:00"});
+    let moved = server
+        .post_ok(
+            "/v1/office/work-orders/WO-A/reschedule",
+            json!({"appointment": slot, "expected_rev": 2}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(moved["rev"], 3);
+    assert_eq!(moved["body"]["order"]["appointment"]["start"], "2025-01-10T06:00:00Z");
+
+    let (status, stale) = server
+        .post("/v1/office/work-orders/WO-A/reschedule", json!({"appointment": slot, "expected_rev": 2}))
+        .await;
+    assert_eq!((status, stale["error"].as_str()), (StatusCode::CONFLICT, Some("stale_revision")), "{stale}");
+
+    let backwards = json!({"start": "2025-01-10T16:00:00+08:00", "end": "2025-01-10T14:00:00+08:00"});
+    let (status, bad) = server
+        .post("/v1/office/work-orders/WO-A/reschedule", json!({"appointment": backwards, "expected_rev": 3}))
+        .await;
+    assert_eq!((status, bad["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_field")), "{bad}");
+    assert!(bad["message"].as_str().unwrap_or("").starts_with("appointment.end"), "{bad}");
+
+    let (status, stale) = server
+        .post("/v1/office/work-orders/WO-A/cancel", json!({"reason": "重复工单", "expected_rev": 1}))
+        .await;
+    assert_eq!((status, stale["error"].as_str()), (StatusCode::CONFLICT, Some("stale_revision")), "{stale}");
+
+    let cancelled = server
+        .post_ok(
+            "/v1/office/work-orders/WO-A/cancel",
+            json!({"reason": "重复工单", "expected_rev": 3}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(cancelled["body"]["status"], "cancelled");
+    assert_eq!(cancelled["body"]["cancellation"]["reason"], "重复工单");
+
+    let (status, closed) = server
+        .post("/v1/office/work-orders/WO-A/assign", json!({"technicians": ["T1"], "expected_rev": 4}))
+        .await;
+    assert_eq!(
+        (status, closed["error"].as_str()),
+        (StatusCode::CONFLICT, Some("order_cancelled")),
+        "{closed}"
+    );
+
+    let (_, detail) = server.get("/v1/office/work-orders/WO-A").await;
+    let actions: Vec<&str> =
+        detail["history"].as_array().into_iter().flatten().filter_map(|h| h["action"].as_str()).collect();
+    assert_eq!(actions, ["created", "assigned", "rescheduled", "cancelled"]);
+    assert_eq!(detail["deadlines"], json!([]), "a cancelled order has no deadlines");
+
+    let (status, missing) = server.get("/v1/office/work-orders/WO-NOPE").await;
+    assert_eq!((status, missing["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+}
+
+#[tokio::test]
+async fn a_cancelled_order_leaves_the_assigned_tablet_as_work_order_removed() {
+    let t0 = utc("2025-01-10T01:00:00Z");
+    let server = Server::start(t0).await;
+    server.technician("T1", "王师傅").await;
+    let tablet = Tablet::enrol(&server, 7, &["T1"]).await;
+    let mut body = order_body("WO-FEED", "repair", t0, "301");
+    body["technicians"] = json!(["T1"]);
+    server.order(body).await;
+
+    let items = tablet.feed(&server).await;
+    let item = find_feed(&items, "WO-FEED");
+    assert_eq!(item["kind"], "work_order", "the assigned technician's tablet receives the order: {item}");
+    assert_eq!(item["body"]["order"]["id"], "WO-FEED");
+    assert_eq!(item["body"]["status"], "open");
+
+    server
+        .post_ok(
+            "/v1/office/work-orders/WO-FEED/cancel",
+            json!({"reason": "客户取消", "expected_rev": 1}),
+            StatusCode::OK,
+        )
+        .await;
+    let items = tablet.feed(&server).await;
+    let item = find_feed(&items, "WO-FEED");
+    assert_eq!(item["kind"], "work_order_removed", "{item}");
+    assert!(item.get("body").is_none(), "a removal carries no customer data: {item}");
+    assert_eq!(item["rev"], 2);
+}
+
+fn find_feed<'a>(items: &'a [Value], id: &str) -> &'a Value {
+    items
+        .iter()
+        .find(|i| i["id"] == id && (i["kind"] == "work_order" || i["kind"] == "work_order_removed"))
+        .unwrap_or_else(|| panic!("{id} is not in the feed: {items:?}"))
+}
+
+#[tokio::test]
+async fn deadlines_are_met_open_at_risk_or_missed_on_server_bracketed_times() {
+    let t0 = utc("2025-01-10T01:00:00Z");
+    let server = Server::start(t0).await;
+    server.technician("T1", "王师傅").await;
+    let mut tablet = Tablet::enrol(&server, 3, &["T1"]).await;
+
+    server.order(order_body("WO-REPAIR", "repair", t0, "301")).await;
+
+    // Dispatch records the phone call 10 minutes in.
+    server.set_now(t0 + minutes(15));
+    server
+        .post_ok(
+            "/v1/office/work-orders/WO-REPAIR/milestones",
+            json!({"contacted_at": iso(t0 + minutes(10)), "expected_rev": 1}),
+            StatusCode::OK,
+        )
+        .await;
+
+    // The technician claims arrival at +90 min; the server receives it at +100 min.
+    server.set_now(t0 + minutes(100));
+    let arrival = tablet.arrival(&server, "WO-REPAIR", t0 + minutes(90), t0 + minutes(95)).await;
+    assert!(arrival.flags.is_empty(), "{:?}", arrival.flags);
+
+    server.order(order_body("WO-LATE-CLAIM", "leak", t0 + minutes(50), "302")).await;
+    // The tablet holds the +100 min receipt, then claims an arrival at +60 min
+    // for a leak received at +50 min (due +80 min): the claim cannot be earlier
+    // than the receipt it already held, so the leak was reached late.
+    server.set_now(t0 + minutes(110));
+    tablet.arrival(&server, "WO-LATE-CLAIM", t0 + minutes(60), t0 + minutes(105)).await;
+
+    let now = t0 + minutes(120);
+    server.set_now(now);
+    server.order(order_body("WO-LEAK-RISK", "leak", now - minutes(25), "303")).await;
+    server.order(order_body("WO-LEAK-MISSED", "leak", now - minutes(40), "304")).await;
+    server.order(order_body("WO-LEAK-OPEN", "leak", now - minutes(10), "305")).await;
+
+    let list = server.listed("").await;
+    let repair = find(&list, "WO-REPAIR");
+    assert_eq!(deadline_state(repair, "contact"), "met", "{repair}");
+    assert_eq!(deadline_state(repair, "on_site"), "met", "{repair}");
+    assert_eq!(deadline_state(repair, "fixed"), "open", "{repair}");
+    let on_site = &repair["evidence"]["on_site_at"];
+    assert_eq!(on_site["record_id"], arrival.record_id.as_str());
+    assert_eq!(on_site["claimed"], "2025-01-10T02:30:00Z", "the device's claim is shown");
+    assert_eq!(on_site["received_at"], "2025-01-10T02:40:00Z", "beside the server's receipt");
+    assert_eq!(on_site["at"], "2025-01-10T02:30:00Z", "a claim inside the bracket stands");
+    assert_eq!(repair["milestones"]["on_site_at"], "2025-01-10T02:30:00Z");
+    assert!(repair["order"]["milestones"].get("on_site_at").is_none(), "dispatch did not record it");
+
+    let late = find(&list, "WO-LATE-CLAIM");
+    let ev = &late["evidence"]["on_site_at"];
+    assert_eq!(ev["claimed"], "2025-01-10T02:00:00Z");
+    assert_eq!(ev["not_before"], "2025-01-10T02:40:00Z");
+    assert_eq!(ev["at"], "2025-01-10T02:40:00Z");
+    assert_eq!(ev["adjusted"], true);
+    assert_eq!(
+        deadline_state(late, "on_site"),
+        "missed",
+        "judged on the bracketed time, not the claim: {late}"
+    );
+
+    assert_eq!(deadline_state(find(&list, "WO-LEAK-RISK"), "on_site"), "at_risk");
+    assert_eq!(deadline_state(find(&list, "WO-LEAK-MISSED"), "on_site"), "missed");
+    assert_eq!(deadline_state(find(&list, "WO-LEAK-OPEN"), "on_site"), "open");
+
+    // A claim later than the server's receipt is brought back to the receipt.
+    server.set_now(now + minutes(5));
+    tablet.forget_receipts();
+    tablet.resolved(&server, "WO-LEAK-OPEN", now + minutes(9)).await;
+    let (_, detail) = server.get("/v1/office/work-orders/WO-LEAK-OPEN").await;
+    assert_eq!(detail["evidence"]["completed_at"]["at"], iso(now + minutes(5)), "{detail}");
+
+    let leaks = server.listed("?category=leak").await;
+    assert_eq!(leaks.len(), 4);
+    assert!(leaks.iter().all(|o| o["order"]["category"] == "leak"));
+    let (status, bad) = server.get("/v1/office/work-orders?status=bogus").await;
+    assert_eq!((status, bad["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_field")), "{bad}");
+}
+
+#[tokio::test]
+async fn the_order_detail_lists_its_records_with_receipts_and_marks_the_latest_version() {
+    let t0 = utc("2025-01-10T01:00:00Z");
+    let server = Server::start(t0).await;
+    server.technician("T1", "王师傅").await;
+    let mut tablet = Tablet::enrol(&server, 4, &["T1"]).await;
+    server.order(order_body("WO-REC", "repair", t0, "301")).await;
+
+    server.set_now(t0 + minutes(40));
+    let first = tablet.arrival(&server, "WO-REC", t0 + minutes(30), t0 + minutes(30)).await;
+    server.set_now(t0 + minutes(60));
+    let step = CompletedStep {
+        at: t0 + minutes(35),
+        evidence: StepEvidence::Arrival(ArrivalEvidence {
+            body_camera_on: true,
+            knocked_gently: true,
+            work_id_shown: true,
+            photos: vec![],
+        }),
+    };
+    let correction = tablet
+        .push(
+            &server,
+            "hearth.visit_step/1",
+            "WO-REC",
+            t0 + minutes(50),
+            &[(SignerRole::Performer, "T1")],
+            vec![],
+            vec![],
+            Some(Supersedes {
+                record_id: first.record_id.clone(),
+                content_hash: first.content_hash,
+                reason: "时间记错".into(),
+            }),
+            serde_json::to_value(step).unwrap_or_default(),
+        )
+        .await;
+
+    let (status, detail) = server.get("/v1/office/work-orders/WO-REC").await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    let records = detail["records"].as_array().cloned().unwrap_or_default();
+    assert_eq!(records.len(), 2);
+    let old = &records[0];
+    assert_eq!(old["record_id"], first.record_id.as_str());
+    assert_eq!(old["schema"], "hearth.visit_step/1");
+    assert_eq!(old["seq"], 1);
+    assert_eq!(old["device_id"], tablet.device_id.as_str());
+    assert_eq!(old["status"], "valid");
+    assert_eq!(old["flags"], json!([]));
+    assert_eq!(old["received_at"], "2025-01-10T01:40:00Z");
+    assert_eq!(old["claimed"]["claimed"], "2025-01-10T01:30:00Z");
+    assert_eq!(old["latest"], false);
+    assert_eq!(old["superseded_by"], json!([correction.record_id]));
+    assert_eq!(old["latest_version"], correction.record_id.as_str());
+    assert_eq!(old["signers"][0]["signed"], true);
+    let new = &records[1];
+    assert_eq!(new["latest"], true);
+    assert_eq!(new["supersedes"]["record_id"], first.record_id.as_str());
+    assert_eq!(new["supersedes"]["bound"], true);
+    assert_eq!(new["supersedes"]["reason"], "时间记错");
+    assert_eq!(first.receipt["status"], "valid");
+    assert_eq!(
+        detail["evidence"]["on_site_at"]["record_id"],
+        correction.record_id.as_str(),
+        "only the latest version evidences the milestone"
+    );
+    assert_eq!(
+        detail["milestones"]["on_site_at"],
+        iso(t0 + minutes(40)),
+        "claim +35 min, held receipt +40 min"
+    );
+}
+
+#[tokio::test]
+async fn the_follow_up_queue_holds_exactly_the_repair_orders_completed_over_48_hours_ago_without_a_call() {
+    let t0 = utc("2025-01-10T02:00:00Z"); // 10:00 local
+    let server = Server::start(t0).await;
+    server.technician("T1", "王师傅").await;
+    let mut tablet = Tablet::enrol(&server, 5, &["T1"]).await;
+    for (id, category, room) in [
+        ("WO-R1", "repair", "301"),
+        ("WO-R2", "leak", "302"),
+        ("WO-R3", "repair", "303"),
+        ("WO-TT", "temperature_test", "304"),
+        ("WO-R4", "repair", "305"),
+    ] {
+        server.order(order_body(id, category, t0, room)).await;
+    }
+    // R1 completed by dispatch's word at +1 h; TT too.
+    server.set_now(t0 + minutes(70));
+    for id in ["WO-R1", "WO-TT"] {
+        server
+            .post_ok(
+                &format!("/v1/office/work-orders/{id}/milestones"),
+                json!({"completed_at": iso(t0 + minutes(60)), "expected_rev": 1}),
+                StatusCode::OK,
+            )
+            .await;
+    }
+    // R2 completed by the technician's record at +3 h.
+    server.set_now(t0 + minutes(185));
+    tablet.resolved(&server, "WO-R2", t0 + minutes(180)).await;
+    // R3 completed at +11 h.
+    server.set_now(t0 + minutes(11 * 60));
+    server
+        .post_ok(
+            "/v1/office/work-orders/WO-R3/milestones",
+            json!({"completed_at": iso(t0 + minutes(11 * 60)), "expected_rev": 1}),
+            StatusCode::OK,
+        )
+        .await;
+
+    // +56 h = 2025-01-12 18:00 local.
+    server.set_now(t0 + minutes(56 * 60));
+    let (status, queue) = server.get("/v1/office/follow-ups").await;
+    assert_eq!(status, StatusCode::OK, "{queue}");
+    let ids: Vec<&str> = queue.as_array().into_iter().flatten().filter_map(|q| q["id"].as_str()).collect();
+    assert_eq!(
+        ids,
+        ["WO-R1", "WO-R2"],
+        "oldest completion first; R3 only 45 h ago, TT not a repair, R4 not done"
+    );
+    assert_eq!(queue[0]["customer"]["phone"], "13800138000", "the dispatcher needs the number to call");
+    assert_eq!(queue[1]["completed_evidence"]["received_at"], iso(t0 + minutes(185)));
+
+    let (status, stale) = server
+        .post("/v1/office/work-orders/WO-R1/follow-up", json!({"outcome": "satisfied", "expected_rev": 1}))
+        .await;
+    assert_eq!((status, stale["error"].as_str()), (StatusCode::CONFLICT, Some("stale_revision")), "{stale}");
+
+    let called = server
+        .post_ok(
+            "/v1/office/work-orders/WO-R1/follow-up",
+            json!({"outcome": "satisfied", "note": "用户满意", "expected_rev": 2}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(called["body"]["status"], "closed");
+    assert_eq!(called["body"]["follow_up"]["outcome"], "satisfied");
+    assert_eq!(called["body"]["order"]["milestones"]["follow_up_at"], iso(t0 + minutes(56 * 60)));
+
+    let r2_rev = server.rev_of("WO-R2").await;
+    let attempt = server
+        .post_ok(
+            "/v1/office/work-orders/WO-R2/follow-up",
+            json!({"outcome": "unreachable", "expected_rev": r2_rev}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(attempt["body"]["status"], "open", "nobody answered: the call is still owed");
+
+    let (_, queue) = server.get("/v1/office/follow-ups").await;
+    let ids: Vec<&str> = queue.as_array().into_iter().flatten().filter_map(|q| q["id"].as_str()).collect();
+    assert_eq!(ids, ["WO-R2"], "the recorded call removed R1");
+    assert_eq!(queue[0]["last_attempt"]["outcome"], "unreachable");
+
+    let (status, not_done) = server
+        .post("/v1/office/work-orders/WO-R4/follow-up", json!({"outcome": "satisfied", "expected_rev": 1}))
+        .await;
+    assert_eq!(
+        (status, not_done["error"].as_str()),
+        (StatusCode::CONFLICT, Some("not_completed")),
+        "{not_done}"
+    );
+
+    // Just past 48 h after R3's completion, it joins the queue.
+    server.set_now(t0 + minutes(11 * 60 + 48 * 60 + 1));
+    let (_, queue) = server.get("/v1/office/follow-ups").await;
+    let ids: Vec<&str> = queue.as_array().into_iter().flatten().filter_map(|q| q["id"].as_str()).collect();
+    assert_eq!(ids, ["WO-R2", "WO-R3"]);
+
+    // The call is the follow-up milestone the domain's deadline is judged on.
+    // (The domain counts "within 48 h" (seed 000), the queue "48 h after"
+    // (seed 003), so a call from the queue is late by the domain's count.)
+    let closed = server.listed("?status=closed").await;
+    let r1 = find(&closed, "WO-R1");
+    let call = r1["deadlines"].as_array().into_iter().flatten().find(|d| d["kind"] == "follow_up_call");
+    assert_eq!(call.map(|d| d["at"].clone()), Some(json!(iso(t0 + minutes(56 * 60)))), "{r1}");
+}
+
+#[tokio::test]
+async fn follow_up_calls_outside_seven_to_twenty_two_local_time_are_refused() {
+    let t0 = utc("2025-01-10T02:00:00Z");
+    let server = Server::start(t0).await;
+    server.order(order_body("WO-CALL", "repair", t0, "301")).await;
+    server.set_now(t0 + minutes(70));
+    server
+        .post_ok(
+            "/v1/office/work-orders/WO-CALL/milestones",
+            json!({"completed_at": iso(t0 + minutes(60)), "expected_rev": 1}),
+            StatusCode::OK,
+        )
+        .await;
+    let call = json!({"outcome": "satisfied", "expected_rev": 2});
+    for (local_time, utc_time) in [
+        ("23:00", "2025-01-12T15:00:00Z"),
+        ("06:59", "2025-01-12T22:59:00Z"),
+        ("22:01", "2025-01-12T14:01:00Z"),
+    ] {
+        server.set_now(utc(utc_time));
+        let (status, refused) = server.post("/v1/office/work-orders/WO-CALL/follow-up", call.clone()).await;
+        assert_eq!(
+            (status, refused["error"].as_str()),
+            (StatusCode::CONFLICT, Some("outside_calling_hours")),
+            "{local_time} local: {refused}"
+        );
+    }
+    server.set_now(utc("2025-01-12T23:00:00Z")); // 07:00 local
+    server.post_ok("/v1/office/work-orders/WO-CALL/follow-up", call, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn repeat_repairs_are_found_within_30_days_and_not_beyond() {
+    let d0 = utc("2025-01-01T02:00:00Z");
+    let server = Server::start(d0 + TimeDelta::days(60)).await;
+    let day = |n: i64| d0 + TimeDelta::days(n);
+    server.order(order_body("WO-L1", "leak", day(0), "301")).await;
+    server.order(order_body("WO-L2", "leak", day(20), "301")).await;
+    server.order(order_body("WO-L3", "leak", day(55), "301")).await; // 35 days after L2
+    server.order(order_body("WO-R1", "repair", day(5), "301")).await; // another category
+    server.order(order_body("WO-L-OTHER", "leak", day(1), "302")).await; // another room
+    // The same home written with a space and a full-width digit is the same home.
+    let mut same_home = order_body("WO-R2", "repair", day(30), "301");
+    same_home["customer"]["address"]["building"] = json!("３号楼");
+    same_home["customer"]["address"]["community"] = json!("幸福 小区");
+    server.order(same_home).await;
+
+    let (status, groups) = server.get("/v1/office/repeat-repairs").await;
+    assert_eq!(status, StatusCode::OK, "{groups}");
+    let groups = groups.as_array().cloned().unwrap_or_default();
+    let members: Vec<Vec<&str>> = groups
+        .iter()
+        .map(|g| g["work_orders"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect())
+        .collect();
+    assert_eq!(members, vec![vec!["WO-L1", "WO-L2"], vec!["WO-R1", "WO-R2"]]);
+    assert_eq!(groups[0]["category"], "leak");
+    assert_eq!(groups[0]["address"]["room"], "301");
+
+    let (_, leaks_only) = server.get("/v1/office/repeat-repairs?category=leak").await;
+    assert_eq!(leaks_only.as_array().map(Vec::len), Some(1));
+}
+
+fn reading(test: &str, kind: RoomKind, label: &str, centi: i32, at: &str) -> TemperatureReading {
+    let taken_at: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(at).unwrap_or_else(|e| panic!("{e}"));
+    TemperatureReading::new(
+        NewReading {
+            test_id: TestId::parse(test).unwrap_or_else(|e| panic!("{e}")),
+            room_kind: kind,
+            label,
+            centi_celsius: centi,
+            taken_at,
+            consent_to_enter: true,
+            shown_to_customer: true,
+            outlier_reason: None,
+        },
+        RuleSet::default().temperature(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Pushes the readings, the co-signed report binding them, and (if given)
+/// the customer's sign-off binding the report. Returns the report record.
+async fn temperature_test(
+    server: &Server,
+    tablet: &mut Tablet,
+    wo: &str,
+    readings: Vec<TemperatureReading>,
+    customer: Option<CustomerSignoff>,
+) -> (Pushed, TemperatureReport) {
+    let thermometer = Thermometer::new(
+        "TH-01",
+        "检定-2024-001",
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let started_at = readings.iter().map(|r| r.taken_at).min().unwrap_or_else(|| panic!("no readings"));
+    let mut test = TemperatureTest::start(NewTemperatureTest {
+        test_id: readings[0].test_id.clone(),
+        work_order_id: WorkOrderId::parse(wo).unwrap_or_else(|e| panic!("{e}")),
+        performer: TechnicianId::parse("T1").unwrap_or_else(|e| panic!("{e}")),
+        witness: TechnicianId::parse("T2").unwrap_or_else(|e| panic!("{e}")),
+        thermometer,
+        started_at,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut refs = Vec::new();
+    for r in readings {
+        let at = r.taken_at.with_timezone(&Utc);
+        server.set_now(at + minutes(1));
+        let mut data = serde_json::to_value(&r).unwrap_or_default();
+        data["thermometer_serial"] = json!("TH-01");
+        let pushed = tablet
+            .push(
+                server,
+                "hearth.temperature_reading/1",
+                wo,
+                at,
+                &[(SignerRole::Performer, "T1")],
+                vec![],
+                vec![],
+                None,
+                data,
+            )
+            .await;
+        assert!(pushed.flags.is_empty(), "a sound reading is valid: {:?}", pushed.flags);
+        refs.push(pushed.reference());
+        test.add_reading(r).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let report = test.report(RuleSet::default().temperature()).unwrap_or_else(|e| panic!("{e}"));
+    let now = server.now() + minutes(5);
+    server.set_now(now);
+    let pushed = tablet
+        .push(
+            server,
+            "hearth.temperature_test/1",
+            wo,
+            now,
+            &[(SignerRole::Performer, "T1"), (SignerRole::Witness, "T2")],
+            refs,
+            vec![],
+            None,
+            serde_json::to_value(&report).unwrap_or_default(),
+        )
+        .await;
+    if let Some(signoff) = customer {
+        let attachments = match &signoff {
+            CustomerSignoff::Signed { signature_png_sha256, strokes_sha256, .. } => vec![
+                Attachment {
+                    sha256: signature_png_sha256.as_str().parse().unwrap_or_else(|_| panic!("digest")),
+                    size: 100,
+                    media_type: "image/png".into(),
+                    role: AttachmentRole::CustomerSignaturePng,
+                },
+                Attachment {
+                    sha256: strokes_sha256.as_str().parse().unwrap_or_else(|_| panic!("digest")),
+                    size: 100,
+                    media_type: "application/json".into(),
+                    role: AttachmentRole::CustomerSignatureStrokes,
+                },
+            ],
+            CustomerSignoff::Refused { .. } => vec![],
+        };
+        let now = server.now() + minutes(2);
+        server.set_now(now);
+        tablet
+            .push(
+                server,
+                "hearth.customer_signoff/1",
+                wo,
+                now,
+                &[(SignerRole::Performer, "T1")],
+                vec![pushed.reference()],
+                attachments,
+                None,
+                serde_json::to_value(&signoff).unwrap_or_default(),
+            )
+            .await;
+    }
+    (pushed, report)
+}
+
+#[tokio::test]
+async fn temperature_tests_show_per_room_compliance_signers_the_customer_answer_and_the_first_cold_date() {
+    let t0 = utc("2025-01-10T01:00:00Z");
+    let server = Server::start(t0).await;
+    server.technician("T1", "王师傅").await;
+    server.technician("T2", "李师傅").await;
+    server
+        .post_ok(
+            "/v1/office/thermometers",
+            json!({"serial": "TH-01", "certificate": "检定-2024-001", "valid_until": "2026-01-01"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let mut tablet = Tablet::enrol(&server, 9, &["T1", "T2"]).await;
+    server.order(order_body("WO-TT1", "temperature_test", t0, "301")).await;
+    server.order(order_body("WO-TT3", "temperature_test", t0, "999")).await;
+
+    // 2025-01-10 10:00 local: the living room is cold, the bedroom fine.
+    let cold = vec![
+        reading("TEST-1", RoomKind::LivingRoom, "客厅", 1750, "2025-01-10T10:00:00+08:00"),
+        reading("TEST-1", RoomKind::Bedroom, "主卧", 1900, "2025-01-10T10:10:00+08:00"),
+    ];
+    let refused = CustomerSignoff::refused("认为温度计不准", "客厅 17.50 °C，主卧 19.00 °C")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (first, first_report) = temperature_test(&server, &mut tablet, "WO-TT1", cold, Some(refused)).await;
+
+    // 2025-01-15: back to standard, signed.
+    server.set_now(utc("2025-01-15T01:00:00Z"));
+    server.order(order_body("WO-TT2", "temperature_test", utc("2025-01-15T01:00:00Z"), "301")).await;
+    let warm = vec![
+        reading("TEST-2", RoomKind::LivingRoom, "客厅", 1850, "2025-01-15T10:00:00+08:00"),
+        reading("TEST-2", RoomKind::Bedroom, "主卧", 1900, "2025-01-15T10:10:00+08:00"),
+    ];
+    let signed =
+        CustomerSignoff::signed(&"ab".repeat(32), &"cd".repeat(32), "客厅 18.50 °C，主卧 19.00 °C", 5, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+    let (second, _) = temperature_test(&server, &mut tablet, "WO-TT2", warm, Some(signed)).await;
+
+    // Another home, no sign-off yet.
+    let unsigned = vec![reading("TEST-3", RoomKind::LivingRoom, "客厅", 1500, "2025-01-15T11:00:00+08:00")];
+    temperature_test(&server, &mut tablet, "WO-TT3", unsigned, None).await;
+
+    let (status, result) = server.get("/v1/office/temperature-tests").await;
+    assert_eq!(status, StatusCode::OK, "{result}");
+    let tests = result["tests"].as_array().cloned().unwrap_or_default();
+    assert_eq!(tests.len(), 3);
+    let of = |wo: &str| tests.iter().find(|t| t["work_order_id"] == wo).cloned().unwrap_or_default();
+
+    let t1 = of("WO-TT1");
+    assert_eq!(t1["record_id"], first.record_id.as_str());
+    assert_eq!(t1["report"]["median"], first_report.median.0);
+    assert_eq!(t1["report"]["compliance"]["verdict"], "below_standard");
+    let rooms = t1["report"]["compliance"]["rooms"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rooms.len(), 2);
+    assert_eq!(
+        (rooms[0]["label"].as_str(), rooms[0]["verdict"].as_str()),
+        (Some("客厅"), Some("below_standard"))
+    );
+    assert_eq!((rooms[1]["label"].as_str(), rooms[1]["verdict"].as_str()), (Some("主卧"), Some("compliant")));
+    let signers: Vec<(String, String, bool)> = t1["signers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["role"].as_str().unwrap_or("").into(),
+                s["tech_id"].as_str().unwrap_or("").into(),
+                s["signed"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(signers, vec![("performer".into(), "T1".into(), true), ("witness".into(), "T2".into(), true)]);
+    assert_eq!(t1["customer"]["state"], "refused");
+    assert_eq!(t1["customer"]["reason"], "认为温度计不准");
+    assert_eq!(t1["measured_on"], "2025-01-10");
+    assert_eq!(t1["measured_at"]["claimed"], "2025-01-10T02:00:00Z");
+    assert_eq!(t1["counts"], true, "a refusal is a complete answer");
+
+    let t2 = of("WO-TT2");
+    assert_eq!(t2["record_id"], second.record_id.as_str());
+    assert_eq!(t2["report"]["compliance"]["verdict"], "compliant");
+    assert_eq!(t2["customer"]["state"], "signed");
+    assert_eq!(t2["customer"]["satisfaction"], 5);
+
+    let t3 = of("WO-TT3");
+    assert_eq!(t3["customer"]["state"], "missing");
+    assert_eq!(t3["counts"], false, "a test record without the customer's answer is not valid");
+
+    let addresses = result["addresses"].as_array().cloned().unwrap_or_default();
+    let home = addresses.iter().find(|a| a["address"]["room"] == "301").cloned().unwrap_or_default();
+    assert_eq!(home["first_non_compliant_on"], "2025-01-10");
+    assert_eq!(home["first_non_compliant_record_id"], first.record_id.as_str());
+    assert_eq!(home["compliant_again"], true);
+    assert_eq!(home["compliant_again_on"], "2025-01-15");
+    assert_eq!(home["work_orders"], json!(["WO-TT1", "WO-TT2"]));
+    assert!(addresses.iter().all(|a| a["address"]["room"] != "999"), "an unanswered report does not count");
+
+    // One order's view still knows when its home was first found cold.
+    let (_, only) = server.get("/v1/office/temperature-tests?work_order=WO-TT2").await;
+    assert_eq!(only["tests"].as_array().map(Vec::len), Some(1));
+    assert_eq!(only["addresses"][0]["first_non_compliant_on"], "2025-01-10");
+
+    // The testers' visit and report are evidence for the order's deadlines.
+    let (_, detail) = server.get("/v1/office/work-orders/WO-TT1").await;
+    assert_eq!(deadline_state(&detail, "testers_on_site"), "met", "{detail}");
+    assert_eq!(detail["milestones"]["on_site_at"], "2025-01-10T02:00:00Z");
+
+    let (status, unknown) = server.get("/v1/office/temperature-tests?work_order=WO-NONE").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}");
+}
+
+#[tokio::test]
+async fn sql_metacharacters_and_chinese_text_are_stored_and_returned_verbatim_in_every_field() {
+    let t0 = utc("2025-01-10T02:00:00Z");
+    let server = Server::start(t0).await;
+    let tech_name = "李师傅'); DROP TABLE snapshot;--";
+    server.technician("T1", tech_name).await;
+    let texts = json!({
+        "name": "王小明\"; DELETE FROM entry WHERE '1'='1",
+        "community": "幸福小区' OR 1=1 --",
+        "building": "3号楼; UPDATE snapshot SET rev=0",
+        "unit": "2单元 /* 注释 */",
+        "room": "301%_\\",
+        "fault": "暖气片漏水，地板已湿。\n用户说：'请尽快'; SELECT * FROM snapshot;",
+        "equipment": "壁挂炉 `rm -rf /` $(id)",
+        "reason": "用户已自行修好'); --",
+        "note": "回访：用户很满意 \"五星\" ; DROP TABLE entry;",
+    });
+    let t = |k: &str| texts[k].as_str().unwrap_or_default().to_owned();
+    let body = json!({
+        "id": "WO-SQL'--",
+        "category": "repair",
+        "priority": "urgent",
+        "customer": {"name": t("name"), "phone": "+86 138-0013-8000",
+                     "address": {"community": t("community"), "building": t("building"), "unit": t("unit"), "room": t("room")}},
+        "fault_description": t("fault"),
+        "equipment_type": t("equipment"),
+        "received_at": iso(t0),
+        "technicians": ["T1"],
+    });
+    server.order(body).await;
+    let mut other = order_body("WO-CANCEL", "leak", t0, "1");
+    other["customer"]["name"] = json!(t("name"));
+    server.order(other).await;
+
+    let (status, detail) = server.get("/v1/office/work-orders/WO-SQL'--").await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    let order = &detail["order"];
+    assert_eq!(order["id"], "WO-SQL'--");
+    assert_eq!(order["customer"]["name"], t("name"));
+    assert_eq!(order["customer"]["phone"], "+86 138-0013-8000");
+    for part in ["community", "building", "unit", "room"] {
+        assert_eq!(order["customer"]["address"][part], t(part), "{part}");
+    }
+    assert_eq!(order["fault_description"], t("fault"));
+    assert_eq!(order["equipment_type"], t("equipment"));
+    assert_eq!(order["priority"], "urgent");
+
+    let list = server.listed("").await;
+    assert_eq!(list.len(), 2, "nothing was dropped or duplicated");
+    assert_eq!(find(&list, "WO-SQL'--")["order"]["customer"]["address"]["community"], t("community"));
+
+    let cancelled = server
+        .post_ok(
+            "/v1/office/work-orders/WO-CANCEL/cancel",
+            json!({"reason": t("reason"), "expected_rev": 1}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(cancelled["body"]["cancellation"]["reason"], t("reason"));
+
+    server
+        .post_ok(
+            "/v1/office/work-orders/WO-SQL'--/milestones",
+            json!({"completed_at": iso(t0), "expected_rev": 1}),
+            StatusCode::OK,
+        )
+        .await;
+    let called = server
+        .post_ok(
+            "/v1/office/work-orders/WO-SQL'--/follow-up",
+            json!({"outcome": "satisfied", "note": t("note"), "expected_rev": 2}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(called["body"]["follow_up"]["note"], t("note"));
+
+    let (_, techs) = server.get("/v1/office/technicians").await;
+    assert_eq!(techs[0]["body"]["name"], tech_name);
+    let cert = "检定证书 No.'1'=1 --";
+    server
+        .post_ok(
+            "/v1/office/thermometers",
+            json!({"serial": "TH-'01", "certificate": cert, "valid_until": "2026-03-31"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let (_, thermometers) = server.get("/v1/office/thermometers").await;
+    assert_eq!(thermometers[0]["body"]["certificate_no"], cert);
+    assert_eq!(thermometers[0]["body"]["serial"], "TH-'01");
+}
+
+#[tokio::test]
+async fn control_characters_absurd_lengths_and_bad_values_are_refused_naming_the_field() {
+    let t0 = utc("2025-01-10T02:00:00Z");
+    let server = Server::start(t0).await;
+    let cases: Vec<(&str, Value)> = vec![
+        ("customer.name", json!({"customer": {"name": "张\u{7}三"}})),
+        ("customer.phone", json!({"customer": {"phone": "call me"}})),
+        ("customer.address.community", json!({"customer": {"address": {"community": "长".repeat(65)}}})),
+        ("customer.address.room", json!({"customer": {"address": {"room": "3\u{0}01"}}})),
+        ("fault_description", json!({"fault_description": "漏".repeat(2001)})),
+        ("fault_description", json!({"fault_description": "漏水\u{1b}[31m"})),
+        ("equipment_type", json!({"equipment_type": "a\nb"})),
+        ("category", json!({"category": "fire"})),
+        ("priority", json!({"priority": "asap"})),
+        ("received_at", json!({"received_at": "yesterday"})),
+        ("received_at", json!({"received_at": "2030-01-01T00:00:00Z"})),
+        ("id", json!({"id": "WO 1"})),
+        ("appointment.start", json!({"appointment": {"start": "soon", "end": "2025-01-10T10:00:00+08:00"}})),
+    ];
+    for (field, patch) in cases {
+        let mut body = order_body("WO-X", "repair", t0, "301");
+        merge(&mut body, &patch);
+        let (status, error) = server.post("/v1/office/work-orders", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {error}");
+        assert_eq!(error["error"], "bad_field", "{field}: {error}");
+        assert!(error["message"].as_str().unwrap_or("").starts_with(field), "{field}: {error}");
+    }
+    let (status, error) = server
+        .post("/v1/office/technicians", json!({"tech_id": "T1", "name": "王\u{8}", "phone": "13800138000"}))
+        .await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_field")), "{error}");
+    let (status, error) = server
+        .post(
+            "/v1/office/thermometers",
+            json!({"serial": "TH-1", "certificate": "x", "valid_until": "next year"}),
+        )
+        .await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_field")), "{error}");
+    assert!(error["message"].as_str().unwrap_or("").starts_with("valid_until"));
+    assert_eq!(server.listed("").await.len(), 0, "nothing refused was stored");
+}
+
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_operator_token_are_refused_with_json() {
+    let t0 = utc("2025-01-10T02:00:00Z");
+    let server = Server::start(t0).await;
+    server.technician("T1", "王师傅").await;
+    let tablet = Tablet::enrol(&server, 11, &["T1"]).await;
+    let body = order_body("WO-AUTH", "repair", t0, "301");
+    for token in [None, Some("wrong-token"), Some(tablet.token.as_str())] {
+        for (method, path, body) in [
+            (Method::GET, "/v1/office/work-orders", None),
+            (Method::POST, "/v1/office/work-orders", Some(&body)),
+            (Method::GET, "/v1/office/follow-ups", None),
+            (Method::PUT, "/v1/office/rule-set", Some(&json!({}))),
+        ] {
+            let (status, error) = server.call(method, path, token, body).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} with {token:?}");
+            assert_eq!(error["error"], "unauthorized", "{error}");
+        }
+    }
+    assert_eq!(server.listed("").await.len(), 0);
+}
+
+#[tokio::test]
+async fn malformed_json_is_refused_with_a_400_json_error() {
+    let t0 = utc("2025-01-10T02:00:00Z");
+    let server = Server::start(t0).await;
+    let resp = server
+        .client
+        .post(format!("{}/v1/office/work-orders", server.base))
+        .bearer_auth(OPERATOR_TOKEN)
+        .header("content-type", "application/json")
+        .body("{\"id\": \"WO-1\", ")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let error: Value = resp.json().await.unwrap_or_default();
+    assert_eq!(error["error"], "bad_json", "{error}");
+
+    let (status, error) = server.post("/v1/office/work-orders", json!({"id": "WO-1"})).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_json")),
+        "missing fields: {error}"
+    );
+    let mut body = order_body("WO-1", "repair", t0, "301");
+    body["colour"] = json!("red");
+    let (status, error) = server.post("/v1/office/work-orders", body).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_json")),
+        "unknown field: {error}"
+    );
+    assert!(error["message"].as_str().unwrap_or("").contains("colour"), "{error}");
+    let (status, error) = server
+        .post("/v1/office/work-orders/WO-1/assign", json!({"technicians": "T1", "expected_rev": 1}))
+        .await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_json")), "{error}");
+}
+
+#[tokio::test]
+async fn technicians_thermometers_and_the_rule_set_are_kept_as_snapshots() {
+    let t0 = utc("2025-01-10T02:00:00Z");
+    let server = Server::start(t0).await;
+    server.technician("T1", "王师傅").await;
+    let (status, dup) = server
+        .post("/v1/office/technicians", json!({"tech_id": "T1", "name": "又一个", "phone": "13800138000"}))
+        .await;
+    assert_eq!((status, dup["error"].as_str()), (StatusCode::CONFLICT, Some("technician_exists")), "{dup}");
+    let updated = server
+        .post_ok(
+            "/v1/office/technicians",
+            json!({"tech_id": "T1", "name": "王师傅", "phone": "13900139000", "expected_rev": 1}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(updated["rev"], 2);
+    let (_, techs) = server.get("/v1/office/technicians").await;
+    assert_eq!(techs[0]["body"], json!({"tech_id": "T1", "name": "王师傅", "phone": "13900139000"}));
+
+    let (_, rules) = server.get("/v1/office/rule-set").await;
+    assert_eq!(rules["rev"], 0, "the defaults until the office stores one");
+    assert_eq!(rules["body"]["deadlines"]["follow_up_minutes"], 2880);
+    let mut changed = rules["body"].clone();
+    changed["deadlines"]["follow_up_minutes"] = json!(24 * 60);
+    let stored = server.put("/v1/office/rule-set", changed.clone()).await;
+    assert_eq!(stored.0, StatusCode::OK, "{}", stored.1);
+    assert_eq!(stored.1["rev"], 1);
+    let (status, stale) = server.put("/v1/office/rule-set?expected_rev=0", changed.clone()).await;
+    assert_eq!((status, stale["error"].as_str()), (StatusCode::CONFLICT, Some("stale_revision")));
+    changed["deadlines"]["leak_on_site_minutes"] = json!(0);
+    let (status, bad) = server.put("/v1/office/rule-set", changed).await;
+    assert_eq!((status, bad["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_rule_set")), "{bad}");
+
+    // The new rule applies: an order completed 30 h ago is now due a call.
+    server.order(order_body("WO-RULE", "repair", t0 - minutes(31 * 60), "301")).await;
+    server
+        .post_ok(
+            "/v1/office/work-orders/WO-RULE/milestones",
+            json!({"completed_at": iso(t0 - minutes(30 * 60)), "expected_rev": 1}),
+            StatusCode::OK,
+        )
+        .await;
+    let (_, queue) = server.get("/v1/office/follow-ups").await;
+    assert_eq!(queue[0]["id"], "WO-RULE");
+
+    let (status, bad) = server
+        .post(
+            "/v1/office/thermometers",
+            json!({"serial": "TH 1", "certificate": "c", "valid_until": "2026-01-01"}),
+        )
+        .await;
+    assert_eq!((status, bad["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_field")), "{bad}");
+}
