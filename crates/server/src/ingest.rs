@@ -28,23 +28,49 @@ use crate::state::AppState;
 use crate::storage::{DeviceKeys, NewConflict, NewEntry, ReceiptSigner, StorageError, StoredEntry};
 
 /// The verifier's view of one device's keys (plus any foreign kid the batch
-/// names, so a key of another tablet is reported as such). Revoked keys stay:
-/// their signatures still verify, and the rules flag entries made after.
+/// names, so a key of another tablet is reported as such), decompressed once
+/// per batch. Revoked keys stay: their signatures still verify, and the rules
+/// flag entries made after.
 #[derive(Clone)]
-struct Directory(Arc<DeviceKeys>);
+struct Directory(Arc<ParsedKeys>);
+
+struct ParsedKeys {
+    device_id: String,
+    device: Option<VerifyingKey>,
+    technicians: HashMap<String, TechnicianKey>,
+}
+
+impl Directory {
+    fn new(keys: &DeviceKeys) -> Self {
+        let technicians = keys
+            .technicians
+            .iter()
+            .filter_map(|row| {
+                let public_key = VerifyingKey::from_bytes(&row.public_key).ok()?;
+                Some((
+                    row.kid.clone(),
+                    TechnicianKey {
+                        tech_id: row.tech_id.clone(),
+                        device_id: row.device_id.clone(),
+                        public_key,
+                    },
+                ))
+            })
+            .collect();
+        Self(Arc::new(ParsedKeys {
+            device_id: keys.device.device_id.clone(),
+            device: VerifyingKey::from_bytes(&keys.device.public_key).ok(),
+            technicians,
+        }))
+    }
+}
 
 impl KeyDirectory for Directory {
     fn device_key(&self, device_id: &str) -> Option<VerifyingKey> {
-        (self.0.device.device_id == device_id)
-            .then(|| VerifyingKey::from_bytes(&self.0.device.public_key).ok())?
+        (self.0.device_id == device_id).then_some(self.0.device).flatten()
     }
     fn technician_key(&self, kid: &str) -> Option<TechnicianKey> {
-        let row = self.0.technicians.iter().find(|t| t.kid == kid)?;
-        Some(TechnicianKey {
-            tech_id: row.tech_id.clone(),
-            device_id: row.device_id.clone(),
-            public_key: VerifyingKey::from_bytes(&row.public_key).ok()?,
-        })
+        self.0.technicians.get(kid).cloned()
     }
 }
 
@@ -169,8 +195,57 @@ pub async fn ingest_batch(
             known.technicians.push(row);
         }
     }
-    let checked = check_all(&entries, Directory(Arc::new(known))).await?;
+    let checked = check_all(&entries, Directory::new(&known)).await?;
+    // Fast path: record ids are checked against the database only through
+    // its unique index at commit. If one is taken, the batch is planned
+    // again with a lookup per entry, which finds and names the conflict.
+    match run_batch(state, device_id, &keys, &entries, &checked, false).await {
+        Err(BatchError::RecordIdTaken) => {
+            match run_batch(state, device_id, &keys, &entries, &checked, true).await {
+                Err(BatchError::RecordIdTaken) => Err(concurrent_write()),
+                Err(BatchError::Api(e)) => Err(e),
+                Ok(r) => Ok(r),
+            }
+        }
+        Err(BatchError::Api(e)) => Err(e),
+        Ok(r) => Ok(r),
+    }
+}
 
+enum BatchError {
+    Api(ApiError),
+    RecordIdTaken,
+}
+
+impl From<ApiError> for BatchError {
+    fn from(e: ApiError) -> Self {
+        Self::Api(e)
+    }
+}
+
+impl From<StorageError> for BatchError {
+    fn from(e: StorageError) -> Self {
+        Self::Api(e.into())
+    }
+}
+
+fn concurrent_write() -> ApiError {
+    // Another server process wrote this device's chain between our checks
+    // and our commit. Nothing of the batch was stored; the tablet resends.
+    let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "concurrent_write", "retry this batch");
+    e.retry_after = Some(1);
+    e
+}
+
+/// Plans the batch in order against the head, then commits what passed.
+async fn run_batch(
+    state: &AppState,
+    device_id: &str,
+    keys: &DeviceKeys,
+    entries: &[Envelope],
+    checked: &[Checked],
+    careful: bool,
+) -> Result<EntriesResponse, BatchError> {
     let now = state.now_ms();
     let (mut head_seq, head_hash) = state.storage.head(device_id).await?;
     let mut head_hash = head_hash.unwrap_or_else(|| genesis_prev(device_id).to_hex());
@@ -190,7 +265,7 @@ pub async fn ingest_batch(
             continue;
         }
         let answer = 'entry: {
-            let decoded = match checked.decoded {
+            let decoded = match &checked.decoded {
                 Ok(d) => d,
                 Err(e) => break 'entry answered(rejected(claimed_seq(env), e.code())),
             };
@@ -218,7 +293,7 @@ pub async fn ingest_batch(
                 evidence.push(conflict_evidence(device_id, seq, "record_id_reuse", env, now));
                 break 'entry answered(conflict(seq, ConflictReason::RecordIdReuse));
             }
-            if let Some(stored) = state.storage.entry_by_record_id(record_id).await? {
+            if careful && let Some(stored) = state.storage.entry_by_record_id(record_id).await? {
                 // Stored since we read the head (another server process took
                 // the same resend): the same entry is a duplicate, and the head moves.
                 if stored.device_id == device_id && stored.seq == seq && stored.entry_hash == entry_hash {
@@ -241,7 +316,7 @@ pub async fn ingest_batch(
                 break 'entry answered(conflict(seq, ConflictReason::BrokenChain));
             }
             // Signatures (already checked in parallel).
-            let signatures = match checked.signatures {
+            let signatures = match &checked.signatures {
                 Some(Ok(s)) => s,
                 Some(Err(e)) => break 'entry answered(rejected(seq, e.code())),
                 None => break 'entry answered(rejected(seq, "bad_entry")),
@@ -277,7 +352,8 @@ pub async fn ingest_batch(
         answers.push(answer);
     }
 
-    let stored = if pending.is_empty() { Vec::new() } else { append(state, pending).await? };
+    let stored = if pending.is_empty() { Some(Vec::new()) } else { append(state, pending).await? };
+    let Some(stored) = stored else { return Err(BatchError::RecordIdTaken) };
     for conflict in evidence {
         tracing::warn!(device_id, seq = conflict.seq, kind = %conflict.kind, "conflict kept as evidence");
         state.storage.record_conflict(conflict).await?;
@@ -299,20 +375,14 @@ pub async fn ingest_batch(
     Ok(EntriesResponse { results, server_time_ms: state.now_ms() })
 }
 
-async fn append(state: &AppState, pending: Vec<NewEntry>) -> ApiResult<Vec<StoredEntry>> {
+/// Appends in one transaction; `None` when a unique key (a record id or a
+/// position) turned out to be taken.
+async fn append(state: &AppState, pending: Vec<NewEntry>) -> ApiResult<Option<Vec<StoredEntry>>> {
     let key = state.server_key.clone();
     let signer: ReceiptSigner = Arc::new(move |r| receipt::sign_receipt(r, &key).unwrap_or_default());
     match state.storage.append_entries(pending, signer).await {
-        Ok(stored) => Ok(stored),
-        // Another server process wrote this device's chain between our
-        // checks and our commit. Nothing of the batch was stored; the
-        // tablet resends and gets exact answers.
-        Err(StorageError::Exists(_)) => {
-            let mut e =
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "concurrent_write", "retry this batch");
-            e.retry_after = Some(1);
-            Err(e)
-        }
+        Ok(stored) => Ok(Some(stored)),
+        Err(StorageError::Exists(_)) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
