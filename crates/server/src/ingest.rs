@@ -321,8 +321,8 @@ async fn run_batch(
                 Some(Err(e)) => break 'entry answered(rejected(seq, e.code())),
                 None => break 'entry answered(rejected(seq, "bad_entry")),
             };
-            let flags = rules.flags(&keys, &decoded, &signatures, now).await?;
-            rules.note_pending(&decoded);
+            let flags = rules.flags(keys, decoded, signatures, now).await?;
+            rules.note_pending(decoded);
             let content = decoded.content();
             pending_seq.insert(seq, pending.len());
             pending_ids.insert(content.record_id.clone());
