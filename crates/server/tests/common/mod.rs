@@ -134,28 +134,7 @@ impl TestServer {
     }
 
     pub fn spawn(&mut self) {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", &self.database, "--blobs"])
-            .arg(self.dir.path().join("blobs"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            assert!(Instant::now() < deadline, "the server did not start");
-            let line = lines.next().expect("server exited before listening").unwrap();
-            if let Some(url) = line.strip_prefix("hearth-server listening on ") {
-                self.base = url.trim().to_owned();
-                break;
-            }
-        }
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        self.child = Some(child);
+        self.spawn_with_args(&[]);
     }
 
     /// SIGKILL, as a power cut or the OOM killer would.
@@ -371,7 +350,7 @@ pub fn tech_sig(
 // ---- Added for the concurrency, crash, bad-input and TLS suites. ----
 
 impl TestServer {
-    /// Like [`TestServer::spawn`], with extra `serve` arguments (e.g. `--tls-cert`).
+    /// Starts `serve` on a random port with extra arguments (e.g. `--tls-cert`).
     pub fn spawn_with_args(&mut self, extra: &[&str]) {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", &self.database, "--blobs"])
@@ -393,6 +372,7 @@ impl TestServer {
                 break;
             }
         }
+        // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         self.child = Some(child);
     }
