@@ -4,4 +4,6 @@
 #![forbid(unsafe_code)]
 
 pub mod fixtures;
+pub mod proxy;
+pub mod system;
 pub mod vectors;

@@ -13,6 +13,7 @@ pub mod canonical;
 pub mod hash;
 pub mod receipt;
 pub mod record;
+pub mod rescue;
 pub mod schema;
 pub mod seal;
 pub mod verify;

@@ -399,6 +399,50 @@ async fn tus_headers(mut response: Response) -> Response {
     response
 }
 
+// ---------------------------------------------------------------- storing whole blobs
+
+/// What [`store_blob`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobStored {
+    Stored,
+    /// A blob with this sha256 was already there (blobs are content-addressed).
+    AlreadyPresent,
+}
+
+/// Stores a whole blob received by other means than tus (a rescue file),
+/// with the checks of an upload: a plain media type, at most `max_blob`
+/// bytes, the bytes hashing to `sha256`; then through the same step that
+/// makes a finished upload's blob exist. Blocks: call it from
+/// `spawn_blocking` or a plain thread.
+pub fn store_blob(
+    blob_dir: &FsPath,
+    max_blob: u64,
+    sha256: &Digest,
+    media_type: &str,
+    bytes: &[u8],
+) -> ApiResult<BlobStored> {
+    let media_type = check_blob(max_blob, media_type, bytes.len() as u64)?;
+    if hearth_protocol::hash::blob_id(bytes) != *sha256 {
+        return Err(hash_mismatch("the bytes hash to another sha256"));
+    }
+    Store::new(blob_dir).put(sha256, &media_type, bytes)
+}
+
+/// What an upload's creation checks before any byte: a plain media type
+/// (answered lowercased, as stored) and a size within `max_blob`.
+pub fn check_blob(max_blob: u64, media_type: &str, size: u64) -> ApiResult<String> {
+    let media_type = plain_media_type(media_type)
+        .ok_or_else(|| bad_metadata("media_type must be a plain type/subtype"))?;
+    if size > max_blob {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "blob_too_large",
+            format!("a blob is at most {max_blob} bytes"),
+        ));
+    }
+    Ok(media_type)
+}
+
 // ---------------------------------------------------------------- sweeping
 
 /// Removes uploads created more than `limits.upload_ttl_ms` ago (finished or
@@ -923,17 +967,39 @@ impl Store {
             remove_if_present(&path).map_err(ApiError::internal)?;
             return Ok(());
         }
-        self.install(&path, sidecar).map_err(ApiError::internal)?;
+        self.install(&path, &sidecar.sha256, &sidecar.media_type).map_err(ApiError::internal)?;
         tracing::info!(blob = %sidecar.sha256, bytes = length, "blob stored");
         Ok(())
     }
 
-    /// Makes the blob exist: its media type first, then its bytes, renamed
-    /// into place and the directory synced.
-    fn install(&self, part: &FsPath, sidecar: &Sidecar) -> io::Result<()> {
-        self.write_atomic(&self.meta(&sidecar.sha256), sidecar.media_type.as_bytes())?;
-        fs::rename(part, self.blob(&sidecar.sha256))?;
+    /// Makes the blob exist from a synced file holding its verified bytes:
+    /// its media type first, then its bytes, renamed into place and the
+    /// directory synced.
+    fn install(&self, part: &FsPath, sha256: &Digest, media_type: &str) -> io::Result<()> {
+        self.write_atomic(&self.meta(sha256), media_type.as_bytes())?;
+        fs::rename(part, self.blob(sha256))?;
         sync_dir(&self.root)
+    }
+
+    /// Stores bytes already checked against `sha256`, as a finished upload
+    /// would be. The bytes go to a `.tmp` file first (never a `.part`: a
+    /// running server's sweep removes a part file without a sidecar).
+    fn put(&self, sha256: &Digest, media_type: &str, bytes: &[u8]) -> ApiResult<BlobStored> {
+        match fs::metadata(self.blob(sha256)) {
+            Ok(meta) if meta.len() == bytes.len() as u64 => return Ok(BlobStored::AlreadyPresent),
+            Ok(_) => return Err(hash_mismatch("a blob with this sha256 is stored and has another length")),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ApiError::internal(e)),
+        }
+        fs::create_dir_all(self.uploads()).map_err(ApiError::internal)?;
+        let tmp = self.uploads().join(format!("{}.tmp", random_hex().map_err(ApiError::internal)?));
+        let installed = write_synced(&tmp, bytes).and_then(|()| self.install(&tmp, sha256, media_type));
+        if let Err(e) = installed {
+            let _ = fs::remove_file(&tmp);
+            return Err(ApiError::internal(e));
+        }
+        tracing::info!(blob = %sha256, bytes = bytes.len(), "blob stored");
+        Ok(BlobStored::Stored)
     }
 
     /// Removes an upload: the bytes first, then the sidecar.
@@ -988,10 +1054,15 @@ impl Store {
 }
 
 fn write_then_rename(tmp: &FsPath, target: &FsPath, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
+    write_synced(tmp, bytes)?;
     fs::rename(tmp, target)
+}
+
+/// Creates `path` (which must not exist) holding `bytes`, synced.
+fn write_synced(path: &FsPath, bytes: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// Length and SHA-256 of a file (created empty if missing), synced first.
@@ -1076,6 +1147,28 @@ mod tests {
             assert!(UploadId::parse(bad).is_none(), "{bad:?} must be refused");
         }
         assert!(UploadId::random().is_ok_and(|id| UploadId::parse(&id.0).is_some()));
+    }
+
+    #[test]
+    fn a_whole_blob_is_stored_once_with_its_media_type_and_checked_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = b"abc";
+        let id: Digest = SHA.parse().unwrap();
+        let store = |sha: &Digest, media: &str, bytes: &[u8]| store_blob(dir.path(), 16, sha, media, bytes);
+        assert_eq!(store(&id, "Image/JPEG", bytes), Ok(BlobStored::Stored));
+        assert_eq!(fs::read(dir.path().join(SHA)).unwrap(), bytes);
+        assert_eq!(fs::read_to_string(dir.path().join(format!("{SHA}.meta"))).unwrap(), "image/jpeg");
+        assert_eq!(store(&id, "image/jpeg", bytes), Ok(BlobStored::AlreadyPresent));
+
+        let other = hearth_protocol::hash::blob_id(b"abd");
+        assert_eq!(store(&other, "image/jpeg", b"abc").map_err(|e| e.code), Err("hash_mismatch"));
+        assert_eq!(store(&other, "text/html\r\nx: y", b"abd").map_err(|e| e.code), Err("bad_metadata"));
+        let big = [0u8; 17];
+        let big_id = hearth_protocol::hash::blob_id(&big);
+        assert_eq!(store(&big_id, "a/b", &big).map_err(|e| e.code), Err("blob_too_large"));
+        assert!(!dir.path().join(other.to_hex()).exists(), "a refused blob is not stored");
+        let leftovers = fs::read_dir(dir.path().join(UPLOADS_DIR)).unwrap().count();
+        assert_eq!(leftovers, 0, "no temp file is left behind");
     }
 
     #[test]

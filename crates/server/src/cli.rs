@@ -1,4 +1,4 @@
-//! The command line: `serve`, `admin …`, `demo`. Typed configuration with
+//! The command line: `serve`, `admin …`, `import FILE`, `demo`. Typed configuration with
 //! defaults, overridable by flags or environment variables.
 
 use std::net::SocketAddr;
@@ -35,6 +35,9 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Ingest a rescue file exported by a tablet that could not reach the
+    /// server, exactly as its pushes would be; the last line printed sums it up.
+    Import(ImportArgs),
     /// Fill a database with a believable day of work.
     Demo {
         #[arg(long, env = "HEARTH_DATABASE", default_value = DEFAULT_DATABASE)]
@@ -59,6 +62,18 @@ pub struct ServeArgs {
     /// token and a tablet enrolment code to try it with.
     #[arg(long)]
     pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The rescue file (`hearth-rescue/v1`, JSON Lines) the tablet exported.
+    pub file: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`: the database `serve` uses.
+    #[arg(long, env = "HEARTH_DATABASE", default_value = DEFAULT_DATABASE)]
+    pub database: String,
+    /// The blob directory `serve` uses.
+    #[arg(long, env = "HEARTH_BLOBS", default_value = "hearth-blobs")]
+    pub blobs: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,6 +19,7 @@ pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod feed;
+pub mod import;
 pub mod ingest;
 pub mod limits;
 pub mod office;

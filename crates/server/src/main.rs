@@ -3,7 +3,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use hearth_server::cli::{AdminCommand, Cli, Command, TechnicianCommand, ThermometerCommand, open_storage};
+use hearth_server::cli::{
+    AdminCommand, Cli, Command, ImportArgs, TechnicianCommand, ThermometerCommand, open_storage,
+};
+use hearth_server::import::ImportError;
 use hearth_server::{admin, app, state};
 
 #[tokio::main]
@@ -51,6 +54,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{line}");
             Ok(())
         }
+        Command::Import(args) => import(args).await,
         Command::Demo { database } => {
             let storage = open_storage(&database).await.map_err(|e| e.to_string())?;
             let summary =
@@ -59,6 +63,33 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// `import FILE`: the file is checked whole before the database is opened,
+/// so a damaged file touches nothing.
+async fn import(args: ImportArgs) -> Result<(), String> {
+    let failed = |e: ImportError| format!("import failed ({}): {e}", e.code());
+    let limits = state::Limits::default();
+    let file = hearth_server::import::check_file(&args.file, &limits).await.map_err(failed)?;
+    let exported = chrono::DateTime::from_timestamp_millis(file.header.exported_at_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| file.header.exported_at_ms.to_string());
+    println!(
+        "{}: rescue file of device {} exported at {exported}: {} entries, {} blobs",
+        args.file.display(),
+        file.header.device_id,
+        file.entries.len(),
+        file.blobs.len()
+    );
+    let storage = open_storage(&args.database).await.map_err(|e| e.to_string())?;
+    let state =
+        app::state(storage, args.blobs, state::system_clock(), limits).await.map_err(|e| e.message)?;
+    let summary = hearth_server::import::import(&state, file).await.map_err(failed)?;
+    if summary.needs_review > 0 {
+        println!("{} of the accepted entries need review (flags on their receipts)", summary.needs_review);
+    }
+    println!("{summary}");
+    Ok(())
 }
 
 async fn serve(args: hearth_server::cli::ServeArgs) -> Result<(), String> {

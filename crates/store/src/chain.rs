@@ -28,6 +28,15 @@ pub struct OutboxItem {
     pub attempts: u32,
 }
 
+/// What `store_receipt` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptOutcome {
+    Stored,
+    AlreadyStored,
+    /// The entry already had a different receipt; the server received it twice.
+    Reissued,
+}
+
 /// A receipt as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredReceipt {
@@ -194,14 +203,15 @@ impl Store {
 
     /// Stores the server's receipt for a sealed entry after checking that it
     /// is signed by the server and names exactly that entry; only then does
-    /// the entry leave the outbox. Storing the same receipt twice is fine.
+    /// the entry leave the outbox. Storing the same receipt twice is fine; a
+    /// different receipt for the same entry is kept aside (`Reissued`).
     pub fn store_receipt(
         &mut self,
         receipt: &Receipt,
         receipt_sig: &str,
         server_key: &VerifyingKey,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<ReceiptOutcome, StoreError> {
         receipt::verify_receipt(receipt, receipt_sig, server_key)
             .map_err(|_| StoreError::BadReceiptSignature)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -222,9 +232,18 @@ impl Store {
         let existing: Option<String> = tx
             .query_row("SELECT receipt FROM receipt WHERE seq = ?1", [receipt.seq as i64], |r| r.get(0))
             .optional()?;
-        match existing {
-            Some(old) if old == text => {}
-            Some(_) => return Err(StoreError::ReceiptConflict { seq: receipt.seq }),
+        let outcome = match existing {
+            Some(old) if old == text => ReceiptOutcome::AlreadyStored,
+            Some(_) => {
+                // Same entry (checked above), different receipt: the server lost
+                // the entry and took it again. Keep the first receipt as proof
+                // and the second as evidence of the loss.
+                tx.execute(
+                    "INSERT INTO receipt_reissued (seq, receipt, receipt_sig, stored_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                    params![receipt.seq as i64, text, receipt_sig, now_ms],
+                )?;
+                ReceiptOutcome::Reissued
+            }
             None => {
                 let status = match receipt.status {
                     hearth_protocol::ReceiptStatus::Valid => "valid",
@@ -235,11 +254,12 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![receipt.seq as i64, receipt.server_seq as i64, status, text, receipt_sig, now_ms],
                 )?;
+                ReceiptOutcome::Stored
             }
-        }
+        };
         tx.execute("DELETE FROM outbox WHERE seq = ?1", [receipt.seq as i64])?;
         tx.commit()?;
-        Ok(())
+        Ok(outcome)
     }
 
     /// The stored receipt for `seq`, if any.
@@ -312,7 +332,7 @@ fn insert_sealed(
 }
 
 /// The four chain columns that make the wire envelope, from column `at` on.
-fn read_envelope(row: &rusqlite::Row<'_>, at: usize) -> Result<Envelope, StoreError> {
+pub(crate) fn read_envelope(row: &rusqlite::Row<'_>, at: usize) -> Result<Envelope, StoreError> {
     let entry: Vec<u8> = row.get(at)?;
     let content: Vec<u8> = row.get(at + 1)?;
     let tech_sigs: Vec<TechSignature> = serde_json::from_str(&row.get::<_, String>(at + 2)?)

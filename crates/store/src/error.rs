@@ -33,8 +33,6 @@ pub enum StoreError {
     ReceiptMismatch { seq: u64 },
     #[error("the receipt's signature does not verify against the server key")]
     BadReceiptSignature,
-    #[error("a different receipt for seq {seq} is already stored")]
-    ReceiptConflict { seq: u64 },
     #[error("the chain is broken at seq {seq}: {problem}")]
     ChainBroken { seq: u64, problem: String },
     #[error(transparent)]
@@ -43,6 +41,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("file system: {0}")]
     Io(#[from] std::io::Error),
+    #[error("file {0} was removed from this tablet after the server received it")]
+    BlobRemoved(String),
     #[error("stored data could not be read back: {0}")]
     Corrupt(String),
 }
@@ -63,11 +63,11 @@ impl StoreError {
             Self::DraftNotFound(_) => "draft_not_found",
             Self::ReceiptMismatch { .. } => "receipt_mismatch",
             Self::BadReceiptSignature => "bad_receipt_signature",
-            Self::ReceiptConflict { .. } => "receipt_conflict",
             Self::ChainBroken { .. } => "chain_broken",
             Self::Vault(e) => e.code(),
             Self::Sqlite(_) => "storage",
             Self::Io(_) => "io",
+            Self::BlobRemoved(_) => "blob_removed",
             Self::Corrupt(_) => "corrupt",
         }
     }

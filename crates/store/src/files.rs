@@ -67,7 +67,9 @@ impl Store {
             sync_dir(&dir)?;
         }
         self.conn.execute(
-            "INSERT OR IGNORE INTO blob (sha256, size, media_type, stored_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            // A file removed after upload and stored again is back on disk.
+            "INSERT INTO blob (sha256, size, media_type, stored_at_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (sha256) DO UPDATE SET removed_at_ms = NULL",
             params![sha256.to_hex(), bytes.len() as i64, media_type, now_ms],
         )?;
         Ok(StoredBlob { sha256, size: bytes.len() as u64, media_type: media_type.to_owned() })
@@ -75,12 +77,14 @@ impl Store {
 
     /// The bytes of a stored file, checked against their hash.
     pub fn read_blob(&self, sha256: &Digest) -> Result<Option<Vec<u8>>, StoreError> {
-        let known: Option<i64> = self
+        let known: Option<Option<i64>> = self
             .conn
-            .query_row("SELECT size FROM blob WHERE sha256 = ?1", [sha256.to_hex()], |r| r.get(0))
+            .query_row("SELECT removed_at_ms FROM blob WHERE sha256 = ?1", [sha256.to_hex()], |r| r.get(0))
             .optional()?;
-        if known.is_none() {
-            return Ok(None);
+        match known {
+            None => return Ok(None),
+            Some(Some(_)) => return Err(StoreError::BlobRemoved(sha256.to_hex())),
+            Some(None) => {}
         }
         let bytes = fs::read(self.blob_path(sha256))?;
         if hash::blob_id(&bytes) != *sha256 {

@@ -14,6 +14,7 @@ mod feed;
 mod files;
 pub mod migrate;
 pub mod records;
+mod sync;
 pub mod vault;
 
 use std::path::{Path, PathBuf};
@@ -21,10 +22,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
-pub use chain::{ChainReport, OutboxItem, StoredReceipt};
+pub use chain::{ChainReport, OutboxItem, ReceiptOutcome, StoredReceipt};
 pub use drafts::Draft;
 pub use error::StoreError;
 pub use files::StoredBlob;
+pub use sync::{Lane, LaneRecord, PendingBlob, ServerClock, ServerLink, SyncCounts};
 pub use vault::{DeviceIdentity, EnrolledTechnician, Pin, UnlockedTechnician, VaultError};
 
 /// The database file inside a store directory.

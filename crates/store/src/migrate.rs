@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/device/0002_server_derived.sql"),
     },
     Migration { name: "0003_key_vault", sql: include_str!("../../../migrations/device/0003_key_vault.sql") },
+    Migration { name: "0004_sync", sql: include_str!("../../../migrations/device/0004_sync.sql") },
 ];
 
 /// Applies every migration in `set` not yet applied, each in its own transaction.

@@ -460,3 +460,43 @@ impl TestServer {
         ExtraServer { child, base }
     }
 }
+
+// ---- Added for the rescue-file import suite. ----
+
+impl TestServer {
+    /// The blob directory `serve` runs with.
+    pub fn blob_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("blobs")
+    }
+
+    /// `hearth-server import FILE --database … --blobs …` on this server's
+    /// database and blob directory, whatever its outcome.
+    pub fn import(&self, file: &std::path::Path) -> std::process::Output {
+        Command::new(BIN)
+            .arg("import")
+            .arg(file)
+            .arg("--database")
+            .arg(&self.database)
+            .arg("--blobs")
+            .arg(self.blob_dir())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+}
+
+impl TestDevice {
+    /// A tablet this server never enrolled: its own keys and one technician
+    /// (`tech_id`), able to seal a chain but holding no token.
+    pub fn unenrolled(device_id: &str, seed: u8, tech_id: &str, tech_seed: u8) -> Self {
+        TestDevice {
+            device_id: device_id.to_owned(),
+            token: String::new(),
+            key: SigningKey::from_bytes(&[seed; 32]),
+            techs: vec![(tech_id.to_owned(), SigningKey::from_bytes(&[tech_seed; 32]))],
+            seq: 0,
+            prev: genesis_prev(device_id),
+            n: 0,
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The sync engine against the real server: push, upload, pull, and what
+//! each lane does with gaps, lost data, skewed clocks and feed resets.
+
+use std::time::Duration;
+
+use hearth_sync::{LaneState, SyncConfig, SyncEngine};
+use hearth_tests::system::{Server, Tablet};
+
+const DRAIN: Duration = Duration::from_secs(300);
+
+fn receipts(tablet: &Tablet) -> u64 {
+    let s = tablet.store.lock().unwrap();
+    s.connection().query_row("SELECT count(*) FROM receipt", [], |r| r.get::<_, i64>(0)).unwrap() as u64
+}
+
+fn pending(tablet: &Tablet) -> u64 {
+    tablet.store.lock().unwrap().outbox_len().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_of_records_and_photos_reaches_the_server_once() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
+    let mut photos = Vec::new();
+    for i in 0..450u64 {
+        let attach = if i % 90 == 0 {
+            let p = tablet.put_photo(i, 300_000);
+            photos.push(p.clone());
+            vec![p]
+        } else {
+            vec![]
+        };
+        tablet.seal_step(&attach, hearth_sync::now_ms());
+    }
+    let engine = SyncEngine::new(tablet.store.clone(), SyncConfig::default()).unwrap();
+    let report = engine.sync_until_drained(DRAIN).await.unwrap_or_else(|s| panic!("not drained: {s:?}"));
+
+    assert_eq!(report.accepted, 450, "every record accepted once: {report:?}");
+    assert_eq!(report.duplicates, 0);
+    assert_eq!(server.entry_counts(&tablet.device_id), (450, 450, 1, 450), "contiguous, each once");
+    assert_eq!(receipts(&tablet), 450, "a receipt for every record");
+    assert_eq!(pending(&tablet), 0, "the outbox is empty");
+    for p in &photos {
+        let held = server.blob(&p.sha256.to_hex()).expect("the server holds the photo");
+        assert_eq!(hearth_protocol::hash::blob_id(&held), p.sha256, "the server's copy has the right hash");
+    }
+    let stats = engine.request_stats();
+    assert!(stats.record_requests <= 450u64.div_ceil(200) + 5, "record requests: {stats:?}");
+    assert!(report.feed_items > 0, "the feed brought the technician's work orders");
+    let s = tablet.store.lock().unwrap();
+    let orders = s.snapshots(hearth_protocol::api::FeedKind::WorkOrder).unwrap();
+    assert!(!orders.is_empty(), "work orders assigned to T0017 arrived");
+    // Uploaded and receipted: the photos leave the tablet.
+    for p in &photos {
+        assert!(s.blob_removed(&p.sha256).unwrap(), "photo {} removed after upload", p.sha256);
+        assert!(!s.blob_path(&p.sha256).exists());
+    }
+    assert!(s.server_clock().unwrap().is_some(), "the server clock was measured");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_still_referenced_by_an_unreceipted_record_stays() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
+    let photo = tablet.put_photo(7, 50_000);
+    tablet.seal_step(std::slice::from_ref(&photo), hearth_sync::now_ms());
+    let engine = SyncEngine::new(tablet.store.clone(), SyncConfig::default()).unwrap();
+    engine.sync_until_drained(DRAIN).await.unwrap();
+    assert!(tablet.store.lock().unwrap().blob_removed(&photo.sha256).unwrap());
+
+    // The same photo again, in a record not yet sent: it must not be removed.
+    let again = tablet.put_photo(7, 50_000);
+    assert_eq!(again.sha256, photo.sha256);
+    tablet.seal_step(std::slice::from_ref(&again), hearth_sync::now_ms());
+    let s = tablet.store.lock().unwrap();
+    assert!(!s.blob_removed(&again.sha256).unwrap(), "stored again, it is back");
+    assert!(
+        s.prune_uploaded_blobs(hearth_sync::now_ms()).unwrap().is_empty(),
+        "a record without receipt refers to it"
+    );
+    assert!(s.read_blob(&again.sha256).unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restored_from_an_older_copy_is_told_everything_again() {
+    let mut server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
+    for _ in 0..300 {
+        tablet.seal_step(&[], hearth_sync::now_ms());
+    }
+    let engine = SyncEngine::new(tablet.store.clone(), SyncConfig::default()).unwrap();
+    engine.sync_until_drained(DRAIN).await.unwrap();
+    assert_eq!(server.entry_counts(&tablet.device_id).0, 300);
+
+    // Keep a copy of the database at 300 entries.
+    let backup = server.dir.path().join("backup.db");
+    server.db().execute("VACUUM INTO ?1", [backup.to_str().unwrap()]).unwrap();
+    for _ in 0..200 {
+        tablet.seal_step(&[], hearth_sync::now_ms());
+    }
+    engine.sync_until_drained(DRAIN).await.unwrap();
+    assert_eq!(server.entry_counts(&tablet.device_id).0, 500);
+
+    // Simulated loss: the server comes back on the old copy.
+    server.kill();
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", server.database_path.display()));
+    }
+    std::fs::copy(&backup, &server.database_path).unwrap();
+    server.spawn();
+    for _ in 0..10 {
+        tablet.seal_step(&[], hearth_sync::now_ms());
+    }
+    let before = engine.totals();
+    let report = engine.sync_until_drained(DRAIN).await.unwrap_or_else(|s| panic!("not drained: {s:?}"));
+    assert!(report.gaps >= 1, "the server said gap: {report:?}");
+    assert_eq!(report.accepted, 210, "the 200 lost entries and the 10 new ones: {report:?}");
+    assert_eq!(server.entry_counts(&tablet.device_id), (510, 510, 1, 510));
+    assert_eq!(
+        engine.totals().reissued_receipts - before.reissued_receipts,
+        200,
+        "lost entries were receipted again"
+    );
+    assert_eq!(engine.status().reissued_receipts, 200, "kept as evidence and shown");
+    assert_eq!(pending(&tablet), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_clock_years_off_is_flagged_never_rejected() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
+    let year_ms = 365 * 24 * 3600 * 1000i64;
+    let now = hearth_sync::now_ms();
+    tablet.seal_step(&[], now);
+    tablet.seal_step(&[], now + 3 * year_ms);
+    tablet.seal_step(&[], now - 5 * year_ms);
+    let engine = SyncEngine::new(tablet.store.clone(), SyncConfig::default()).unwrap();
+    let report = engine.sync_until_drained(DRAIN).await.unwrap_or_else(|s| panic!("not drained: {s:?}"));
+    assert_eq!(report.accepted, 3, "nothing rejected: {report:?}");
+    let flags: Vec<(i64, String)> = {
+        let db = server.db();
+        let mut stmt = db.prepare("SELECT seq, flags FROM entry WHERE device_id = ?1 ORDER BY seq").unwrap();
+        stmt.query_map([&tablet.device_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(flags.len(), 3);
+    assert!(flags[1].1.contains("clock_suspect"), "years ahead flagged: {flags:?}");
+    assert!(flags[2].1.contains("clock_suspect"), "years behind flagged: {flags:?}");
+    let s = tablet.store.lock().unwrap();
+    let clock = s.server_clock().unwrap().expect("measured");
+    assert!(clock.offset_ms.abs() < 60_000, "this machine's clock and the server's agree: {clock:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_stops_the_record_lane_with_an_alert_and_nothing_else() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
+    tablet.seal_step(&[], hearth_sync::now_ms());
+    let engine = SyncEngine::new(tablet.store.clone(), SyncConfig::default()).unwrap();
+    engine.sync_until_drained(DRAIN).await.unwrap();
+
+    // A tablet restored from nothing that kept working: the same device,
+    // the same seq, another entry — a fork.
+    let forked_dir = tempfile::tempdir().unwrap();
+    let mut other = tablet.fork_into(forked_dir.path());
+    other.seal_step(&[], hearth_sync::now_ms());
+    let forked = other.store.clone();
+    let engine = SyncEngine::new(forked.clone(), SyncConfig::default()).unwrap();
+    let status = engine.sync_until_drained(DRAIN).await.expect_err("a fork never drains");
+    let records = status.lanes.iter().find(|l| l.lane == "records").unwrap();
+    assert!(
+        matches!(&records.state, LaneState::Stopped { code, .. } if code.contains("fork")),
+        "stopped with a fork alert: {records:?}"
+    );
+    assert_eq!(pending(&other), 1, "the record stays queued, never dropped");
+    // A stopped lane stays stopped after a restart.
+    let engine = SyncEngine::new(forked.clone(), SyncConfig::default()).unwrap();
+    engine.sync_now().await;
+    assert!(matches!(engine.status().lanes[0].state, LaneState::Stopped { .. }));
+    assert_eq!(server.entry_counts(&other.device_id).0, 1, "the server kept its own entry 1");
+}

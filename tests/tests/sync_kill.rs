@@ -1,0 +1,104 @@
+//! A tablet's sync process SIGKILLed mid-push and mid-upload, then
+//! restarted: everything arrives once, and the upload resumes where the
+//! server stands instead of starting over.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hearth_sync::RequestStats;
+use hearth_tests::system::{Server, Tablet};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tablet-sync");
+const CHUNK: usize = 64 * 1024;
+const PHOTO: usize = 3 * 1024 * 1024;
+
+fn spawn(dir: &std::path::Path, url: &str) -> Child {
+    Command::new(BIN)
+        .arg(dir)
+        .arg(url)
+        .arg("20")
+        .arg(CHUNK.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Bytes the server holds of unfinished uploads.
+fn partial_upload_bytes(server: &Server) -> u64 {
+    std::fs::read_dir(server.blobs.join(".uploads"))
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_push_and_mid_upload_then_restarted() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
+    let photo = tablet.put_photo(42, PHOTO);
+    for i in 0..1000 {
+        let attach = if i == 0 { vec![photo.clone()] } else { vec![] };
+        tablet.seal_step(&attach, hearth_sync::now_ms());
+    }
+    let device_id = tablet.device_id.clone();
+    drop(tablet);
+
+    // 1. Killed while pushing (batches of 20; the server's rate limit keeps it slow enough to catch).
+    let mut child = spawn(dir.path(), &server.base);
+    wait_until("some entries arrived", || server.entry_counts(&device_id).0 >= 100);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after_first = server.entry_counts(&device_id).0;
+    assert!(after_first < 1000, "killed mid-push, {after_first} of 1000 arrived");
+
+    // 2. Killed while uploading the photo.
+    let mut child = spawn(dir.path(), &server.base);
+    wait_until("part of the photo arrived", || partial_upload_bytes(&server) >= (2 * CHUNK) as u64);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let held = partial_upload_bytes(&server);
+    assert!(server.blob(&photo.sha256.to_hex()).is_none(), "killed mid-upload, the blob is not complete");
+    assert!(held < PHOTO as u64, "killed mid-upload ({held} bytes held)");
+
+    // 3. Restarted: it finishes.
+    let child = spawn(dir.path(), &server.base);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the third run drains");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stats: RequestStats =
+        serde_json::from_str(stdout.lines().find_map(|l| l.strip_prefix("stats ")).expect("stats printed"))
+            .unwrap();
+
+    assert_eq!(server.entry_counts(&device_id), (1000, 1000, 1, 1000), "every entry exactly once");
+    let held_blob = server.blob(&photo.sha256.to_hex()).expect("the photo arrived");
+    assert_eq!(hearth_protocol::hash::blob_id(&held_blob), photo.sha256);
+    let remaining_chunks = (PHOTO as u64 - held).div_ceil(CHUNK as u64);
+    assert!(
+        stats.chunks_sent <= remaining_chunks + 1,
+        "resumed, not restarted: {} chunks sent, {remaining_chunks} were left ({stats:?})",
+        stats.chunks_sent
+    );
+    let tablet = Tablet::reopen(dir.path(), "T0017");
+    let s = tablet.store.lock().unwrap();
+    assert_eq!(s.outbox_len().unwrap(), 0, "a receipt for every record");
+    let receipts: i64 = s.connection().query_row("SELECT count(*) FROM receipt", [], |r| r.get(0)).unwrap();
+    assert_eq!(receipts, 1000);
+    assert_eq!(s.verify_chain().unwrap().entries, 1000, "the tablet's chain is intact");
+}
