@@ -40,11 +40,17 @@ pub struct Server {
     pub database_path: PathBuf,
     pub blobs: PathBuf,
     listen: String,
+    serve_args: Vec<String>,
 }
 
 impl Server {
     /// A fresh SQLite database with the demo day, served on a free port.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// As `start`, with extra `serve` flags (e.g. a higher rate limit for a benchmark).
+    pub fn start_with(serve_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_path = dir.path().join("server.db");
         let blobs = dir.path().join("blobs");
@@ -55,6 +61,7 @@ impl Server {
             database_path,
             blobs,
             listen: "127.0.0.1:0".into(),
+            serve_args: serve_args.iter().map(|a| (*a).to_owned()).collect(),
         };
         server.run(&["demo"]);
         server.spawn();
@@ -111,6 +118,7 @@ impl Server {
             .arg(self.database())
             .arg("--blobs")
             .arg(&self.blobs)
+            .args(&self.serve_args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -267,9 +275,28 @@ impl Tablet {
 
     /// Seals one inspection step, with the device clock at `device_time_ms`.
     pub fn seal_step(&mut self, photos: &[StoredBlob], device_time_ms: i64) -> SealedRecord {
+        self.seal_step_with(photos, device_time_ms, Map::new())
+    }
+
+    /// A new technician key made on this tablet only — never bound on the
+    /// server, so records it signs are refused there.
+    pub fn replace_key_locally(&mut self) {
+        let pin = Pin::new(TEST_PIN).expect("a valid PIN");
+        let store = hearth_sync_lock(&self.store);
+        store.enrol_technician(&self.tech_id, &pin).expect("local enrolment");
+        self.tech_key = store.unlock(&self.tech_id, &pin).expect("PIN unlocks").signing_key().clone();
+    }
+
+    /// As `seal_step`, with extra fields in the record's data.
+    pub fn seal_step_with(
+        &mut self,
+        photos: &[StoredBlob],
+        device_time_ms: i64,
+        extra: Map<String, serde_json::Value>,
+    ) -> SealedRecord {
         self.n += 1;
         let n = self.n;
-        let mut data = Map::new();
+        let mut data = extra;
         data.insert("step".into(), json!("inspect"));
         data.insert("n".into(), json!(n));
         let mut store = hearth_sync_lock(&self.store);

@@ -186,3 +186,115 @@ async fn a_conflict_stops_the_record_lane_with_an_alert_and_nothing_else() {
     assert!(matches!(engine.status().lanes[0].state, LaneState::Stopped { .. }));
     assert_eq!(server.entry_counts(&other.device_id).0, 1, "the server kept its own entry 1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_runs_by_itself_and_says_what_it_is_doing() {
+    let mut server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
+    let engine = SyncEngine::new(tablet.store.clone(), SyncConfig::default()).unwrap();
+    let task = tokio::spawn(engine.clone().run());
+    let mut status = engine.subscribe();
+    // A sealed record and a nudge: it goes out without anyone asking.
+    tablet.seal_step(&[], hearth_sync::now_ms());
+    engine.nudge();
+    wait_for(&mut status, "the record is receipted", |s| {
+        s.pending_records == 0 && s.last_success_ms.is_some()
+    })
+    .await;
+
+    // The server goes away: the record waits, the lane backs off, and the status says why.
+    server.kill();
+    tablet.seal_step(&[], hearth_sync::now_ms());
+    engine.nudge();
+    let s = wait_for(&mut status, "the records lane backs off", |s| {
+        matches!(s.lanes[0].state, LaneState::BackingOff { .. }) && s.pending_records == 1
+    })
+    .await;
+    let (code, words) = s.last_error.clone().expect("the failure is shown");
+    assert!(
+        code == "server_unreachable" || code == "connection_interrupted",
+        "a network failure, in plain words: {code}: {words}"
+    );
+    assert!(s.oldest_pending_ms.is_some(), "the age of the oldest pending item is known");
+
+    // Back online: it drains and the error clears.
+    server.spawn();
+    engine.connectivity_regained();
+    wait_for(&mut status, "drained after reconnecting", |s| s.pending_records == 0).await;
+    assert_eq!(server.entry_counts(&tablet.device_id), (2, 2, 1, 2));
+    wait_for(&mut status, "the error clears", |s| s.last_error.is_none()).await;
+    task.abort();
+}
+
+async fn wait_for(
+    rx: &mut tokio::sync::watch::Receiver<hearth_sync::SyncStatus>,
+    what: &str,
+    cond: impl FnMut(&hearth_sync::SyncStatus) -> bool,
+) -> hearth_sync::SyncStatus {
+    tokio::time::timeout(Duration::from_secs(60), rx.wait_for(cond))
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting until {what}"))
+        .expect("the engine is alive")
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_fit_the_body_limit_and_a_413_halves_them() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
+    let mut note = serde_json::Map::new();
+    note.insert("note".into(), serde_json::json!("暖气片阀门锈死，已更换。".repeat(700)));
+    for _ in 0..400 {
+        tablet.seal_step_with(&[], hearth_sync::now_ms(), note.clone());
+    }
+    // Each entry is ~20 KB on the wire: 200 of them would be ~4 MB, over the 2 MiB limit.
+    let engine = SyncEngine::new(tablet.store.clone(), SyncConfig::default()).unwrap();
+    let report = engine.sync_until_drained(DRAIN).await.unwrap();
+    assert_eq!(report.batches_halved, 0, "sized before sending: no 413 {report:?}");
+    assert_eq!(report.accepted, 400);
+
+    // A client that believes in bigger bodies meets the server's 413 and halves.
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0023").await;
+    for _ in 0..300 {
+        tablet.seal_step_with(&[], hearth_sync::now_ms(), note.clone());
+    }
+    let cfg = SyncConfig { max_batch_bytes: 64 * 1024 * 1024, ..SyncConfig::default() };
+    let engine = SyncEngine::new(tablet.store.clone(), cfg).unwrap();
+    let report = engine.sync_until_drained(DRAIN).await.unwrap_or_else(|s| panic!("{s:?}"));
+    assert!(report.batches_halved >= 1, "413 answered and the batch halved: {report:?}");
+    assert_eq!(report.accepted, 300);
+    assert_eq!(server.entry_counts(&tablet.device_id), (300, 300, 1, 300));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_record_stops_the_lane_once_and_is_never_retried_in_a_loop() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
+    tablet.seal_step(&[], hearth_sync::now_ms());
+    // Signed with a key the server never bound to this tablet.
+    tablet.replace_key_locally();
+    tablet.seal_step(&[], hearth_sync::now_ms());
+    tablet.seal_step(&[], hearth_sync::now_ms());
+    let engine = SyncEngine::new(tablet.store.clone(), SyncConfig::default()).unwrap();
+    let status = engine.sync_until_drained(DRAIN).await.expect_err("a rejection never drains");
+    let records = &status.lanes[0];
+    assert!(
+        matches!(&records.state, LaneState::Stopped { code, .. } if code.starts_with("rejected_")),
+        "stopped with the reason: {records:?}"
+    );
+    let (code, _) = status.last_error.clone().expect("an alert with the reason");
+    assert!(code.starts_with("rejected_"), "{code}");
+    assert_eq!(server.entry_counts(&tablet.device_id).0, 1, "the first record went through");
+    assert_eq!(pending(&tablet), 2, "the refused records stay on the tablet");
+    let pushes = engine.request_stats().record_requests;
+    for _ in 0..3 {
+        engine.sync_now().await;
+    }
+    assert_eq!(engine.request_stats().record_requests, pushes, "no retry loop against a rejection");
+    // The other lanes keep working.
+    assert!(!matches!(status.lanes[2].state, LaneState::Stopped { .. }), "the feed still runs");
+}

@@ -62,6 +62,12 @@ pub struct ServeArgs {
     /// token and a tablet enrolment code to try it with.
     #[arg(long)]
     pub demo: bool,
+    /// Requests per second each tablet may make (token bucket refill).
+    #[arg(long, env = "HEARTH_DEVICE_RATE", default_value_t = crate::state::Limits::default().device_rate_per_sec)]
+    pub device_rate: u32,
+    /// Requests a tablet may make in a burst.
+    #[arg(long, env = "HEARTH_DEVICE_BURST", default_value_t = crate::state::Limits::default().device_burst)]
+    pub device_burst: u32,
 }
 
 #[derive(Debug, Args)]

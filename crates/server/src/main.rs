@@ -104,7 +104,12 @@ async fn serve(args: hearth_server::cli::ServeArgs) -> Result<(), String> {
         );
         println!("tablet enrolment code: {}", admin::device_code(s, now).await.map_err(|e| e.to_string())?);
     }
-    let state = app::state(storage, args.blobs.clone(), state::system_clock(), state::Limits::default())
+    let limits = state::Limits {
+        device_rate_per_sec: args.device_rate.max(1),
+        device_burst: args.device_burst.max(1),
+        ..state::Limits::default()
+    };
+    let state = app::state(storage, args.blobs.clone(), state::system_clock(), limits)
         .await
         .map_err(|e| e.message)?;
     let router = app::router(state.clone());

@@ -310,3 +310,14 @@ fn percent_encode(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_survive_the_query_string_unchanged() {
+        assert_eq!(percent_encode("e1.ab-c_d~9"), "e1.ab-c_d~9");
+        assert_eq!(percent_encode("a b/c+d=&é"), "a%20b%2Fc%2Bd%3D%26%C3%A9");
+    }
+}

@@ -31,6 +31,9 @@ pub struct SyncConfig {
     /// enough that a 500 KB photo is two requests.
     pub chunk_size: usize,
     pub feed_page: usize,
+    /// Largest push body the engine builds (the protocol's 2 MiB). A server
+    /// with a lower limit answers 413 and the batch is halved.
+    pub max_batch_bytes: usize,
     /// How often the lanes run when nothing nudges them.
     pub timer: Duration,
     pub backoff: Backoff,
@@ -46,6 +49,7 @@ impl Default for SyncConfig {
             batch_size: MAX_BATCH_ENTRIES,
             chunk_size: 256 * 1024,
             feed_page: 500,
+            max_batch_bytes: hearth_protocol::api::MAX_BATCH_BYTES,
             timer: Duration::from_secs(60),
             backoff: Backoff::default(),
             blob_backoff: Backoff::default(),
@@ -426,7 +430,7 @@ impl SyncEngine {
                 self.runtime().next_push_seq = Some(next);
                 return Ok(());
             }
-            let envelopes: Vec<_> = batch.into_iter().map(|(_, e)| e).collect();
+            let envelopes = fit_body(batch.into_iter().map(|(_, e)| e).collect(), self.cfg.max_batch_bytes);
             let sent = now_ms();
             let answer = match self.client.push(&self.device_id, &envelopes).await {
                 Ok(answer) => answer,
@@ -766,11 +770,35 @@ impl SyncEngine {
                 .flatten()
                 .min(),
             last_success_ms,
-            last_error: rt.last_error.as_ref().map(|(c, m, _)| (c.clone(), m.clone())),
+            // A stopped lane's alert outlives passes and restarts until resumed.
+            last_error: rt.last_error.as_ref().map(|(c, m, _)| (c.clone(), m.clone())).or_else(|| {
+                stored.iter().find_map(|(_, r)| r.stopped.as_ref().map(|(c, m, _)| (c.clone(), m.clone())))
+            }),
             lanes,
             reissued_receipts: counts.reissued_receipts,
         })
     }
+}
+
+/// Keeps the longest prefix of `envelopes` whose request body stays within
+/// `max_bytes` (always at least one: a single entry is at most 96 KiB).
+fn fit_body(
+    mut envelopes: Vec<hearth_protocol::Envelope>,
+    max_bytes: usize,
+) -> Vec<hearth_protocol::Envelope> {
+    // `{"entries":[` … `]}` plus a comma between entries.
+    let mut size = 14;
+    let mut keep = 0;
+    for e in &envelopes {
+        let len = serde_json::to_vec(e).map(|v| v.len()).unwrap_or(usize::MAX / 2) + 1;
+        if keep > 0 && size + len > max_bytes {
+            break;
+        }
+        size += len;
+        keep += 1;
+    }
+    envelopes.truncate(keep);
+    envelopes
 }
 
 fn empty_status() -> SyncStatus {
@@ -790,4 +818,33 @@ fn empty_status() -> SyncStatus {
 /// transaction back, so the store itself is consistent.
 pub(crate) fn lock(store: &SharedStore) -> MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use hearth_protocol::{DeviceSignature, Envelope};
+
+    use super::fit_body;
+
+    fn envelope(content_len: usize) -> Envelope {
+        Envelope {
+            entry: "e".repeat(100),
+            content: "c".repeat(content_len),
+            tech_sigs: vec![],
+            device_sig: DeviceSignature { kid: "k".repeat(32), sig: "s".repeat(86) },
+        }
+    }
+
+    #[test]
+    fn a_batch_is_cut_to_the_body_limit_but_never_to_nothing() {
+        let batch: Vec<_> = (0..10).map(|_| envelope(1000)).collect();
+        let one = serde_json::to_vec(&batch[0]).unwrap().len();
+        assert_eq!(fit_body(batch.clone(), usize::MAX).len(), 10);
+        let fitted = fit_body(batch.clone(), 14 + 3 * (one + 1));
+        assert_eq!(fitted.len(), 3, "three fit exactly");
+        let body = serde_json::to_vec(&serde_json::json!({"entries": fitted})).unwrap();
+        assert!(body.len() <= 14 + 3 * (one + 1), "the estimate is an upper bound of the real body");
+        assert_eq!(fit_body(batch, 10).len(), 1, "one entry always goes, whatever the limit");
+        assert!(fit_body(vec![], 10).is_empty());
+    }
 }

@@ -1,0 +1,194 @@
+//! Sync after a day offline: N records (default 2 000) and P photos of
+//! about 500 KB (default 150), sent to a local server by the sync engine and,
+//! in the same run, by a naive client (one request per record, each photo in
+//! one PATCH). Prints wall time, HTTP requests and bytes sent for both.
+//!
+//! Goals (issue 4): record requests ≤ ⌈N / 200⌉ + 5 (a count: the bench
+//! fails if it is exceeded), and total time ≤ 0.2 × the naive client's
+//! (printed as met or not met; timing never fails a run).
+//!
+//! `cargo bench -p hearth-tests --bench sync` (needs the release server:
+//! `cargo build --release -p hearth-server`). HEARTH_BENCH_RECORDS and
+//! HEARTH_BENCH_PHOTOS change the sizes.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use hearth_protocol::api::EntryStatus;
+use hearth_store::StoredBlob;
+use hearth_sync::{ServerClient, SyncConfig, SyncEngine};
+use hearth_tests::system::{Server, Tablet};
+
+const PHOTO_BYTES: usize = 500 * 1024;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A day of work on a fresh tablet: `records` steps, `photos` of them with a photo.
+async fn offline_day(
+    server: &Server,
+    dir: &std::path::Path,
+    tech: &str,
+    records: u64,
+    photos: u64,
+    salt: u64,
+) -> (Tablet, Vec<StoredBlob>) {
+    let mut tablet = Tablet::enrol(server, &server.base, dir, tech).await;
+    let every = (records / photos.max(1)).max(1);
+    let mut stored = Vec::new();
+    for n in 0..records {
+        let attach = if n % every == 0 && (stored.len() as u64) < photos {
+            let p = tablet.put_photo(salt << 32 | n, PHOTO_BYTES - (n as usize % 4096));
+            stored.push(p.clone());
+            vec![p]
+        } else {
+            vec![]
+        };
+        tablet.seal_step(&attach, hearth_sync::now_ms());
+    }
+    (tablet, stored)
+}
+
+/// One request per record, each photo in one request: what a client without
+/// batching or resumable chunks does.
+async fn naive_sync(tablet: &Tablet, photos: &[StoredBlob]) -> Result<hearth_sync::RequestStats, String> {
+    let link = tablet
+        .store
+        .lock()
+        .map_err(|e| e.to_string())?
+        .server_link()
+        .map_err(|e| e.to_string())?
+        .ok_or("not linked")?;
+    let server_key =
+        hearth_protocol::VerifyingKey::from_bytes(&link.server_public_key).map_err(|e| e.to_string())?;
+    let client = ServerClient::new(&link.server_url, Some(link.device_token)).map_err(|e| e.to_string())?;
+    let entries = tablet
+        .store
+        .lock()
+        .map_err(|e| e.to_string())?
+        .entries_from(1, usize::MAX >> 1)
+        .map_err(|e| e.to_string())?;
+    for (seq, envelope) in entries {
+        let answer = client
+            .push(&tablet.device_id, std::slice::from_ref(&envelope))
+            .await
+            .map_err(|e| e.to_string())?;
+        let r = answer.results.first().ok_or("no result")?;
+        if !matches!(r.status, EntryStatus::Accepted | EntryStatus::Duplicate) {
+            return Err(format!("seq {seq}: {:?}", r.status));
+        }
+        let (Some(receipt), Some(sig)) = (&r.receipt, &r.receipt_sig) else {
+            return Err("no receipt".into());
+        };
+        tablet
+            .store
+            .lock()
+            .map_err(|e| e.to_string())?
+            .store_receipt(receipt, sig, &server_key, hearth_sync::now_ms())
+            .map_err(|e| e.to_string())?;
+    }
+    for p in photos {
+        let bytes = tablet
+            .store
+            .lock()
+            .map_err(|e| e.to_string())?
+            .read_blob(&p.sha256)
+            .map_err(|e| e.to_string())?
+            .ok_or("photo gone")?;
+        let (location, _) =
+            client.upload_create(&p.sha256, &p.media_type, p.size).await.map_err(|e| e.to_string())?;
+        client.upload_chunk(&location, 0, &bytes).await.map_err(|e| e.to_string())?;
+    }
+    Ok(client.stats())
+}
+
+fn main() -> ExitCode {
+    let records = env_or("HEARTH_BENCH_RECORDS", 2000);
+    let photos = env_or("HEARTH_BENCH_PHOTOS", 150);
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() else {
+        return ExitCode::FAILURE;
+    };
+    rt.block_on(async move {
+        // The rate limit is lifted so that it measures the clients, not the throttle.
+        let server = Server::start_with(&["--device-rate", "1000000", "--device-burst", "1000000"]);
+        let dirs = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+        println!(
+            "sync after a day offline: {records} records, {photos} photos of ~{} KB, local server",
+            PHOTO_BYTES / 1024
+        );
+        let (engine_tablet, engine_photos) =
+            offline_day(&server, dirs.0.path(), "T0017", records, photos, 1).await;
+        let (naive_tablet, naive_photos) =
+            offline_day(&server, dirs.1.path(), "T0023", records, photos, 2).await;
+        assert_eq!(engine_photos.len(), naive_photos.len());
+
+        let engine = match SyncEngine::new(engine_tablet.store.clone(), SyncConfig::default()) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let t = Instant::now();
+        if let Err(status) = engine.sync_until_drained(Duration::from_secs(1800)).await {
+            eprintln!("the engine did not drain: {status:?}");
+            return ExitCode::FAILURE;
+        }
+        let engine_time = t.elapsed();
+        let es = engine.request_stats();
+
+        let t = Instant::now();
+        let ns = match naive_sync(&naive_tablet, &naive_photos).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("the naive client failed: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let naive_time = t.elapsed();
+
+        println!(
+            "{:<14} {:>10} {:>10} {:>10} {:>10} {:>12}",
+            "client", "wall s", "requests", "records", "blobs", "bytes sent"
+        );
+        println!(
+            "{:<14} {:>10.2} {:>10} {:>10} {:>10} {:>12}",
+            "sync engine",
+            engine_time.as_secs_f64(),
+            es.requests,
+            es.record_requests,
+            es.blob_requests,
+            es.bytes_sent
+        );
+        println!(
+            "{:<14} {:>10.2} {:>10} {:>10} {:>10} {:>12}",
+            "naive",
+            naive_time.as_secs_f64(),
+            ns.requests,
+            ns.record_requests,
+            ns.blob_requests,
+            ns.bytes_sent
+        );
+        let bound = records.div_ceil(200) + 5;
+        let ratio = engine_time.as_secs_f64() / naive_time.as_secs_f64();
+        let requests_ok = es.record_requests <= bound;
+        println!(
+            "record requests: {} (goal <= {bound}): {}",
+            es.record_requests,
+            if requests_ok { "met" } else { "NOT met" }
+        );
+        println!(
+            "time: {ratio:.3} x the naive client's (goal <= 0.2): {}",
+            if ratio <= 0.2 { "met" } else { "not met" }
+        );
+        for (who, t) in [("engine", &engine_tablet), ("naive", &naive_tablet)] {
+            let counts = server.entry_counts(&t.device_id);
+            if counts != (records, records, 1.min(records), records) {
+                eprintln!("{who}: the server holds {counts:?}, not {records} contiguous entries");
+                return ExitCode::FAILURE;
+            }
+        }
+        if requests_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    })
+}
