@@ -298,3 +298,34 @@ async fn a_rejected_record_stops_the_lane_once_and_is_never_retried_in_a_loop() 
     // The other lanes keep working.
     assert!(!matches!(status.lanes[2].state, LaneState::Stopped { .. }), "the feed still runs");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_killed_mid_sync_and_restarted_loses_and_duplicates_nothing() {
+    let mut server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
+    for _ in 0..2000 {
+        tablet.seal_step(&[], hearth_sync::now_ms());
+    }
+    let quick = hearth_sync::Backoff { base: Duration::from_millis(200), cap: Duration::from_secs(2) };
+    let cfg = SyncConfig { batch_size: 25, backoff: quick, ..SyncConfig::default() };
+    let engine = SyncEngine::new(tablet.store.clone(), cfg).unwrap();
+    let syncing = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.sync_until_drained(DRAIN).await })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while server.entry_counts(&tablet.device_id).0 < 300 {
+        assert!(std::time::Instant::now() < deadline, "sync did not start");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill();
+    let at_kill = server.entry_counts(&tablet.device_id).0;
+    assert!(at_kill < 2000, "killed mid-sync at {at_kill}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.spawn();
+    syncing.await.unwrap().unwrap_or_else(|s| panic!("not drained after the restart: {s:?}"));
+    assert_eq!(server.entry_counts(&tablet.device_id), (2000, 2000, 1, 2000), "each entry once, contiguous");
+    assert_eq!(receipts(&tablet), 2000);
+    assert!(engine.totals().transient_failures >= 1, "the restart was noticed: {:?}", engine.totals());
+}
