@@ -3,6 +3,7 @@
 //! result with the protocol's reason), and nothing is stored. Text with SQL
 //! metacharacters and Chinese is stored and returned verbatim.
 
+#[macro_use]
 mod common;
 
 use base64::Engine as _;
@@ -10,19 +11,6 @@ use common::*;
 use hearth_protocol::{Envelope, SigningKey, VerifyingKey, b64};
 use hearth_server::storage::{CodePurpose, NewEnrolCode};
 use serde_json::{Map, Value, json};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
 
 macro_rules! on_sqlite {
     ($($name:ident),* $(,)?) => {

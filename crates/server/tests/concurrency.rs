@@ -3,6 +3,7 @@
 //! polling while admin processes write snapshots. Each on SQLite and on
 //! PostgreSQL.
 
+#[macro_use]
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -12,19 +13,6 @@ use common::*;
 use futures_util::future::join_all;
 use hearth_protocol::Envelope;
 use serde_json::{Value, json};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
 
 on_both_backends!(
     the_same_batch_pushed_on_four_connections_at_once_is_stored_once,

@@ -3,6 +3,7 @@
 //! binary on the database and blob directory of a running server, on SQLite
 //! and on PostgreSQL.
 
+#[macro_use]
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -13,19 +14,6 @@ use hearth_protocol::api::{BlobsMissingResponse, EntryStatus, Head, ReceiptsResp
 use hearth_protocol::rescue::{RescueHeader, RescueWriter};
 use hearth_protocol::{Attachment, AttachmentRole, Digest, Envelope, hash, receipt};
 use serde_json::{Value, json};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
 
 on_both_backends!(
     a_rescue_file_is_ingested_like_pushes_and_afterwards_is_only_duplicate,
@@ -114,33 +102,11 @@ fn expect_failure(out: &Output, code: &str) -> String {
 }
 
 async fn head(server: &TestServer, device: &TestDevice) -> Head {
-    server
-        .http
-        .get(server.url(&format!("/v1/devices/{}/head", device.device_id)))
-        .bearer_auth(&device.token)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    server.device_get(device, &format!("/v1/devices/{}/head", device.device_id)).await
 }
 
 async fn receipts(server: &TestServer, device: &TestDevice) -> ReceiptsResponse {
-    server
-        .http
-        .get(server.url(&format!("/v1/devices/{}/receipts?from_seq=1", device.device_id)))
-        .bearer_auth(&device.token)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    server.device_get(device, &format!("/v1/devices/{}/receipts?from_seq=1", device.device_id)).await
 }
 
 async fn missing(server: &TestServer, device: &TestDevice, photos: &[Photo]) -> Vec<Digest> {

@@ -1,25 +1,13 @@
 //! One test per row of the result table of protocol §5, each run on SQLite
 //! and on PostgreSQL, against the real binary over HTTP.
 
+#[macro_use]
 mod common;
 
 use common::*;
 use hearth_protocol::api::{EntryStatus, ReceiptsResponse};
 use hearth_protocol::{EncodedContent, ReceiptStatus, SignerRole, b64, receipt};
 use serde_json::Value;
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
 
 on_both_backends!(
     a_valid_entry_is_accepted_with_a_receipt_signed_by_the_server,

@@ -9,29 +9,6 @@ use hearth_store::{Store, StoreError};
 use rusqlite::Connection;
 use serde_json::Map;
 
-fn server_key() -> SigningKey {
-    SigningKey::from_bytes(&[99; 32])
-}
-
-fn receipt_for(sealed: &SealedRecord, server_seq: u64) -> (Receipt, String) {
-    let r = Receipt {
-        v: 1,
-        server_seq,
-        device_id: DEVICE_ID.into(),
-        seq: sealed.entry.seq,
-        record_id: EncodedContent::from_bytes(&b64::decode(&sealed.envelope.content).unwrap())
-            .unwrap()
-            .content()
-            .record_id
-            .clone(),
-        entry_hash: sealed.entry_hash,
-        received_at_ms: 1_700_000_100_000,
-        status: ReceiptStatus::Valid,
-    };
-    let sig = receipt::sign_receipt(&r, &server_key()).unwrap();
-    (r, sig)
-}
-
 #[test]
 fn sealed_records_get_contiguous_seqs_each_linked_to_the_one_before() {
     let dir = tempfile::tempdir().unwrap();
@@ -152,7 +129,7 @@ fn a_signed_receipt_for_the_entry_takes_it_out_of_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = enrolled_store(dir.path());
     let first = seal_n(&mut store, 1);
-    let (r, sig) = receipt_for(&first, 41);
+    let (r, sig) = receipt_for(&first, 41, 1_700_000_100_000);
     store.store_receipt(&r, &sig, &server_key().verifying_key(), 5).unwrap();
     store.store_receipt(&r, &sig, &server_key().verifying_key(), 6).expect("the same receipt again is fine");
     assert_eq!(store.outbox_len().unwrap(), 0);
@@ -166,7 +143,7 @@ fn a_receipt_that_is_forged_or_names_another_entry_is_refused_and_the_entry_stay
     let dir = tempfile::tempdir().unwrap();
     let mut store = enrolled_store(dir.path());
     let first = seal_n(&mut store, 1);
-    let (mut r, sig) = receipt_for(&first, 1);
+    let (mut r, sig) = receipt_for(&first, 1, 1_700_000_100_000);
     let other_server = SigningKey::from_bytes(&[98; 32]);
     let err = store.store_receipt(&r, &sig, &other_server.verifying_key(), 5).unwrap_err();
     assert_eq!(err.code(), "bad_receipt_signature");

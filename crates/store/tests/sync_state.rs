@@ -9,29 +9,6 @@ use hearth_protocol::*;
 use hearth_store::{Lane, ReceiptOutcome, ServerClock, Store, StoreError};
 use serde_json::{Map, json};
 
-fn server_key() -> SigningKey {
-    SigningKey::from_bytes(&[99; 32])
-}
-
-fn receipt_for(sealed: &SealedRecord, server_seq: u64, received_at_ms: i64) -> (Receipt, String) {
-    let r = Receipt {
-        v: 1,
-        server_seq,
-        device_id: DEVICE_ID.into(),
-        seq: sealed.entry.seq,
-        record_id: EncodedContent::from_bytes(&b64::decode(&sealed.envelope.content).unwrap())
-            .unwrap()
-            .content()
-            .record_id
-            .clone(),
-        entry_hash: sealed.entry_hash,
-        received_at_ms,
-        status: ReceiptStatus::Valid,
-    };
-    let sig = receipt::sign_receipt(&r, &server_key()).unwrap();
-    (r, sig)
-}
-
 fn seal_with_photo(store: &mut Store, n: u64, photo: &hearth_store::StoredBlob) -> SealedRecord {
     let attachment = Attachment {
         sha256: photo.sha256,

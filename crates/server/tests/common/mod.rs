@@ -16,6 +16,21 @@ use hearth_protocol::{
 };
 use serde_json::{Map, Value, json};
 
+/// Runs each named `async fn(Backend)` as two tests: on SQLite and on PostgreSQL.
+#[allow(unused_macros)] // not every test file runs on both backends
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Postgres).await })*
+        }
+    };
+}
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_hearth-server");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +162,21 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A device-authenticated GET that must succeed, its JSON body decoded.
+    pub async fn device_get<T: serde::de::DeserializeOwned>(&self, device: &TestDevice, path: &str) -> T {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(&device.token)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn enrol_device(&self, name: &str, seed: u8) -> TestDevice {

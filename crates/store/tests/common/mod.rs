@@ -63,3 +63,28 @@ pub fn seal_n(store: &mut Store, n: u64) -> SealedRecord {
     data.insert("n".into(), json!(n));
     store.seal(&signed(content(n, data, vec![])), 1_700_000_000_000 + n as i64, None).unwrap()
 }
+
+/// The key the tests' server signs receipts with.
+pub fn server_key() -> SigningKey {
+    SigningKey::from_bytes(&[99; 32])
+}
+
+/// The server's receipt for `sealed`, signed with [`server_key`].
+pub fn receipt_for(sealed: &SealedRecord, server_seq: u64, received_at_ms: i64) -> (Receipt, String) {
+    let r = Receipt {
+        v: 1,
+        server_seq,
+        device_id: DEVICE_ID.into(),
+        seq: sealed.entry.seq,
+        record_id: EncodedContent::from_bytes(&b64::decode(&sealed.envelope.content).unwrap())
+            .unwrap()
+            .content()
+            .record_id
+            .clone(),
+        entry_hash: sealed.entry_hash,
+        received_at_ms,
+        status: ReceiptStatus::Valid,
+    };
+    let sig = receipt::sign_receipt(&r, &server_key()).unwrap();
+    (r, sig)
+}
