@@ -23,6 +23,19 @@ CREATE TABLE blob_upload (
     updated_at_ms INTEGER NOT NULL
 ) STRICT;
 
+-- Which sealed record names which file: written with the chain row, so that
+-- "may this photo leave the tablet?" is an index lookup, not a scan of
+-- every record's JSON.
+CREATE TABLE chain_attachment (
+    seq INTEGER NOT NULL REFERENCES chain (seq),
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (sha256, seq)
+) STRICT;
+
+INSERT OR IGNORE INTO chain_attachment (seq, sha256)
+SELECT c.seq, json_extract(a.value, '$.sha256')
+FROM chain c, json_each(CAST(c.content AS TEXT), '$.attachments') a;
+
 -- Set when the file was deleted from the tablet: the server had the blob and
 -- every record referring to it had a receipt.
 ALTER TABLE blob ADD COLUMN removed_at_ms INTEGER;

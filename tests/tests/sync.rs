@@ -25,7 +25,7 @@ async fn a_day_of_records_and_photos_reaches_the_server_once() {
     let mut photos = Vec::new();
     for i in 0..450u64 {
         let attach = if i % 90 == 0 {
-            let p = tablet.put_photo(i, 300_000);
+            let p = tablet.put_photo(i, 520_000);
             photos.push(p.clone());
             vec![p]
         } else {

@@ -52,7 +52,9 @@ async fn nothing_lost_nothing_duplicated_with_thirty_percent_of_requests_faulted
     });
     let quick = Backoff { base: Duration::from_millis(100), cap: Duration::from_secs(3) };
     let cfg = SyncConfig {
+        // Small fixed chunks: most photos take several, so cut uploads resume.
         chunk_size: 32 * 1024,
+        max_chunk_size: 32 * 1024,
         backoff: quick,
         blob_backoff: quick,
         server_url: Some(proxy.url()),

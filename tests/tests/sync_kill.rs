@@ -6,11 +6,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hearth_sync::RequestStats;
+use hearth_tests::proxy::{Fault, FaultPlan, FaultProxy};
 use hearth_tests::system::{Server, Tablet};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tablet-sync");
-const CHUNK: usize = 64 * 1024;
-const PHOTO: usize = 3 * 1024 * 1024;
+const CHUNK: usize = 32 * 1024;
+// 128 chunks of at least 15 ms each (the proxy's delay): seconds of upload to kill into.
+const PHOTO: usize = 4 * 1024 * 1024;
 
 fn spawn(dir: &std::path::Path, url: &str) -> Child {
     Command::new(BIN)
@@ -49,7 +51,12 @@ fn partial_upload_bytes(server: &Server) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_push_and_mid_upload_then_restarted() {
-    let server = Server::start();
+    // No rate limit, so every chunk counted is a chunk the server took; a
+    // proxy delays each request instead, so the kills land mid-way.
+    let server = Server::start_with(&["--device-rate", "100000", "--device-burst", "100000"]);
+    let proxy = FaultProxy::start(server.addr(), FaultPlan::always(Fault::Delay(Duration::from_millis(15))))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
     let photo = tablet.put_photo(42, PHOTO);
@@ -60,20 +67,28 @@ async fn killed_mid_push_and_mid_upload_then_restarted() {
     let device_id = tablet.device_id.clone();
     drop(tablet);
 
-    // 1. Killed while pushing (batches of 20; the server's rate limit keeps it slow enough to catch).
-    let mut child = spawn(dir.path(), &server.base);
+    // 1. Killed while pushing (batches of 20).
+    let mut child = spawn(dir.path(), &proxy.url());
     wait_until("some entries arrived", || server.entry_counts(&device_id).0 >= 100);
     child.kill().unwrap();
     child.wait().unwrap();
     let after_first = server.entry_counts(&device_id).0;
     assert!(after_first < 1000, "killed mid-push, {after_first} of 1000 arrived");
 
-    // 2. Killed while uploading the photo.
-    let mut child = spawn(dir.path(), &server.base);
-    wait_until("part of the photo arrived", || partial_upload_bytes(&server) >= (2 * CHUNK) as u64);
+    // 2. Killed while uploading the photo, two chunks after where the first run left it.
+    let held_before = partial_upload_bytes(&server);
+    assert!(
+        server.blob(&photo.sha256.to_hex()).is_none(),
+        "the photo is still on its way after the first kill"
+    );
+    let mut child = spawn(dir.path(), &proxy.url());
+    wait_until("more of the photo arrived", || {
+        partial_upload_bytes(&server) >= held_before + (2 * CHUNK) as u64
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     let held = partial_upload_bytes(&server);
+    eprintln!("killed after {after_first} entries, then with {held} of {PHOTO} photo bytes on the server");
     assert!(server.blob(&photo.sha256.to_hex()).is_none(), "killed mid-upload, the blob is not complete");
     assert!(held < PHOTO as u64, "killed mid-upload ({held} bytes held)");
 
@@ -90,6 +105,7 @@ async fn killed_mid_push_and_mid_upload_then_restarted() {
     let held_blob = server.blob(&photo.sha256.to_hex()).expect("the photo arrived");
     assert_eq!(hearth_protocol::hash::blob_id(&held_blob), photo.sha256);
     let remaining_chunks = (PHOTO as u64 - held).div_ceil(CHUNK as u64);
+    eprintln!("the restarted upload sent {} chunks; {remaining_chunks} were left", stats.chunks_sent);
     assert!(
         stats.chunks_sent <= remaining_chunks + 1,
         "resumed, not restarted: {} chunks sent, {remaining_chunks} were left ({stats:?})",

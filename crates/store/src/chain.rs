@@ -212,54 +212,31 @@ impl Store {
         server_key: &VerifyingKey,
         now_ms: i64,
     ) -> Result<ReceiptOutcome, StoreError> {
-        receipt::verify_receipt(receipt, receipt_sig, server_key)
-            .map_err(|_| StoreError::BadReceiptSignature)?;
+        let mut outcomes = self.store_receipts(&[(receipt, receipt_sig)], server_key, now_ms)?;
+        outcomes.pop().ok_or_else(|| StoreError::Corrupt("no outcome for a receipt".into()))
+    }
+
+    /// `store_receipt` for a whole batch in one transaction (one fsync, not
+    /// one per receipt). All or nothing: one bad receipt stores none.
+    pub fn store_receipts(
+        &mut self,
+        receipts: &[(&Receipt, &str)],
+        server_key: &VerifyingKey,
+        now_ms: i64,
+    ) -> Result<Vec<ReceiptOutcome>, StoreError> {
+        for (receipt, receipt_sig) in receipts {
+            receipt::verify_receipt(receipt, receipt_sig, server_key)
+                .map_err(|_| StoreError::BadReceiptSignature)?;
+        }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let device_id: Option<String> =
             tx.query_row("SELECT device_id FROM device_state WHERE id = 1", [], |r| r.get(0)).optional()?;
-        let row: Option<(String, String)> = tx
-            .query_row("SELECT record_id, entry_hash FROM chain WHERE seq = ?1", [receipt.seq as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        let matches = matches!(&row, Some((rid, eh)) if *rid == receipt.record_id && *eh == receipt.entry_hash.to_hex())
-            && device_id.as_deref() == Some(receipt.device_id.as_str());
-        if !matches {
-            return Err(StoreError::ReceiptMismatch { seq: receipt.seq });
+        let mut outcomes = Vec::with_capacity(receipts.len());
+        for (receipt, receipt_sig) in receipts {
+            outcomes.push(insert_receipt(&tx, device_id.as_deref(), receipt, receipt_sig, now_ms)?);
         }
-        let text = String::from_utf8(canonical::to_canonical(receipt).map_err(StoreError::Draft)?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let existing: Option<String> = tx
-            .query_row("SELECT receipt FROM receipt WHERE seq = ?1", [receipt.seq as i64], |r| r.get(0))
-            .optional()?;
-        let outcome = match existing {
-            Some(old) if old == text => ReceiptOutcome::AlreadyStored,
-            Some(_) => {
-                // Same entry (checked above), different receipt: the server lost
-                // the entry and took it again. Keep the first receipt as proof
-                // and the second as evidence of the loss.
-                tx.execute(
-                    "INSERT INTO receipt_reissued (seq, receipt, receipt_sig, stored_at_ms) VALUES (?1, ?2, ?3, ?4)",
-                    params![receipt.seq as i64, text, receipt_sig, now_ms],
-                )?;
-                ReceiptOutcome::Reissued
-            }
-            None => {
-                let status = match receipt.status {
-                    hearth_protocol::ReceiptStatus::Valid => "valid",
-                    hearth_protocol::ReceiptStatus::NeedsReview => "needs_review",
-                };
-                tx.execute(
-                    "INSERT INTO receipt (seq, server_seq, status, receipt, receipt_sig, stored_at_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![receipt.seq as i64, receipt.server_seq as i64, status, text, receipt_sig, now_ms],
-                )?;
-                ReceiptOutcome::Stored
-            }
-        };
-        tx.execute("DELETE FROM outbox WHERE seq = ?1", [receipt.seq as i64])?;
         tx.commit()?;
-        Ok(outcome)
+        Ok(outcomes)
     }
 
     /// The stored receipt for `seq`, if any.
@@ -297,6 +274,57 @@ impl Store {
     }
 }
 
+fn insert_receipt(
+    tx: &Transaction<'_>,
+    device_id: Option<&str>,
+    receipt: &Receipt,
+    receipt_sig: &str,
+    now_ms: i64,
+) -> Result<ReceiptOutcome, StoreError> {
+    let row: Option<(String, String)> = tx
+        .query_row("SELECT record_id, entry_hash FROM chain WHERE seq = ?1", [receipt.seq as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let matches = matches!(&row, Some((rid, eh)) if *rid == receipt.record_id && *eh == receipt.entry_hash.to_hex())
+        && device_id == Some(receipt.device_id.as_str());
+    if !matches {
+        return Err(StoreError::ReceiptMismatch { seq: receipt.seq });
+    }
+    let text = String::from_utf8(canonical::to_canonical(receipt).map_err(StoreError::Draft)?)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let existing: Option<String> = tx
+        .query_row("SELECT receipt FROM receipt WHERE seq = ?1", [receipt.seq as i64], |r| r.get(0))
+        .optional()?;
+    let outcome = match existing {
+        Some(old) if old == text => ReceiptOutcome::AlreadyStored,
+        Some(_) => {
+            // Same entry (checked above), different receipt: the server lost
+            // the entry and took it again. Keep the first receipt as proof
+            // and the second as evidence of the loss.
+            tx.execute(
+                    "INSERT INTO receipt_reissued (seq, receipt, receipt_sig, stored_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                    params![receipt.seq as i64, text, receipt_sig, now_ms],
+                )?;
+            ReceiptOutcome::Reissued
+        }
+        None => {
+            let status = match receipt.status {
+                hearth_protocol::ReceiptStatus::Valid => "valid",
+                hearth_protocol::ReceiptStatus::NeedsReview => "needs_review",
+            };
+            tx.execute(
+                "INSERT INTO receipt (seq, server_seq, status, receipt, receipt_sig, stored_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![receipt.seq as i64, receipt.server_seq as i64, status, text, receipt_sig, now_ms],
+            )?;
+            ReceiptOutcome::Stored
+        }
+    };
+    tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute([receipt.seq as i64])?;
+    Ok(outcome)
+}
+
 fn insert_sealed(
     tx: &Transaction<'_>,
     sealed: &SealedRecord,
@@ -328,6 +356,10 @@ fn insert_sealed(
     ])?;
     tx.prepare_cached("INSERT INTO outbox (seq, enqueued_at_ms) VALUES (?1, ?2)")?
         .execute(params![sealed.entry.seq as i64, sealed.entry.sealed_at_ms])?;
+    for a in &content.attachments {
+        tx.prepare_cached("INSERT OR IGNORE INTO chain_attachment (seq, sha256) VALUES (?1, ?2)")?
+            .execute(params![sealed.entry.seq as i64, a.sha256.to_hex()])?;
+    }
     Ok(())
 }
 

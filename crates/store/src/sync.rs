@@ -298,11 +298,9 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT b.sha256 FROM blob b
              WHERE b.uploaded_at_ms IS NOT NULL AND b.removed_at_ms IS NULL
-               AND EXISTS (SELECT 1 FROM chain c, json_each(CAST(c.content AS TEXT), '$.attachments') a
-                           WHERE json_extract(a.value, '$.sha256') = b.sha256)
-               AND NOT EXISTS (SELECT 1 FROM outbox o JOIN chain c ON c.seq = o.seq,
-                                   json_each(CAST(c.content AS TEXT), '$.attachments') a
-                               WHERE json_extract(a.value, '$.sha256') = b.sha256)
+               AND EXISTS (SELECT 1 FROM chain_attachment ca WHERE ca.sha256 = b.sha256)
+               AND NOT EXISTS (SELECT 1 FROM chain_attachment ca JOIN outbox o ON o.seq = ca.seq
+                               WHERE ca.sha256 = b.sha256)
                AND NOT EXISTS (SELECT 1 FROM draft d WHERE instr(d.data, b.sha256) > 0)",
         )?;
         let ids: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;

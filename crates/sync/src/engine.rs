@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use hearth_protocol::api::{EntryResult, EntryStatus, MAX_BATCH_ENTRIES};
 use hearth_protocol::{Digest, VerifyingKey};
 use hearth_store::{Lane, PendingBlob, ServerClock, Store, StoreError};
@@ -27,9 +28,13 @@ pub type SharedStore = Arc<Mutex<Store>>;
 pub struct SyncConfig {
     /// Entries per push (the server takes at most 200).
     pub batch_size: usize,
-    /// Bytes per tus PATCH: small enough to finish on a weak link, large
-    /// enough that a 500 KB photo is two requests.
+    /// Bytes per tus PATCH to start with, and the least it shrinks to: small
+    /// enough to finish on a weak mobile link.
     pub chunk_size: usize,
+    /// What the chunk grows to while chunks go through quickly (a good link).
+    pub max_chunk_size: usize,
+    /// Files uploaded at once.
+    pub parallel_uploads: usize,
     pub feed_page: usize,
     /// Largest push body the engine builds (the protocol's 2 MiB). A server
     /// with a lower limit answers 413 and the batch is halved.
@@ -48,6 +53,8 @@ impl Default for SyncConfig {
         Self {
             batch_size: MAX_BATCH_ENTRIES,
             chunk_size: 256 * 1024,
+            max_chunk_size: 4 * 1024 * 1024,
+            parallel_uploads: 2,
             feed_page: 500,
             max_batch_bytes: hearth_protocol::api::MAX_BATCH_BYTES,
             timer: Duration::from_secs(60),
@@ -175,6 +182,8 @@ struct Runtime {
     /// Where the next push starts; None means "ask the server's head first".
     next_push_seq: Option<u64>,
     batch_size: usize,
+    /// The tus chunk now, between `chunk_size` and `max_chunk_size`.
+    chunk_size: usize,
     totals: SyncReport,
     last_error: Option<(String, String, i64)>,
 }
@@ -212,8 +221,11 @@ impl SyncEngine {
         })?;
         let base = cfg.server_url.clone().unwrap_or(link.server_url);
         let client = ServerClient::new(&base, Some(link.device_token))?;
-        let runtime =
-            Runtime { batch_size: cfg.batch_size.clamp(1, MAX_BATCH_ENTRIES), ..Runtime::default() };
+        let runtime = Runtime {
+            batch_size: cfg.batch_size.clamp(1, MAX_BATCH_ENTRIES),
+            chunk_size: cfg.chunk_size.max(1),
+            ..Runtime::default()
+        };
         let engine = Arc::new(Self {
             store,
             client,
@@ -489,36 +501,39 @@ impl SyncEngine {
                 if page.receipts.is_empty() {
                     break;
                 }
-                for r in &page.receipts {
-                    from = from.max(r.receipt.seq + 1);
-                    if r.receipt.seq <= head.seq {
-                        self.store_receipt(&r.receipt, &r.receipt_sig, report)?;
-                        report.receipts_fetched += 1;
-                    }
-                }
+                let held: Vec<_> = page
+                    .receipts
+                    .iter()
+                    .filter(|r| r.receipt.seq <= head.seq)
+                    .map(|r| (&r.receipt, r.receipt_sig.as_str()))
+                    .collect();
+                from = page.receipts.iter().map(|r| r.receipt.seq + 1).fold(from, u64::max);
+                self.store_receipts(&held, report)?;
+                report.receipts_fetched += held.len() as u64;
             }
         }
         Ok(head.seq + 1)
     }
 
-    /// Stores what the server answered; returns the seq after the last entry
-    /// the server now holds (or the rewind point of a gap) and a stop if one.
+    /// Stores what the server answered (the receipts of a batch in one
+    /// transaction); returns the seq after the last entry the server now
+    /// holds (or the rewind point of a gap) and a stop if one.
     fn apply_results(
         &self,
         results: &[EntryResult],
         report: &mut SyncReport,
     ) -> Result<(Option<u64>, Option<LaneStop>), LaneStop> {
         let mut next = None;
+        let mut held = Vec::new();
+        let mut stop = None;
         for r in results {
             match r.status {
                 EntryStatus::Accepted | EntryStatus::Duplicate => {
                     let (Some(receipt), Some(sig)) = (&r.receipt, &r.receipt_sig) else {
-                        return Ok((
-                            next,
-                            Some(SyncError::BadAnswer(format!("no receipt for seq {}", r.seq)).into()),
-                        ));
+                        stop = Some(SyncError::BadAnswer(format!("no receipt for seq {}", r.seq)).into());
+                        break;
                     };
-                    self.store_receipt(receipt, sig, report)?;
+                    held.push((receipt, sig.as_str()));
                     if r.status == EntryStatus::Accepted {
                         report.accepted += 1;
                     } else {
@@ -533,50 +548,47 @@ impl SyncEngine {
                     report.gaps += 1;
                     let expected = r.expected_seq.unwrap_or(1).max(1);
                     tracing::info!(seq = r.seq, expected, "server reported a gap; resending from its head");
-                    return Ok((Some(expected), None));
+                    next = Some(expected);
+                    break;
                 }
                 EntryStatus::NotProcessed => break,
                 EntryStatus::Conflict => {
                     let reason = r.reason.clone().unwrap_or_else(|| "conflict".into());
-                    return Ok((
-                        next,
-                        Some(LaneStop::Alert {
-                            code: format!("conflict_{reason}"),
-                            message: format!(
-                                "the server holds a different entry at seq {} ({reason})",
-                                r.seq
-                            ),
-                        }),
-                    ));
+                    stop = Some(LaneStop::Alert {
+                        code: format!("conflict_{reason}"),
+                        message: format!("the server holds a different entry at seq {} ({reason})", r.seq),
+                    });
+                    break;
                 }
                 EntryStatus::Rejected => {
                     let reason = r.reason.clone().unwrap_or_else(|| "rejected".into());
-                    return Ok((
-                        next,
-                        Some(LaneStop::Alert {
-                            code: format!("rejected_{reason}"),
-                            message: format!("the server refused entry {}: {reason}", r.seq),
-                        }),
-                    ));
+                    stop = Some(LaneStop::Alert {
+                        code: format!("rejected_{reason}"),
+                        message: format!("the server refused entry {}: {reason}", r.seq),
+                    });
+                    break;
                 }
             }
         }
-        Ok((next, None))
+        self.store_receipts(&held, report)?;
+        Ok((next, stop))
     }
 
-    fn store_receipt(
+    fn store_receipts(
         &self,
-        receipt: &hearth_protocol::Receipt,
-        sig: &str,
+        receipts: &[(&hearth_protocol::Receipt, &str)],
         report: &mut SyncReport,
     ) -> Result<(), LaneStop> {
+        if receipts.is_empty() {
+            return Ok(());
+        }
         let key = self.server_key;
-        match self.with_store(|s| s.store_receipt(receipt, sig, &key, now_ms())) {
-            Ok(hearth_store::ReceiptOutcome::Reissued) => {
-                report.reissued_receipts += 1;
+        match self.with_store(|s| s.store_receipts(receipts, &key, now_ms())) {
+            Ok(outcomes) => {
+                report.reissued_receipts +=
+                    outcomes.iter().filter(|o| **o == hearth_store::ReceiptOutcome::Reissued).count() as u64;
                 Ok(())
             }
-            Ok(_) => Ok(()),
             Err(e @ (StoreError::BadReceiptSignature | StoreError::ReceiptMismatch { .. })) => {
                 Err(LaneStop::Alert { code: e.code().to_owned(), message: e.to_string() })
             }
@@ -599,14 +611,21 @@ impl SyncEngine {
             }
             let ids: Vec<Digest> = due.iter().map(|b| b.sha256).collect();
             let missing: HashSet<Digest> = self.client.blobs_missing(&ids).await?.into_iter().collect();
-            for b in &due {
+            let mut to_upload = Vec::new();
+            for b in due {
                 tried.insert(b.sha256);
-                if !missing.contains(&b.sha256) {
+                if missing.contains(&b.sha256) {
+                    to_upload.push(b);
+                } else {
                     self.with_store(|s| s.mark_blob_uploaded(&b.sha256, now_ms()))?;
                     report.blobs_already_there += 1;
-                    continue;
                 }
-                match self.upload(b).await {
+            }
+            let mut uploads = futures_util::stream::iter(to_upload.into_iter().map(|b| self.upload_owned(b)))
+                .buffer_unordered(self.cfg.parallel_uploads.max(1));
+            while let Some((b, result)) = uploads.next().await {
+                let b = &b;
+                match result {
                     Ok(()) => {
                         self.with_store(|s| s.mark_blob_uploaded(&b.sha256, now_ms()))?;
                         report.blobs_uploaded += 1;
@@ -627,6 +646,11 @@ impl SyncEngine {
                 }
             }
         }
+    }
+
+    async fn upload_owned(&self, b: PendingBlob) -> (PendingBlob, Result<(), SyncError>) {
+        let result = self.upload(&b).await;
+        (b, result)
     }
 
     /// tus upload of one file, resuming where the server says it stands.
@@ -651,9 +675,19 @@ impl SyncEngine {
             }
         };
         while offset < length {
-            let end = (offset + self.cfg.chunk_size as u64).min(length);
+            let size = self.runtime().chunk_size as u64;
+            let end = (offset + size).min(length);
             let chunk = &bytes[offset as usize..end as usize];
-            match self.client.upload_chunk(&location, offset, chunk).await {
+            let started = tokio::time::Instant::now();
+            let sent = self.client.upload_chunk(&location, offset, chunk).await;
+            self.adapt_chunk_size(sent.is_ok(), started.elapsed());
+            match sent {
+                // A chunk the server did not take would be sent forever.
+                Ok(new_offset) if new_offset <= offset => {
+                    return Err(SyncError::BadAnswer(format!(
+                        "the server stayed at offset {new_offset} after a chunk sent at {offset}"
+                    )));
+                }
                 Ok(new_offset) => {
                     offset = new_offset;
                     self.with_store(|s| {
@@ -678,6 +712,21 @@ impl SyncEngine {
         }
         self.with_store(|s| s.clear_blob_backoff(&b.sha256))?;
         Ok(())
+    }
+
+    /// A chunk that went through in under a second doubles the next (the
+    /// link is good); a slow or failed one halves it, down to `chunk_size`.
+    fn adapt_chunk_size(&self, ok: bool, took: Duration) {
+        let (least, most) =
+            (self.cfg.chunk_size.max(1), self.cfg.max_chunk_size.max(self.cfg.chunk_size.max(1)));
+        let mut rt = self.runtime();
+        rt.chunk_size = if ok && took < Duration::from_secs(1) {
+            (rt.chunk_size * 2).min(most)
+        } else if !ok || took > Duration::from_secs(4) {
+            (rt.chunk_size / 2).max(least)
+        } else {
+            rt.chunk_size
+        };
     }
 
     // ---- feed ---------------------------------------------------------------

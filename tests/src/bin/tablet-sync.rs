@@ -34,7 +34,14 @@ fn main() -> ExitCode {
     };
     rt.block_on(async move {
         let cfg =
-            SyncConfig { batch_size, chunk_size, server_url: Some(url.clone()), ..SyncConfig::default() };
+            // Fixed chunks (no growth), so a test can count them.
+            SyncConfig {
+                batch_size,
+                chunk_size,
+                max_chunk_size: chunk_size,
+                server_url: Some(url.clone()),
+                ..SyncConfig::default()
+            };
         let engine = match SyncEngine::new(store, cfg) {
             Ok(e) => e,
             Err(e) => {
