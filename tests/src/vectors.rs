@@ -15,7 +15,7 @@ use hearth_protocol::{
     Attachment, AttachmentRole, ChainPosition, Content, Cosigning, Created, DeviceSignature, EncodedContent,
     Entry, Envelope, RecordRef, SealedRecord, Signer, SignerRole, SigningKey, TechSignature, b64, canonical,
 };
-use hearth_store::records::{self, RecordMeta, SignatureFiles};
+use hearth_tablet::records::{self, RecordMeta, SignatureFiles};
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 

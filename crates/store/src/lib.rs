@@ -13,7 +13,6 @@ mod error;
 mod feed;
 mod files;
 pub mod migrate;
-pub mod records;
 mod sync;
 pub mod vault;
 

@@ -1,5 +1,4 @@
-//! Domain events as `hearth.*` record content (protocol §3.1). The mapping
-//! lives here until the use-case crate (hearth-tablet) arrives.
+//! Domain events as `hearth.*` record content (protocol §3.1).
 //!
 //! Each function takes a validated domain value and the record's identity,
 //! and returns `Content` whose `data` is the value's own serialised form, so

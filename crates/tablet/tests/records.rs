@@ -6,7 +6,7 @@ use chrono::{FixedOffset, NaiveDate, TimeZone, Utc};
 use hearth_domain::*;
 use hearth_protocol::hash::blob_id;
 use hearth_protocol::{Attachment, AttachmentRole, Created, EncodedContent, RecordRef, Signer, SignerRole};
-use hearth_store::records::{self, RecordMeta, SignatureFiles};
+use hearth_tablet::records::{self, RecordMeta, SignatureFiles};
 
 fn meta(n: u32) -> RecordMeta {
     RecordMeta {
