@@ -64,6 +64,11 @@ async fn ten_thousand_work_orders_page_in_update_and_survive_a_reset() {
     assert_eq!(ours, ORDERS, "every work order assigned to T0017 arrived");
     assert!(report.feed_items >= ORDERS as u64, "{report:?}");
     assert!(engine.request_stats().feed_requests >= (ORDERS / 500) as u64, "paged, 500 at a time");
+    // The tablet reads what the server publishes: every snapshot becomes a line of today's list.
+    let work =
+        hearth_tablet::today::orders_from_feed(&orders).expect("every snapshot readable on the tablet");
+    let list = hearth_tablet::today::today(work, &hearth_domain::RuleSet::default(), chrono::Utc::now());
+    assert!(list.len() >= ORDERS, "{} lines for {ORDERS} orders", list.len());
 
     // An update: the office reschedules one order; its rev goes up and the tablet's copy is replaced.
     let (_, old_rev, _) = orders.iter().find(|(id, _, _)| id == "WO-FEED-00042").unwrap().clone();
