@@ -340,3 +340,11 @@ impl Tablet {
 fn hearth_sync_lock(store: &SharedStore) -> std::sync::MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// How many receipts a tablet holds.
+pub fn receipt_count(store: &Store) -> u64 {
+    store
+        .connection()
+        .query_row("SELECT count(*) FROM receipt", [], |r| r.get::<_, i64>(0))
+        .expect("receipts counted") as u64
+}

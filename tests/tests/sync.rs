@@ -10,7 +10,7 @@ const DRAIN: Duration = Duration::from_secs(300);
 
 fn receipts(tablet: &Tablet) -> u64 {
     let s = tablet.store.lock().unwrap();
-    s.connection().query_row("SELECT count(*) FROM receipt", [], |r| r.get::<_, i64>(0)).unwrap() as u64
+    hearth_tests::system::receipt_count(&s)
 }
 
 fn pending(tablet: &Tablet) -> u64 {

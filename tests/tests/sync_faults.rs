@@ -89,9 +89,12 @@ async fn nothing_lost_nothing_duplicated_with_thirty_percent_of_requests_faulted
         );
         let s = tablet.store.lock().unwrap();
         assert_eq!(s.outbox_len().unwrap(), 0, "nothing left unsent on {}", tablet.device_id);
-        let receipts: i64 =
-            s.connection().query_row("SELECT count(*) FROM receipt", [], |r| r.get(0)).unwrap();
-        assert_eq!(receipts as u64, RECORDS, "a receipt for every record on {}", tablet.device_id);
+        assert_eq!(
+            hearth_tests::system::receipt_count(&s),
+            RECORDS,
+            "a receipt for every record on {}",
+            tablet.device_id
+        );
     }
     let db = server.db();
     let total: i64 = db.query_row("SELECT count(*) FROM entry", [], |r| r.get(0)).unwrap();

@@ -82,9 +82,7 @@ async fn ten_thousand_work_orders_page_in_update_and_survive_a_reset() {
     )
     .await;
     engine.sync_now().await;
-    let receipts = |s: &hearth_store::Store| -> i64 {
-        s.connection().query_row("SELECT count(*) FROM receipt", [], |r| r.get(0)).unwrap()
-    };
+    let receipts = hearth_tests::system::receipt_count;
     let (chain_before, receipts_before) = {
         let s = tablet.store.lock().unwrap();
         let rows = s.snapshots(FeedKind::WorkOrder).unwrap();

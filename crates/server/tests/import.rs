@@ -111,19 +111,8 @@ async fn receipts(server: &TestServer, device: &TestDevice) -> ReceiptsResponse 
 
 async fn missing(server: &TestServer, device: &TestDevice, photos: &[Photo]) -> Vec<Digest> {
     let ids: Vec<String> = photos.iter().map(|p| p.sha256.to_hex()).collect();
-    let resp: BlobsMissingResponse = server
-        .http
-        .post(server.url("/v1/blobs/missing"))
-        .bearer_auth(&device.token)
-        .json(&json!({ "sha256": ids }))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resp: BlobsMissingResponse =
+        server.device_post(device, "/v1/blobs/missing", &json!({ "sha256": ids })).await;
     resp.missing
 }
 

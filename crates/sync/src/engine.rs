@@ -91,7 +91,7 @@ pub struct LaneStatus {
 }
 
 /// Everything the app shows about sync.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncStatus {
     pub pending_records: u64,
     pub pending_blobs: u64,
@@ -234,7 +234,7 @@ impl SyncEngine {
             cfg,
             runtime: Mutex::new(runtime),
             wake: Notify::new(),
-            status: watch::channel(empty_status()).0,
+            status: watch::channel(SyncStatus::default()).0,
         });
         engine.publish();
         Ok(engine)
@@ -848,19 +848,6 @@ fn fit_body(
     }
     envelopes.truncate(keep);
     envelopes
-}
-
-fn empty_status() -> SyncStatus {
-    SyncStatus {
-        pending_records: 0,
-        pending_blobs: 0,
-        pending_blob_bytes: 0,
-        oldest_pending_ms: None,
-        last_success_ms: None,
-        last_error: None,
-        lanes: Vec::new(),
-        reissued_receipts: 0,
-    }
 }
 
 /// A poisoned lock means a panic mid-call; SQLite rolled that call's

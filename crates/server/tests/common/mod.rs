@@ -92,6 +92,11 @@ impl Drop for PgDatabase {
     }
 }
 
+/// Sends `req`; it must succeed, and its JSON body is decoded.
+pub async fn ok_json<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> T {
+    req.send().await.unwrap().error_for_status().unwrap().json().await.unwrap()
+}
+
 pub struct TestServer {
     child: Option<Child>,
     pub base: String,
@@ -166,34 +171,26 @@ impl TestServer {
 
     /// A device-authenticated GET that must succeed, its JSON body decoded.
     pub async fn device_get<T: serde::de::DeserializeOwned>(&self, device: &TestDevice, path: &str) -> T {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(&device.token)
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        ok_json(self.http.get(self.url(path)).bearer_auth(&device.token)).await
+    }
+
+    /// A device-authenticated JSON POST that must succeed, its JSON answer decoded.
+    pub async fn device_post<T: serde::de::DeserializeOwned>(
+        &self,
+        device: &TestDevice,
+        path: &str,
+        body: &Value,
+    ) -> T {
+        ok_json(self.http.post(self.url(path)).bearer_auth(&device.token).json(body)).await
     }
 
     pub async fn enrol_device(&self, name: &str, seed: u8) -> TestDevice {
         let code = self.admin(&["device-code"]);
         let key = SigningKey::from_bytes(&[seed; 32]);
-        let resp: EnrollDeviceResponse = self
-            .http
-            .post(self.url("/v1/enroll/device"))
-            .json(&json!({"code": code, "pubkey": b64::encode(key.verifying_key().as_bytes()), "name": name}))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let resp: EnrollDeviceResponse = ok_json(self.http.post(self.url("/v1/enroll/device")).json(
+            &json!({"code": code, "pubkey": b64::encode(key.verifying_key().as_bytes()), "name": name}),
+        ))
+        .await;
         let prev = genesis_prev(&resp.device_id);
         TestDevice { device_id: resp.device_id, token: resp.token, key, techs: vec![], seq: 0, prev, n: 0 }
     }
@@ -201,19 +198,9 @@ impl TestServer {
     pub async fn enrol_technician(&self, device: &mut TestDevice, tech_id: &str, seed: u8) -> String {
         let code = self.admin(&["technician-code", "--id", tech_id]);
         let key = SigningKey::from_bytes(&[seed; 32]);
-        let resp: EnrollTechnicianResponse = self
-            .http
-            .post(self.url("/v1/enroll/technician"))
-            .bearer_auth(&device.token)
-            .json(&json!({"code": code, "tech_id": tech_id, "pubkey": b64::encode(key.verifying_key().as_bytes())}))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let pubkey = b64::encode(key.verifying_key().as_bytes());
+        let body = json!({"code": code, "tech_id": tech_id, "pubkey": pubkey});
+        let resp: EnrollTechnicianResponse = self.device_post(device, "/v1/enroll/technician", &body).await;
         device.techs.push((tech_id.to_owned(), key));
         resp.kid
     }
