@@ -6,7 +6,6 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use hearth_protocol::seal::kid_of;
 use hearth_protocol::{
@@ -39,7 +38,6 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub database_path: PathBuf,
     pub blobs: PathBuf,
-    listen: String,
     serve_args: Vec<String>,
 }
 
@@ -60,7 +58,6 @@ impl Server {
             dir,
             database_path,
             blobs,
-            listen: "127.0.0.1:0".into(),
             serve_args: serve_args.iter().map(|a| (*a).to_owned()).collect(),
         };
         server.run(&["demo"]);
@@ -96,25 +93,18 @@ impl Server {
         self.run(&all)
     }
 
-    /// Starts serving; after a restart on the same port, so tablets keep their address.
+    /// Starts serving on a free port. After a restart the port is new: a
+    /// port freed by a kill may meanwhile belong to another test's server, so
+    /// tablets that outlive a restart reach the server through a proxy.
     pub fn spawn(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match self.try_spawn() {
-                Ok(()) => return,
-                // The old socket may linger a moment after a kill.
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("server did not start ({e}); retrying");
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                Err(e) => panic!("the server did not start: {e}"),
-            }
+        if let Err(e) = self.try_spawn() {
+            panic!("the server did not start: {e}");
         }
     }
 
     fn try_spawn(&mut self) -> Result<(), String> {
         let mut child = Command::new(server_binary())
-            .args(["serve", "--listen", &self.listen, "--database"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--database"])
             .arg(self.database())
             .arg("--blobs")
             .arg(&self.blobs)
@@ -136,7 +126,6 @@ impl Server {
         let url =
             line.strip_prefix("hearth-server listening on ").ok_or(format!("unexpected line {line}"))?;
         self.base = url.trim().to_owned();
-        self.listen = self.base.trim_start_matches("http://").to_owned();
         std::thread::spawn(move || for _ in lines {});
         self.child = Some(child);
         Ok(())
@@ -151,7 +140,7 @@ impl Server {
     }
 
     pub fn addr(&self) -> std::net::SocketAddr {
-        self.listen.parse().expect("the server listens on an address")
+        self.base.trim_start_matches("http://").parse().expect("the server listens on an address")
     }
 
     /// A read-only look at the server's database.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use hearth_sync::{LaneState, SyncConfig, SyncEngine};
+use hearth_tests::proxy::{FaultPlan, FaultProxy};
 use hearth_tests::system::{Server, Tablet};
 
 const DRAIN: Duration = Duration::from_secs(300);
@@ -86,12 +87,14 @@ async fn a_photo_still_referenced_by_an_unreceipted_record_stays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restored_from_an_older_copy_is_told_everything_again() {
     let mut server = Server::start();
+    let link = FaultProxy::start(server.addr(), FaultPlan::none()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
     for _ in 0..300 {
         tablet.seal_step(&[], hearth_sync::now_ms());
     }
-    let engine = SyncEngine::new(tablet.store.clone(), SyncConfig::default()).unwrap();
+    let cfg = SyncConfig { server_url: Some(link.url()), ..SyncConfig::default() };
+    let engine = SyncEngine::new(tablet.store.clone(), cfg).unwrap();
     engine.sync_until_drained(DRAIN).await.unwrap();
     assert_eq!(server.entry_counts(&tablet.device_id).0, 300);
 
@@ -111,6 +114,7 @@ async fn a_server_restored_from_an_older_copy_is_told_everything_again() {
     }
     std::fs::copy(&backup, &server.database_path).unwrap();
     server.spawn();
+    link.set_upstream(server.addr());
     for _ in 0..10 {
         tablet.seal_step(&[], hearth_sync::now_ms());
     }
@@ -189,10 +193,15 @@ async fn a_conflict_stops_the_record_lane_with_an_alert_and_nothing_else() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_runs_by_itself_and_says_what_it_is_doing() {
-    let mut server = Server::start();
+    let server = Server::start();
+    // The tablet's link goes through a proxy that can go offline: losing the
+    // signal, not the server (a killed server's port may be taken by another
+    // test's server meanwhile, which would answer 401 instead).
+    let link = FaultProxy::start(server.addr(), FaultPlan::none()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
-    let engine = SyncEngine::new(tablet.store.clone(), SyncConfig::default()).unwrap();
+    let cfg = SyncConfig { server_url: Some(link.url()), ..SyncConfig::default() };
+    let engine = SyncEngine::new(tablet.store.clone(), cfg).unwrap();
     let task = tokio::spawn(engine.clone().run());
     let mut status = engine.subscribe();
     // A sealed record and a nudge: it goes out without anyone asking.
@@ -203,8 +212,8 @@ async fn the_engine_runs_by_itself_and_says_what_it_is_doing() {
     })
     .await;
 
-    // The server goes away: the record waits, the lane backs off, and the status says why.
-    server.kill();
+    // The link goes away: the record waits, the lane backs off, and the status says why.
+    link.set_offline(true);
     tablet.seal_step(&[], hearth_sync::now_ms());
     engine.nudge();
     let s = wait_for(&mut status, "the records lane backs off", |s| {
@@ -219,7 +228,7 @@ async fn the_engine_runs_by_itself_and_says_what_it_is_doing() {
     assert!(s.oldest_pending_ms.is_some(), "the age of the oldest pending item is known");
 
     // Back online: it drains and the error clears.
-    server.spawn();
+    link.set_offline(false);
     engine.connectivity_regained();
     wait_for(&mut status, "drained after reconnecting", |s| s.pending_records == 0).await;
     assert_eq!(server.entry_counts(&tablet.device_id), (2, 2, 1, 2));
@@ -302,13 +311,15 @@ async fn a_rejected_record_stops_the_lane_once_and_is_never_retried_in_a_loop() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_killed_mid_sync_and_restarted_loses_and_duplicates_nothing() {
     let mut server = Server::start();
+    let link = FaultProxy::start(server.addr(), FaultPlan::none()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
     for _ in 0..2000 {
         tablet.seal_step(&[], hearth_sync::now_ms());
     }
     let quick = hearth_sync::Backoff { base: Duration::from_millis(200), cap: Duration::from_secs(2) };
-    let cfg = SyncConfig { batch_size: 25, backoff: quick, ..SyncConfig::default() };
+    let cfg =
+        SyncConfig { batch_size: 25, backoff: quick, server_url: Some(link.url()), ..SyncConfig::default() };
     let engine = SyncEngine::new(tablet.store.clone(), cfg).unwrap();
     let syncing = {
         let engine = engine.clone();
@@ -324,6 +335,7 @@ async fn the_server_killed_mid_sync_and_restarted_loses_and_duplicates_nothing()
     assert!(at_kill < 2000, "killed mid-sync at {at_kill}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     server.spawn();
+    link.set_upstream(server.addr());
     syncing.await.unwrap().unwrap_or_else(|s| panic!("not drained after the restart: {s:?}"));
     assert_eq!(server.entry_counts(&tablet.device_id), (2000, 2000, 1, 2000), "each entry once, contiguous");
     assert_eq!(receipts(&tablet), 2000);
