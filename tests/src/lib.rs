@@ -3,7 +3,9 @@
 //! tablet together under fault injection.
 #![forbid(unsafe_code)]
 
+pub mod app_harness;
 pub mod fixtures;
 pub mod proxy;
 pub mod system;
 pub mod vectors;
+pub mod webdriver;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Serialises as the bare integer. Any `i32` is representable; whether a value
 /// is a plausible reading is for the rule set to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct CentiCelsius(pub i32);
 

@@ -28,6 +28,7 @@ use crate::rules::RuleSet;
 use crate::work_order::{Appointment, Milestones, WorkOrder, WorkOrderCategory};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineKind {
     /// Contact the customer.
@@ -46,6 +47,7 @@ pub enum DeadlineKind {
 
 /// Where a deadline stands. A milestone reached exactly at the due time meets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum DeadlineState {
     /// Reached in time, at `at`.
@@ -63,6 +65,7 @@ pub enum DeadlineState {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeadlineStatus {
     pub kind: DeadlineKind,
     pub due: DateTime<Utc>,

@@ -10,6 +10,8 @@ use crate::value::{NonEmptyText, Sha256Hex, TechnicianId, ValueError};
 
 /// The customer's rating of the service, 1 (worst) to 5 (best).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(type = "number"))]
 #[serde(try_from = "u8", into = "u8")]
 pub struct Satisfaction(u8);
 
@@ -62,6 +64,7 @@ fn field<T>(name: &'static str, result: Result<T, ValueError>) -> Result<T, Sign
 /// refusal is what gets recorded), not an error. Both variants keep the exact
 /// text shown, because that is what the customer signed or refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CustomerSignoff {
     Signed {

@@ -79,6 +79,7 @@ fn field<T>(name: &'static str, result: Result<T, ValueError>) -> Result<T, Temp
 
 /// A digital thermometer and its calibration certificate (计量检定).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Thermometer {
     pub serial: NonEmptyText,
     pub certificate_no: NonEmptyText,
@@ -110,6 +111,7 @@ impl Thermometer {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RoomKind {
     /// 起居室 / 客厅 — the only room that counts under `living_room_only`.
@@ -128,6 +130,7 @@ pub enum RoomKind {
 /// `shown_to_customer` is recorded, not required: the customer is invited to
 /// look and may decline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TemperatureReading {
     pub test_id: TestId,
     pub room_kind: RoomKind,
@@ -240,6 +243,7 @@ pub fn median(values: &[CentiCelsius]) -> Option<CentiCelsius> {
 
 /// A reading that is too far from the median.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Outlier {
     pub median: CentiCelsius,
     pub value: CentiCelsius,
@@ -251,6 +255,7 @@ fn outlier(value: CentiCelsius, median: CentiCelsius, rules: &TemperatureRules) 
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RoomVerdict {
     Compliant,
@@ -261,6 +266,7 @@ pub enum RoomVerdict {
 
 /// One room's readings judged together: below standard if any of them is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomCompliance {
     pub room_kind: RoomKind,
     pub label: NonEmptyText,
@@ -270,6 +276,7 @@ pub struct RoomCompliance {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Compliance {
     Compliant,
@@ -278,6 +285,7 @@ pub enum Compliance {
 
 /// The whole home: compliant iff every counted room is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TestCompliance {
     pub verdict: Compliance,
     /// Rooms in the order they were first measured; a room is one
@@ -515,6 +523,7 @@ impl TemperatureTest {
 
 /// The closed test: what both testers sign and the customer is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TemperatureReport {
     pub test_id: TestId,
     pub work_order_id: WorkOrderId,

@@ -42,6 +42,8 @@ impl ValueError {
 /// Free text that is not empty after trimming. Stored trimmed, so the value
 /// that is signed is the value that was checked.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(type = "string"))]
 #[serde(try_from = "String", into = "String")]
 pub struct NonEmptyText(String);
 
@@ -92,6 +94,7 @@ macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -146,6 +149,8 @@ id_type!(
 /// A reference to a file (photo, signature image, strokes) by the SHA-256 of
 /// its bytes: exactly 64 lowercase hexadecimal characters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(type = "string"))]
 #[serde(try_from = "String", into = "String")]
 pub struct Sha256Hex(String);
 
@@ -184,6 +189,8 @@ impl fmt::Display for Sha256Hex {
 /// A customer's name. Private data: `Debug` never shows it and there is no
 /// `Display`, so it cannot slip into a log line by accident.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(type = "string"))]
 #[serde(try_from = "String", into = "String")]
 pub struct CustomerName(NonEmptyText);
 
@@ -221,6 +228,8 @@ impl From<CustomerName> for String {
 /// separators, 7 to 15 digits (a local landline up to the E.164 maximum).
 /// Private data, redacted from `Debug` like [`CustomerName`].
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(type = "string"))]
 #[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
 

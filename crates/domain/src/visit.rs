@@ -27,6 +27,7 @@ use crate::work_order::Appointment;
 
 /// The seven steps, in the order they must be done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum VisitStep {
     /// 一预约 — agree the time with the customer.
@@ -169,6 +170,7 @@ impl VisitError {
 
 /// 一预约: the agreed time, confirmed with the customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AppointmentEvidence {
     pub agreed: Appointment,
     pub customer_confirmed: bool,
@@ -178,6 +180,7 @@ pub struct AppointmentEvidence {
 
 /// 二到达. The step's time is the arrival time.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ArrivalEvidence {
     pub body_camera_on: bool,
     pub knocked_gently: bool,
@@ -188,6 +191,7 @@ pub struct ArrivalEvidence {
 
 /// 三进门.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntryEvidence {
     pub uniform: bool,
     pub badge: bool,
@@ -196,6 +200,7 @@ pub struct EntryEvidence {
 
 /// 四沟通.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CommunicateEvidence {
     /// The problem and the service needed, as confirmed with the customer.
     pub confirmed_problem: String,
@@ -206,6 +211,7 @@ pub struct CommunicateEvidence {
 
 /// The building's pressure zone (高区 / 中区 / 低区).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Zone {
     High,
@@ -215,6 +221,7 @@ pub enum Zone {
 
 /// Which side of the property line the fault is on; decides who pays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum FaultSide {
     Company,
@@ -224,6 +231,7 @@ pub enum FaultSide {
 /// 五检查, following the training manual's checklist. Only the findings note
 /// is required; the measurements are recorded when taken.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InspectEvidence {
     /// The root cause as found.
     pub findings: String,
@@ -260,6 +268,7 @@ pub struct InspectEvidence {
 /// A replaced part: the customer must have been told the price and agreed
 /// before it was replaced.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PartReplacement {
     pub part: String,
     /// The price told to the customer, in fen; absent means not told. Zero is
@@ -271,6 +280,7 @@ pub struct PartReplacement {
 
 /// Damage caused by the customer, analysed with them and confirmed by them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CustomerDamageConfirmation {
     pub description: String,
     pub customer_confirmed: bool,
@@ -278,6 +288,7 @@ pub struct CustomerDamageConfirmation {
 
 /// 六解决.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResolveEvidence {
     /// What was explained and done (or why it cannot be fixed now).
     pub action: String,
@@ -291,6 +302,7 @@ pub struct ResolveEvidence {
 
 /// 七道别.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FarewellEvidence {
     pub cleaned_up: bool,
     pub explained_care: bool,
@@ -301,6 +313,7 @@ pub struct FarewellEvidence {
 
 /// The evidence for one step; the variant says which step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum StepEvidence {
     Appointment(AppointmentEvidence),
@@ -400,6 +413,7 @@ fn check_resolve(e: &ResolveEvidence) -> Result<(), VisitError> {
 /// visible but never stuck on the customer's door; `OnDoor` exists so that a
 /// technician who did so is told, rather than forced to pick another answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum NoticePlacement {
     OnDoor,
@@ -413,6 +427,7 @@ pub enum NoticePlacement {
 
 /// How the visit ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum VisitOutcome {
     Resolved,
@@ -449,12 +464,14 @@ impl VisitOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CompletedStep {
     pub at: DateTime<Utc>,
     pub evidence: StepEvidence,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConcludedVisit {
     pub at: DateTime<Utc>,
     pub outcome: VisitOutcome,

@@ -35,6 +35,7 @@ fn field<T>(name: &'static str, result: Result<T, ValueError>) -> Result<T, Work
 
 /// What kind of job the order is; it decides which deadlines apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum WorkOrderCategory {
     /// 维修
@@ -52,6 +53,7 @@ pub enum WorkOrderCategory {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     #[default]
@@ -61,6 +63,7 @@ pub enum Priority {
 
 /// Where the home is: 小区 / 楼 / 单元 / 室. Every part is required.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Address {
     pub community: NonEmptyText,
     pub building: NonEmptyText,
@@ -81,6 +84,7 @@ impl Address {
 
 /// The heat user. Name and phone are private: `Debug` redacts them.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Customer {
     pub name: CustomerName,
     pub phone: Phone,
@@ -111,6 +115,7 @@ impl fmt::Debug for Customer {
 
 /// An agreed visit window. `start == end` is a visit agreed for one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(try_from = "AppointmentData")]
 pub struct Appointment {
     start: DateTime<Utc>,
@@ -150,6 +155,7 @@ impl Appointment {
 /// The moments the deadlines are measured against, each recorded when it
 /// happens. Absent means "not yet".
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Milestones {
     /// The customer was contacted (phone call) about the order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,6 +186,7 @@ pub struct Milestones {
 /// valve-open order made by the payment system) and a fault description
 /// (that same order has none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WorkOrder {
     pub id: WorkOrderId,
     pub category: WorkOrderCategory,

@@ -7,6 +7,8 @@ pub const TEMPERATURE_TEST: &str = "hearth.temperature_test/1";
 pub const CUSTOMER_SIGNOFF: &str = "hearth.customer_signoff/1";
 pub const WORK_ORDER_LOCAL: &str = "hearth.work_order_local/1";
 pub const VOID: &str = "hearth.void/1";
+/// The customer was told the technician will be late (who, when, new arrival time).
+pub const LATE_NOTICE: &str = "hearth.late_notice/1";
 
 /// Every schema this version of the protocol knows; others are `needs_review`.
 pub const KNOWN: &[&str] = &[
@@ -17,4 +19,5 @@ pub const KNOWN: &[&str] = &[
     CUSTOMER_SIGNOFF,
     WORK_ORDER_LOCAL,
     VOID,
+    LATE_NOTICE,
 ];

@@ -13,6 +13,7 @@ mod error;
 mod feed;
 mod files;
 pub mod migrate;
+mod records;
 mod sync;
 pub mod vault;
 
@@ -25,6 +26,7 @@ pub use chain::{ChainReport, OutboxItem, ReceiptOutcome, StoredReceipt};
 pub use drafts::Draft;
 pub use error::StoreError;
 pub use files::StoredBlob;
+pub use records::ChainRecord;
 pub use sync::{Lane, LaneRecord, PendingBlob, ServerClock, ServerLink, SyncCounts};
 pub use vault::{DeviceIdentity, EnrolledTechnician, Pin, UnlockedTechnician, VaultError};
 

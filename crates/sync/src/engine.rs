@@ -67,11 +67,13 @@ impl Default for SyncConfig {
 
 /// What a lane is doing, for the status line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum LaneState {
     Idle,
     Working,
     BackingOff {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         until_ms: i64,
         failures: u32,
     },
@@ -83,26 +85,36 @@ pub enum LaneState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LaneStatus {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub lane: &'static str,
     pub state: LaneState,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub last_success_ms: Option<i64>,
     pub last_error: Option<String>,
 }
 
 /// Everything the app shows about sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub pending_records: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub pending_blobs: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub pending_blob_bytes: u64,
     /// When the oldest item still waiting was made (device clock).
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub oldest_pending_ms: Option<i64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub last_success_ms: Option<i64>,
     /// `(code, plain words)` of the latest failure, if the latest attempt failed.
     pub last_error: Option<(String, String)>,
     pub lanes: Vec<LaneStatus>,
     /// Entries the server had to take twice (it lost data): kept as evidence.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub reissued_receipts: u64,
 }
 

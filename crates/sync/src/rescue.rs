@@ -17,12 +17,17 @@ use crate::SyncError;
 
 /// What an export wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RescueSummary {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub entries: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub blobs: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub bytes: u64,
     /// Files a record refers to that were already removed after the server
     /// confirmed it has them: not needed in the export.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub already_on_server: u64,
 }
 

@@ -1,10 +1,22 @@
 //! hearth-tablet — the tablet's use cases, tested without a webview. The
-//! Tauri shell (`src-tauri`) is a thin adapter over this crate.
+//! Tauri shell (`src-tauri`) is a thin adapter over [`App`]: one command per
+//! method, named alike.
 //!
-//! It holds the mapping from domain events to signed-record content and
-//! today's work list; the app's other use cases (sessions, visits,
-//! temperature tests) join it with issue 5.
+//! It owns turning domain events into sealed records, today's work list,
+//! sessions, visits, temperature tests, sign-offs, and the `{code, message}`
+//! error shape. It must never know Tauri, keep a PIN (only the unlocked key
+//! of the signed-in technician lives in memory), or put a PIN in an error.
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod error;
 pub mod records;
+mod summary;
+pub mod temperature;
 pub mod today;
+pub mod views;
+mod visit;
+
+pub use app::{App, Clock, DEFAULT_TZ_OFFSET_MINUTES};
+pub use error::AppError;
+pub use views::*;

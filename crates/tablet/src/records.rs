@@ -333,3 +333,36 @@ pub fn supersede(
     });
     Ok(correction)
 }
+
+/// What a late notice says: who was told, when, and the new arrival time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LateNotice {
+    pub told_whom: String,
+    pub told_at_ms: i64,
+    pub new_eta_ms: i64,
+}
+
+/// `hearth.late_notice/1`: the customer was told the technician will be
+/// late — the evidence the late-notice deadline is judged on.
+pub fn late_notice(
+    meta: RecordMeta,
+    work_order_id: &WorkOrderId,
+    notice: &LateNotice,
+    performer: Signer,
+) -> Result<Content, RecordError> {
+    require_role(&performer, SignerRole::Performer, "a late notice is signed by the technician who gave it")?;
+    if notice.told_whom.trim().is_empty() {
+        return Err(RecordError::Binding("a late notice says who was told"));
+    }
+    Ok(content(
+        meta,
+        Parts {
+            schema: schema::LATE_NOTICE,
+            work_order_id: Some(work_order_id.as_str().to_owned()),
+            signers: vec![performer],
+            attachments: vec![],
+            refs: vec![],
+            data: data_of(notice)?,
+        },
+    ))
+}

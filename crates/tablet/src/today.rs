@@ -8,6 +8,8 @@ use hearth_domain::{DeadlineKind, DeadlineState, DeadlineStatus, RuleSet, WorkOr
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::views::OrderKind;
+
 /// Why a snapshot could not be shown.
 #[derive(Debug, thiserror::Error)]
 pub enum TodayError {
@@ -23,13 +25,16 @@ impl TodayError {
     }
 }
 
-/// One line of the list.
+/// One line of the list (`TodayView` in the UI).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "TodayView"))]
 pub struct TodayItem {
     pub order: WorkOrder,
     /// The nearest deadline the technician still has to meet, if any.
     pub next_deadline: Option<DeadlineStatus>,
     pub overdue: bool,
+    /// Which screen the order opens.
+    pub kind: OrderKind,
 }
 
 /// The deadlines that are the technician's to meet; the follow-up call is
@@ -73,7 +78,8 @@ pub fn today(orders: Vec<WorkOrder>, rules: &RuleSet, now: DateTime<Utc>) -> Vec
                 .min_by_key(|d| d.due);
             let overdue =
                 matches!(next_deadline, Some(DeadlineStatus { state: DeadlineState::Missed { .. }, .. }));
-            TodayItem { order, next_deadline, overdue }
+            let kind = OrderKind::of(order.category);
+            TodayItem { order, next_deadline, overdue, kind }
         })
         .collect();
     items.sort_by(|a, b| match (&a.next_deadline, &b.next_deadline) {

@@ -1,0 +1,642 @@
+//! `App`: the tablet's use cases behind one handle that the Tauri shell
+//! shares between commands. Method names are the command names of
+//! docs/app.md. State that must survive a restart lives in the store; the
+//! only things held in memory are the signed-in technician's unlocked key
+//! and the sync engine.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use base64::Engine as _;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use hearth_domain::{Address, Customer, RuleSet, TechnicianId, Thermometer, WorkOrder, WorkOrderId};
+use hearth_protocol::api::FeedKind;
+use hearth_protocol::seal::kid_of;
+use hearth_protocol::{
+    Content, Cosigning, Created, Digest, EncodedContent, ReceiptStatus, RecordRef, Signer, SignerRole,
+    SigningKey, schema,
+};
+use hearth_store::{ChainRecord, Pin, Store, UnlockedTechnician};
+use hearth_sync::{RescueSummary, SharedStore, SyncConfig, SyncEngine, SyncStatus};
+use serde_json::Value;
+
+use crate::error::AppError;
+use crate::records::{self, RecordMeta};
+use crate::today::{self, TodayItem};
+use crate::views::{AppState, LocalOrderInput, PhotoRef, RecordState, RecordView, TechnicianSummary};
+
+/// Where "now" comes from; tests pass a fixed or stepping clock.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// China Standard Time, where the heating companies are.
+pub const DEFAULT_TZ_OFFSET_MINUTES: i32 = 8 * 60;
+
+/// Photos larger than this are refused rather than filling the tablet.
+pub const MAX_PHOTO_BYTES: usize = 16 * 1024 * 1024;
+
+/// The draft key prefix of UI drafts, apart from the app's own drafts.
+const UI_DRAFT_PREFIX: &str = "ui:";
+
+/// A technician's unlocked key. Cloned out of the session lock so that no
+/// lock is held while sealing; the key is zeroized when each copy drops.
+#[derive(Clone)]
+pub(crate) struct Key {
+    pub(crate) tech_id: String,
+    pub(crate) key: SigningKey,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key").field("tech_id", &self.tech_id).finish_non_exhaustive()
+    }
+}
+
+impl From<UnlockedTechnician> for Key {
+    fn from(u: UnlockedTechnician) -> Self {
+        Self { tech_id: u.tech_id().to_owned(), key: u.signing_key().clone() }
+    }
+}
+
+impl Key {
+    pub(crate) fn signer(&self, role: SignerRole) -> Signer {
+        Signer { role, tech_id: self.tech_id.clone(), kid: kid_of(&self.key.verifying_key()) }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Session {
+    signed_in: Option<Key>,
+    engine: Option<Arc<SyncEngine>>,
+}
+
+/// The tablet app, Tauri-free. `Send + Sync`: share it as `Arc<App>`.
+pub struct App {
+    pub(crate) store: SharedStore,
+    clock: Clock,
+    tz: FixedOffset,
+    boot_id: String,
+    started: Instant,
+    session: Mutex<Session>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("tz", &self.tz).field("boot_id", &self.boot_id).finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not lock the technician out of their records.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Which records were withdrawn or corrected, and by what.
+#[derive(Debug, Default)]
+pub(crate) struct Supersessions {
+    /// original record id → (the superseding record id, its schema)
+    pub(crate) by: HashMap<String, (String, String)>,
+}
+
+impl Supersessions {
+    pub(crate) fn of(records: &[ChainRecord]) -> Self {
+        let mut by = HashMap::new();
+        for r in records {
+            if let Some(s) = &r.content.supersedes {
+                by.insert(s.record_id.clone(), (r.content.record_id.clone(), r.content.schema.clone()));
+            }
+        }
+        Self { by }
+    }
+
+    pub(crate) fn voided(&self, record_id: &str) -> bool {
+        self.by.get(record_id).is_some_and(|(_, schema)| schema == schema::VOID)
+    }
+
+    pub(crate) fn superseded_by(&self, record_id: &str) -> Option<&str> {
+        self.by.get(record_id).map(|(id, _)| id.as_str())
+    }
+}
+
+pub(crate) fn record_ref(r: &ChainRecord) -> RecordRef {
+    RecordRef { record_id: r.content.record_id.clone(), content_hash: r.content_hash }
+}
+
+impl App {
+    /// Opens the app over the store in `dir` (created on first run), with
+    /// the device clock and China Standard Time.
+    pub fn open(dir: &Path) -> Result<App, AppError> {
+        Self::open_with_clock(dir, Arc::new(Utc::now), DEFAULT_TZ_OFFSET_MINUTES)
+    }
+
+    /// As `open`, with a given clock and local UTC offset in minutes.
+    pub fn open_with_clock(dir: &Path, clock: Clock, tz_offset_minutes: i32) -> Result<App, AppError> {
+        let tz = FixedOffset::east_opt(tz_offset_minutes.saturating_mul(60))
+            .ok_or_else(|| AppError::invalid_field("tz_offset_minutes", "out of range"))?;
+        let store = Store::open(dir)?;
+        Ok(App {
+            store: Arc::new(Mutex::new(store)),
+            clock,
+            tz,
+            boot_id: uuid::Uuid::now_v7().to_string(),
+            started: Instant::now(),
+            session: Mutex::new(Session::default()),
+        })
+    }
+
+    /// The store, shared with the sync engine.
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    pub(crate) fn db(&self) -> MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+
+    /// Now, to the millisecond (records carry milliseconds).
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        let now = (self.clock)();
+        DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+    }
+
+    pub(crate) fn now_local(&self) -> DateTime<FixedOffset> {
+        self.now().with_timezone(&self.tz)
+    }
+
+    pub(crate) fn tz(&self) -> FixedOffset {
+        self.tz
+    }
+
+    pub(crate) fn today_local(&self) -> NaiveDate {
+        self.now_local().date_naive()
+    }
+
+    fn engine(&self) -> Option<Arc<SyncEngine>> {
+        lock(&self.session).engine.clone()
+    }
+
+    fn nudge(&self) {
+        if let Some(engine) = self.engine() {
+            engine.nudge();
+        }
+    }
+
+    /// The signed-in technician's key, or `not_signed_in`.
+    pub(crate) fn signed_in(&self) -> Result<Key, AppError> {
+        lock(&self.session).signed_in.clone().ok_or_else(AppError::not_signed_in)
+    }
+
+    /// Unlocks another technician's key with their PIN (a witness, a co-signer).
+    pub(crate) fn unlock(&self, tech_id: &str, pin: &str) -> Result<Key, AppError> {
+        let pin = Pin::new(pin)?;
+        let unlocked = self.db().unlock(tech_id, &pin)?;
+        Ok(unlocked.into())
+    }
+
+    /// The identity of a record made now.
+    pub(crate) fn meta(&self, store: &Store) -> Result<RecordMeta, AppError> {
+        let now = self.now();
+        let now_ms = now.timestamp_millis();
+        Ok(RecordMeta {
+            record_id: uuid::Uuid::now_v7().to_string(),
+            created: Created {
+                device_time_ms: now_ms,
+                tz_offset_min: self.tz.local_minus_utc() / 60,
+                boot_id: self.boot_id.clone(),
+                monotonic_ms: i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX),
+                last_server_time_ms: store.last_server_time_ms(now_ms)?,
+            },
+        })
+    }
+
+    /// Signs `content` with each key in its role and seals it; then tells
+    /// sync there is something to send.
+    pub(crate) fn seal(
+        &self,
+        store: &mut Store,
+        content: Content,
+        keys: &[(&Key, SignerRole)],
+    ) -> Result<ChainRecord, AppError> {
+        let record_id = content.record_id.clone();
+        let mut cosigning = Cosigning::new(EncodedContent::encode(content)?);
+        for (key, role) in keys {
+            cosigning.sign(*role, &key.tech_id, &key.key)?;
+        }
+        let signed = cosigning.finish()?;
+        store.seal(&signed, self.now().timestamp_millis(), None)?;
+        let sealed =
+            store.chain_record(&record_id)?.ok_or_else(|| AppError::internal("a sealed record vanished"))?;
+        self.nudge();
+        Ok(sealed)
+    }
+
+    // ------------------------------------------------------------------
+    // Session and enrolment
+    // ------------------------------------------------------------------
+
+    pub fn app_state(&self) -> Result<AppState, AppError> {
+        let signed_in = lock(&self.session).signed_in.as_ref().map(|k| k.tech_id.clone());
+        let store = self.db();
+        let device_id = store.device_id()?;
+        let server_url = store.server_link()?.map(|l| l.server_url);
+        let names = technician_names(&store)?;
+        let summary = |tech_id: &str| TechnicianSummary {
+            tech_id: tech_id.to_owned(),
+            name: names.get(tech_id).cloned(),
+        };
+        let technicians = hearth_store::vault::enrolled_technicians(store.connection())?
+            .iter()
+            .map(|t| summary(&t.tech_id))
+            .collect();
+        Ok(AppState {
+            enrolled: device_id.is_some(),
+            device_id,
+            server_url,
+            technicians,
+            signed_in: signed_in.as_deref().map(summary),
+        })
+    }
+
+    /// First run: links the tablet to the server with an admin's one-time code.
+    pub async fn enrol_device(&self, server_url: &str, code: &str, name: &str) -> Result<AppState, AppError> {
+        let url = server_url.trim();
+        let valid_url = ["http://", "https://"].iter().any(|scheme| {
+            url.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty() && !rest.contains(' '))
+        });
+        if !valid_url {
+            return Err(AppError::new(
+                "bad_server_url",
+                "the server address must start with http:// or https://",
+            ));
+        }
+        if code.trim().is_empty() {
+            return Err(AppError::new("bad_code", "the enrolment code is empty"));
+        }
+        if let Some(id) = self.db().device_id()? {
+            return Err(AppError::new(
+                "already_enrolled",
+                format!("this tablet is already enrolled as {id}"),
+            ));
+        }
+        hearth_sync::enrol_device(&self.store, url, code.trim(), name.trim()).await?;
+        self.app_state()
+    }
+
+    /// A technician joins this tablet: their own code, a PIN typed twice.
+    pub async fn enrol_technician(
+        &self,
+        tech_id: &str,
+        code: &str,
+        pin: &str,
+        pin_again: &str,
+    ) -> Result<AppState, AppError> {
+        let tech_id =
+            TechnicianId::parse(tech_id.trim()).map_err(|e| AppError::invalid_field("tech_id", e))?;
+        let pin_checked = Pin::new(pin)?;
+        if pin != pin_again {
+            return Err(AppError::new("pins_differ", "the two PINs typed differ"));
+        }
+        if code.trim().is_empty() {
+            return Err(AppError::new("bad_code", "the enrolment code is empty"));
+        }
+        if self.db().device_id()?.is_none() {
+            return Err(AppError::new("not_enrolled", "enrol the tablet before its technicians"));
+        }
+        hearth_sync::enrol_technician(&self.store, tech_id.as_str(), code.trim(), &pin_checked).await?;
+        self.app_state()
+    }
+
+    pub fn sign_in(&self, tech_id: &str, pin: &str) -> Result<AppState, AppError> {
+        let key = self.unlock(tech_id.trim(), pin)?;
+        lock(&self.session).signed_in = Some(key);
+        self.app_state()
+    }
+
+    /// Also the inactivity lock: the key leaves memory.
+    pub fn sign_out(&self) -> Result<AppState, AppError> {
+        lock(&self.session).signed_in = None;
+        self.app_state()
+    }
+
+    // ------------------------------------------------------------------
+    // Today and work orders
+    // ------------------------------------------------------------------
+
+    /// Every open order on this tablet: the feed's and those opened here.
+    pub(crate) fn orders(&self, store: &Store) -> Result<Vec<WorkOrder>, AppError> {
+        let mut orders = today::orders_from_feed(&store.snapshots(FeedKind::WorkOrder)?)?;
+        let known: HashSet<String> = orders.iter().map(|o| o.id.as_str().to_owned()).collect();
+        let local = store.chain_records_of_schema(schema::WORK_ORDER_LOCAL)?;
+        let all = store.chain_records_of_schema(schema::VOID)?;
+        let voids = Supersessions::of(&all);
+        for r in local {
+            if voids.voided(&r.content.record_id) {
+                continue;
+            }
+            let order: WorkOrder = serde_json::from_value(Value::Object(r.content.data.clone()))
+                .map_err(|e| AppError::internal(format!("a local work order cannot be read: {e}")))?;
+            if !known.contains(order.id.as_str()) {
+                orders.push(order);
+            }
+        }
+        Ok(orders)
+    }
+
+    pub(crate) fn order(&self, store: &Store, work_order_id: &str) -> Result<WorkOrder, AppError> {
+        self.orders(store)?
+            .into_iter()
+            .find(|o| o.id.as_str() == work_order_id)
+            .ok_or_else(|| AppError::unknown_work_order(work_order_id))
+    }
+
+    pub(crate) fn rules(&self, store: &Store) -> Result<RuleSet, AppError> {
+        // As the server does: the office's rule set, or the regulations' defaults.
+        Ok(store
+            .snapshot(FeedKind::RuleSet, "company")?
+            .and_then(|body| serde_json::from_value(body).ok())
+            .unwrap_or_default())
+    }
+
+    pub fn today(&self, query: &str) -> Result<Vec<TodayItem>, AppError> {
+        let store = self.db();
+        let items = today::today(self.orders(&store)?, &self.rules(&store)?, self.now());
+        Ok(today::search(&items, query))
+    }
+
+    pub fn work_order(&self, work_order_id: &str) -> Result<TodayItem, AppError> {
+        let store = self.db();
+        let order = self.order(&store, work_order_id)?;
+        today::today(vec![order], &self.rules(&store)?, self.now())
+            .pop()
+            .ok_or_else(|| AppError::unknown_work_order(work_order_id))
+    }
+
+    /// Opens an order on site; it shows in `today` at once and reaches the
+    /// office as `hearth.work_order_local/1`.
+    pub fn create_local_order(&self, input: LocalOrderInput) -> Result<TodayItem, AppError> {
+        let key = self.signed_in()?;
+        let address = Address::new(&input.community, &input.building, &input.unit, &input.room)?;
+        let customer = Customer::new(&input.customer_name, &input.customer_phone, address)?;
+        let now = self.now();
+        // Unique without a server round trip, and readable on the phone to dispatch.
+        let id = format!(
+            "L-{}-{}",
+            now.with_timezone(&self.tz).format("%Y%m%d%H%M%S"),
+            &uuid::Uuid::now_v7().simple().to_string()[24..]
+        );
+        let mut order = WorkOrder::new(&id, input.category, customer, &input.fault, now)?;
+        order.assign(TechnicianId::parse(&key.tech_id)?);
+        {
+            let mut store = self.db();
+            let content =
+                records::work_order_local(self.meta(&store)?, &order, key.signer(SignerRole::Performer))?;
+            self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
+        }
+        self.work_order(&id)
+    }
+
+    // ------------------------------------------------------------------
+    // Photos
+    // ------------------------------------------------------------------
+
+    /// Stores a photo (JPEG or PNG, checked by its first bytes) to be named
+    /// in step evidence.
+    pub fn put_photo(&self, bytes_base64: &str, media_type: &str) -> Result<PhotoRef, AppError> {
+        let bytes = decode_base64(bytes_base64)?;
+        check_image(&bytes, media_type)?;
+        let stored = self.db().put_blob(&bytes, media_type, self.now().timestamp_millis())?;
+        self.nudge();
+        Ok(PhotoRef { sha256: stored.sha256.to_hex(), size: stored.size, media_type: stored.media_type })
+    }
+
+    // ------------------------------------------------------------------
+    // Records
+    // ------------------------------------------------------------------
+
+    pub(crate) fn record_view(
+        &self,
+        store: &Store,
+        record: &ChainRecord,
+        supersessions: &Supersessions,
+    ) -> Result<RecordView, AppError> {
+        let state = match (record.receipt, record.send_attempts) {
+            (Some(ReceiptStatus::NeedsReview), _) => RecordState::NeedsReview,
+            (Some(ReceiptStatus::Valid), _) => RecordState::Receipted,
+            (None, Some(attempts)) if attempts > 0 => RecordState::Sent,
+            (None, _) => RecordState::Sealed,
+        };
+        let flags = store
+            .snapshot(FeedKind::ReviewStatus, &record.content.record_id)?
+            .and_then(|b| b.get("flags").cloned())
+            .and_then(|f| serde_json::from_value::<Vec<String>>(f).ok())
+            .unwrap_or_default();
+        let c = &record.content;
+        Ok(RecordView {
+            seq: record.seq,
+            record_id: c.record_id.clone(),
+            schema: c.schema.clone(),
+            work_order_id: c.work_order_id.clone(),
+            sealed_at_ms: record.sealed_at_ms,
+            state,
+            flags,
+            supersedes: c.supersedes.as_ref().map(|s| s.record_id.clone()),
+            reason: c.supersedes.as_ref().map(|s| s.reason.clone()),
+            superseded_by: supersessions.superseded_by(&c.record_id).map(str::to_owned),
+        })
+    }
+
+    /// Sealed records, newest last: all of them or one order's.
+    pub fn records(&self, work_order_id: Option<&str>) -> Result<Vec<RecordView>, AppError> {
+        let store = self.db();
+        let records = store.chain_records(work_order_id)?;
+        let all = if work_order_id.is_some() { store.chain_records(None)? } else { records.clone() };
+        let supersessions = Supersessions::of(&all);
+        records.iter().map(|r| self.record_view(&store, r, &supersessions)).collect()
+    }
+
+    /// Withdraws a record sealed by mistake; the original stays on record.
+    pub fn void_record(&self, record_id: &str, reason: &str) -> Result<RecordView, AppError> {
+        if reason.trim().is_empty() {
+            return Err(AppError::new("reason_required", "say why the record is withdrawn"));
+        }
+        let key = self.signed_in()?;
+        let mut store = self.db();
+        let original = store
+            .chain_record(record_id)?
+            .ok_or_else(|| AppError::invalid_field("record_id", "no such record on this tablet"))?;
+        if original.content.schema == schema::VOID {
+            return Err(AppError::invalid_field("record_id", "a void cannot be voided"));
+        }
+        let supersessions = Supersessions::of(&store.chain_records(None)?);
+        if supersessions.voided(record_id) {
+            return Err(AppError::invalid_field("record_id", "the record is already withdrawn"));
+        }
+        let work_order_id = original.content.work_order_id.as_deref().map(WorkOrderId::parse).transpose()?;
+        let content = records::void(
+            self.meta(&store)?,
+            work_order_id.as_ref(),
+            record_ref(&original),
+            reason,
+            key.signer(SignerRole::Performer),
+        )?;
+        let sealed = self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
+        let supersessions = Supersessions::of(&store.chain_records(None)?);
+        self.record_view(&store, &sealed, &supersessions)
+    }
+
+    // ------------------------------------------------------------------
+    // Drafts
+    // ------------------------------------------------------------------
+
+    /// Keeps UI state across a restart (a half-filled form, the signature
+    /// pad's strokes). `json` must be a JSON object.
+    pub fn save_draft(&self, key: &str, json: &str) -> Result<(), AppError> {
+        if key.trim().is_empty() {
+            return Err(AppError::invalid_field("key", "a draft needs a key"));
+        }
+        let id = format!("{UI_DRAFT_PREFIX}{key}");
+        self.db().save_draft(&id, "ui", None, json.as_bytes(), self.now().timestamp_millis())?;
+        Ok(())
+    }
+
+    pub fn load_draft(&self, key: &str) -> Result<Option<String>, AppError> {
+        let id = format!("{UI_DRAFT_PREFIX}{key}");
+        let draft = self.db().draft(&id)?;
+        draft.map(|d| serde_json::to_string(&Value::Object(d.data)).map_err(AppError::internal)).transpose()
+    }
+
+    // ------------------------------------------------------------------
+    // Sync and rescue
+    // ------------------------------------------------------------------
+
+    /// The engine for the enrolled server; the shell spawns its `run()`.
+    /// Started once: later calls return the same engine.
+    pub fn start_sync(&self, config: SyncConfig) -> Result<Arc<SyncEngine>, AppError> {
+        let mut session = lock(&self.session);
+        if let Some(engine) = &session.engine {
+            return Ok(engine.clone());
+        }
+        let engine = SyncEngine::new(self.store.clone(), config)?;
+        session.engine = Some(engine.clone());
+        Ok(engine)
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus, AppError> {
+        if let Some(engine) = self.engine() {
+            return Ok(engine.status());
+        }
+        // Before the engine runs: what is waiting, from the store.
+        let counts = self.db().sync_counts()?;
+        let oldest =
+            [counts.oldest_pending_record_ms, counts.oldest_pending_blob_ms].into_iter().flatten().min();
+        Ok(SyncStatus {
+            pending_records: counts.pending_records,
+            pending_blobs: counts.pending_blobs,
+            pending_blob_bytes: counts.pending_blob_bytes,
+            oldest_pending_ms: oldest,
+            reissued_receipts: counts.reissued_receipts,
+            ..SyncStatus::default()
+        })
+    }
+
+    /// "Sync now": every lane runs at once, backoff or not.
+    pub async fn sync_now(&self) -> Result<SyncStatus, AppError> {
+        let engine = self
+            .engine()
+            .ok_or_else(|| AppError::new("not_enrolled", "sync starts once the tablet is enrolled"))?;
+        engine.sync_now().await;
+        Ok(engine.status())
+    }
+
+    /// Writes everything not yet receipted to a rescue file in the store's
+    /// `rescue/` directory, for an operator to import.
+    pub fn export_rescue(&self) -> Result<RescueSummary, AppError> {
+        let store = self.db();
+        let dir = store.dir().join("rescue");
+        std::fs::create_dir_all(&dir).map_err(|e| AppError::new("storage", e.to_string()))?;
+        let now = self.now();
+        let path = dir.join(format!("hearth-rescue-{}.jsonl", now.timestamp_millis()));
+        Ok(hearth_sync::export_rescue(&store, &path, now.timestamp_millis())?)
+    }
+
+    /// The thermometer named by `serial` in the feed.
+    pub(crate) fn thermometer(&self, store: &Store, serial: &str) -> Result<Option<Thermometer>, AppError> {
+        Ok(store.snapshot(FeedKind::Thermometer, serial)?.and_then(|b| serde_json::from_value(b).ok()))
+    }
+
+    pub(crate) fn technician_summary(
+        &self,
+        store: &Store,
+        tech_id: &str,
+    ) -> Result<TechnicianSummary, AppError> {
+        Ok(TechnicianSummary {
+            tech_id: tech_id.to_owned(),
+            name: technician_names(store)?.get(tech_id).cloned(),
+        })
+    }
+
+    /// The attachment for a photo named in evidence, which must be stored here.
+    pub(crate) fn photo_attachment(
+        &self,
+        store: &Store,
+        sha256: &str,
+    ) -> Result<hearth_protocol::Attachment, AppError> {
+        let digest: Digest =
+            sha256.parse().map_err(|_| AppError::invalid_field("photos", "not a SHA-256"))?;
+        let blob = store.stored_blob(&digest)?.ok_or_else(|| {
+            AppError::invalid_field("photos", format!("photo {sha256} is not stored on this tablet"))
+        })?;
+        Ok(hearth_protocol::Attachment {
+            sha256: digest,
+            size: blob.size,
+            media_type: blob.media_type,
+            role: hearth_protocol::AttachmentRole::Photo,
+        })
+    }
+}
+
+/// Names from the office's technician list, by tech id.
+pub(crate) fn technician_names(store: &Store) -> Result<HashMap<String, String>, AppError> {
+    Ok(store
+        .snapshots(FeedKind::Technician)?
+        .into_iter()
+        .filter_map(|(id, _, body)| body.get("name").and_then(Value::as_str).map(|n| (id, n.to_owned())))
+        .collect())
+}
+
+pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, AppError> {
+    let text = text.trim();
+    // Data URLs from a canvas carry a prefix; the bytes follow the comma.
+    let text = text.split_once(";base64,").map_or(text, |(_, b)| b);
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text))
+        .map_err(|_| AppError::invalid_field("bytes_base64", "not base64"))
+}
+
+const JPEG_MAGIC: &[u8] = &[0xFF, 0xD8, 0xFF];
+const PNG_MAGIC: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+/// JPEG or PNG only, and the bytes must be what the media type says.
+pub(crate) fn check_image(bytes: &[u8], media_type: &str) -> Result<(), AppError> {
+    if bytes.len() > MAX_PHOTO_BYTES {
+        return Err(AppError::new(
+            "photo_too_large",
+            format!("a photo may be at most {MAX_PHOTO_BYTES} bytes, this one is {}", bytes.len()),
+        ));
+    }
+    let ok = match media_type {
+        "image/jpeg" => bytes.starts_with(JPEG_MAGIC),
+        "image/png" => bytes.starts_with(PNG_MAGIC),
+        _ => false,
+    };
+    if !ok {
+        return Err(AppError::new(
+            "unsupported_photo",
+            format!("only JPEG or PNG images are accepted, and the bytes must match the type ({media_type})"),
+        ));
+    }
+    Ok(())
+}

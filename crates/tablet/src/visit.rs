@@ -1,0 +1,352 @@
+//! The seven-step repair visit. Nothing about a visit is kept apart from
+//! the chain: every view is rebuilt by replaying the order's sealed records
+//! through the domain's `Visit`, so a restart loses nothing and the rules
+//! applied on replay are the rules applied live.
+
+use std::collections::HashSet;
+
+use hearth_domain::{
+    CompletedStep, ConcludedVisit, CustomerSignoff, StepEvidence, Visit, VisitError, VisitOutcome, WorkOrder,
+    WorkOrderId,
+};
+use hearth_protocol::{AttachmentRole, SignerRole, schema};
+use hearth_store::{ChainRecord, Store};
+use serde_json::Value;
+
+use crate::app::{App, Key, Supersessions, record_ref};
+use crate::error::AppError;
+use crate::records::{self, LateNotice, SignatureFiles};
+use crate::summary;
+use crate::views::{
+    LateNoticeInput, LateNoticeView, OutcomeView, SignoffInput, SignoffResult, SignoffView, StepView,
+    VisitView,
+};
+
+/// A visit as replayed from the chain, with the record behind each part.
+#[derive(Debug)]
+pub(crate) struct VisitState {
+    pub(crate) visit: Visit,
+    pub(crate) steps: Vec<(CompletedStep, ChainRecord)>,
+    pub(crate) outcome: Option<(ConcludedVisit, ChainRecord)>,
+    pub(crate) signoff: Option<(CustomerSignoff, ChainRecord)>,
+    pub(crate) late: Option<(LateNotice, ChainRecord)>,
+    pub(crate) supersessions: Supersessions,
+}
+
+pub(crate) fn data_as<T: serde::de::DeserializeOwned>(record: &ChainRecord) -> Result<T, AppError> {
+    serde_json::from_value(Value::Object(record.content.data.clone())).map_err(|e| {
+        AppError::internal(format!(
+            "record {} ({}) cannot be read: {e}",
+            record.content.record_id, record.content.schema
+        ))
+    })
+}
+
+/// Replays what the chain says; a record the domain refuses on replay is
+/// a bug (it was accepted live), reported as `internal`.
+fn replay<T>(result: Result<T, VisitError>, record: &ChainRecord) -> Result<T, AppError> {
+    result
+        .map_err(|e| AppError::internal(format!("record {} does not replay: {e}", record.content.record_id)))
+}
+
+impl App {
+    pub(crate) fn visit_state(&self, store: &Store, order: &WorkOrder) -> Result<VisitState, AppError> {
+        let records = store.chain_records(Some(order.id.as_str()))?;
+        let supersessions = Supersessions::of(&records);
+        let reports: HashSet<&str> = records
+            .iter()
+            .filter(|r| r.content.schema == schema::TEMPERATURE_TEST)
+            .map(|r| r.content.record_id.as_str())
+            .collect();
+        let mut state = VisitState {
+            visit: Visit::new(order.id.clone()),
+            steps: Vec::new(),
+            outcome: None,
+            signoff: None,
+            late: None,
+            supersessions: Supersessions::default(),
+        };
+        for r in &records {
+            if supersessions.voided(&r.content.record_id) {
+                continue;
+            }
+            match r.content.schema.as_str() {
+                schema::VISIT_STEP => {
+                    let step: CompletedStep = data_as(r)?;
+                    replay(state.visit.complete(step.evidence.clone(), step.at), r)?;
+                    state.steps.push((step, r.clone()));
+                }
+                schema::CUSTOMER_SIGNOFF
+                    if !r.content.refs.iter().any(|x| reports.contains(x.record_id.as_str())) =>
+                {
+                    let signoff: CustomerSignoff = data_as(r)?;
+                    replay(state.visit.record_signoff(signoff.clone()), r)?;
+                    state.signoff = Some((signoff, r.clone()));
+                }
+                schema::VISIT_OUTCOME => {
+                    let concluded: ConcludedVisit = data_as(r)?;
+                    replay(state.visit.conclude(concluded.outcome.clone(), concluded.at), r)?;
+                    state.outcome = Some((concluded, r.clone()));
+                }
+                schema::LATE_NOTICE => state.late = Some((data_as(r)?, r.clone())),
+                _ => {}
+            }
+        }
+        state.supersessions = supersessions;
+        Ok(state)
+    }
+
+    fn visit_view(
+        &self,
+        store: &Store,
+        order: &WorkOrder,
+        state: &VisitState,
+    ) -> Result<VisitView, AppError> {
+        let view = |r: &ChainRecord| self.record_view(store, r, &state.supersessions);
+        let steps = state
+            .steps
+            .iter()
+            .map(|(s, r)| {
+                Ok(StepView {
+                    step: s.evidence.step(),
+                    at: s.at,
+                    evidence: s.evidence.clone(),
+                    record: view(r)?,
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        let summary = match &state.signoff {
+            // What the customer signed stays what the view shows.
+            Some((s, _)) => s.summary_shown().as_str().to_owned(),
+            None => summary::visit(order, state, &crate::app::technician_names(store)?, self.tz()),
+        };
+        Ok(VisitView {
+            work_order_id: order.id.as_str().to_owned(),
+            next_step: state.visit.next_step(),
+            steps,
+            late_notice: state
+                .late
+                .as_ref()
+                .map(|(n, r)| {
+                    Ok::<_, AppError>(LateNoticeView {
+                        notice: LateNoticeInput {
+                            told_whom: n.told_whom.clone(),
+                            told_at_ms: n.told_at_ms,
+                            new_eta_ms: n.new_eta_ms,
+                        },
+                        record: view(r)?,
+                    })
+                })
+                .transpose()?,
+            outcome: state
+                .outcome
+                .as_ref()
+                .map(|(c, r)| Ok::<_, AppError>(OutcomeView { concluded: c.clone(), record: view(r)? }))
+                .transpose()?,
+            signoff: state
+                .signoff
+                .as_ref()
+                .map(|(s, r)| Ok::<_, AppError>(SignoffView { signoff: s.clone(), record: view(r)? }))
+                .transpose()?,
+            summary,
+        })
+    }
+
+    /// The visit of an order, rebuilt from the chain.
+    pub fn visit(&self, work_order_id: &str) -> Result<VisitView, AppError> {
+        let store = self.db();
+        let order = self.order(&store, work_order_id)?;
+        let state = self.visit_state(&store, &order)?;
+        self.visit_view(&store, &order, &state)
+    }
+
+    /// Completes the next step with its evidence, now; the domain checks
+    /// order and evidence before anything is sealed.
+    pub fn complete_step(&self, work_order_id: &str, evidence: StepEvidence) -> Result<VisitView, AppError> {
+        let key = self.signed_in()?;
+        let mut store = self.db();
+        let order = self.order(&store, work_order_id)?;
+        let mut state = self.visit_state(&store, &order)?;
+        let at = self.now();
+        state.visit.complete(evidence.clone(), at)?;
+        let photos = evidence
+            .photos()
+            .iter()
+            .map(|p| self.photo_attachment(&store, p.as_str()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let step = CompletedStep { at, evidence };
+        let content = records::visit_step(
+            self.meta(&store)?,
+            &order.id,
+            &step,
+            key.signer(SignerRole::Performer),
+            photos,
+        )?;
+        self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
+        let state = self.visit_state(&store, &order)?;
+        self.visit_view(&store, &order, &state)
+    }
+
+    /// Ends the visit: resolved, not resolved (next appointment), nobody
+    /// home, or refused entry.
+    pub fn conclude_visit(&self, work_order_id: &str, outcome: VisitOutcome) -> Result<VisitView, AppError> {
+        let key = self.signed_in()?;
+        let mut store = self.db();
+        let order = self.order(&store, work_order_id)?;
+        let mut state = self.visit_state(&store, &order)?;
+        let at = self.now();
+        state.visit.conclude(outcome.clone(), at)?;
+        let photos = match &outcome {
+            VisitOutcome::NobodyHome { notice_photo_sha256: Some(p), .. } => {
+                vec![self.photo_attachment(&store, p.as_str())?]
+            }
+            _ => vec![],
+        };
+        let steps = state.steps.iter().map(|(_, r)| record_ref(r)).collect();
+        let concluded = ConcludedVisit { at, outcome };
+        let content = records::visit_outcome(
+            self.meta(&store)?,
+            &order.id,
+            &concluded,
+            key.signer(SignerRole::Performer),
+            photos,
+            steps,
+        )?;
+        self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
+        let state = self.visit_state(&store, &order)?;
+        self.visit_view(&store, &order, &state)
+    }
+
+    /// Records that the customer was told the technician will be late.
+    pub fn running_late(&self, work_order_id: &str, notice: LateNoticeInput) -> Result<VisitView, AppError> {
+        let key = self.signed_in()?;
+        if notice.told_whom.trim().is_empty() {
+            return Err(AppError::invalid_field("told_whom", "say who was told"));
+        }
+        if notice.new_eta_ms <= notice.told_at_ms {
+            return Err(AppError::invalid_field(
+                "new_eta_ms",
+                "the new arrival time must come after the notice",
+            ));
+        }
+        let mut store = self.db();
+        let order = self.order(&store, work_order_id)?;
+        let state = self.visit_state(&store, &order)?;
+        if state.outcome.is_some() {
+            return Err(VisitError::VisitConcluded.into());
+        }
+        let late = LateNotice {
+            told_whom: notice.told_whom.trim().to_owned(),
+            told_at_ms: notice.told_at_ms,
+            new_eta_ms: notice.new_eta_ms,
+        };
+        let content =
+            records::late_notice(self.meta(&store)?, &order.id, &late, key.signer(SignerRole::Performer))?;
+        self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
+        let state = self.visit_state(&store, &order)?;
+        self.visit_view(&store, &order, &state)
+    }
+
+    /// The customer signs, or refuses to sign, the summary of the visit or
+    /// (once its report is co-signed) of the temperature test.
+    pub fn customer_signoff(
+        &self,
+        work_order_id: &str,
+        input: SignoffInput,
+    ) -> Result<SignoffResult, AppError> {
+        let key = self.signed_in()?;
+        let is_test = {
+            let store = self.db();
+            self.order(&store, work_order_id)?;
+            self.test_started(&store, work_order_id)?
+        };
+        if is_test {
+            self.test_signoff(&key, work_order_id, input).map(SignoffResult::Test)
+        } else {
+            self.visit_signoff(&key, work_order_id, input).map(SignoffResult::Visit)
+        }
+    }
+
+    fn visit_signoff(
+        &self,
+        key: &Key,
+        work_order_id: &str,
+        input: SignoffInput,
+    ) -> Result<VisitView, AppError> {
+        let mut store = self.db();
+        let order = self.order(&store, work_order_id)?;
+        let mut state = self.visit_state(&store, &order)?;
+        let text = summary::visit(&order, &state, &crate::app::technician_names(&store)?, self.tz());
+        let (signoff, files) = self.signoff_of(&store, input, &text)?;
+        state.visit.record_signoff(signoff.clone())?;
+        let accepted = state.steps.iter().map(|(_, r)| record_ref(r)).collect();
+        self.seal_signoff(&mut store, key, &order.id, &signoff, accepted, files)?;
+        let state = self.visit_state(&store, &order)?;
+        self.visit_view(&store, &order, &state)
+    }
+
+    /// Turns the UI's answer into a domain sign-off over `summary`,
+    /// storing the signature image and strokes.
+    pub(crate) fn signoff_of(
+        &self,
+        store: &Store,
+        input: SignoffInput,
+        summary: &str,
+    ) -> Result<(CustomerSignoff, Option<SignatureFiles>), AppError> {
+        match input {
+            SignoffInput::Refused { reason } => {
+                if reason.trim().is_empty() {
+                    return Err(AppError::new("reason_required", "record why the customer refused to sign"));
+                }
+                Ok((CustomerSignoff::refused(&reason, summary)?, None))
+            }
+            SignoffInput::Signed { signature_png_base64, strokes_json, satisfaction, comment } => {
+                let png = crate::app::decode_base64(&signature_png_base64)?;
+                crate::app::check_image(&png, "image/png")?;
+                serde_json::from_str::<Value>(&strokes_json)
+                    .map_err(|e| AppError::invalid_field("strokes_json", e))?;
+                let now_ms = self.now().timestamp_millis();
+                let png = store.put_blob(&png, "image/png", now_ms)?;
+                let strokes = store.put_blob(strokes_json.as_bytes(), "application/json", now_ms)?;
+                let signoff = CustomerSignoff::signed(
+                    &png.sha256.to_hex(),
+                    &strokes.sha256.to_hex(),
+                    summary,
+                    satisfaction,
+                    comment.as_deref(),
+                )?;
+                let attach = |b: hearth_store::StoredBlob, role| hearth_protocol::Attachment {
+                    sha256: b.sha256,
+                    size: b.size,
+                    media_type: b.media_type,
+                    role,
+                };
+                let files = SignatureFiles {
+                    png: attach(png, AttachmentRole::CustomerSignaturePng),
+                    strokes: attach(strokes, AttachmentRole::CustomerSignatureStrokes),
+                };
+                Ok((signoff, Some(files)))
+            }
+        }
+    }
+
+    pub(crate) fn seal_signoff(
+        &self,
+        store: &mut Store,
+        key: &Key,
+        work_order_id: &WorkOrderId,
+        signoff: &CustomerSignoff,
+        accepted: Vec<hearth_protocol::RecordRef>,
+        files: Option<SignatureFiles>,
+    ) -> Result<ChainRecord, AppError> {
+        let content = records::customer_signoff(
+            self.meta(store)?,
+            work_order_id,
+            signoff,
+            accepted,
+            files,
+            key.signer(SignerRole::Performer),
+        )?;
+        self.seal(store, content, &[(key, SignerRole::Performer)])
+    }
+}

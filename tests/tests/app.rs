@@ -1,0 +1,198 @@
+//! The tablet app end to end: `hearth_tablet::App` enrolled over HTTP with
+//! the real server (demo day), a full repair visit with a photo and a
+//! signature, a two-person temperature test the customer refuses to sign,
+//! then sync — and every record arrives accepted, chained, on the server.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use hearth_domain::*;
+use hearth_protocol::hash::genesis_prev;
+use hearth_protocol::verify::decode_envelope;
+use hearth_protocol::{Envelope, Receipt, ReceiptStatus};
+use hearth_sync::SyncConfig;
+use hearth_tablet::{App, ReadingInput, SignoffInput, SignoffResult};
+use hearth_tests::system::Server;
+
+const PERFORMER: &str = "T0017";
+const PERFORMER_PIN: &str = "482913";
+const WITNESS: &str = "T0023";
+const WITNESS_PIN: &str = "739164";
+/// The demo's leak order for T0017, and its temperature test for T0017 and T0023.
+const REPAIR: &str = "WO-DEMO-0010";
+const TEST: &str = "WO-DEMO-0001";
+
+const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
+const PNG: &[u8] = &[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn steps(photo: Sha256Hex) -> Vec<StepEvidence> {
+    let start = Utc::now() + chrono::Duration::minutes(10);
+    vec![
+        StepEvidence::Appointment(AppointmentEvidence {
+            agreed: Appointment::new(start, start + chrono::Duration::hours(1)).unwrap(),
+            customer_confirmed: true,
+            note: None,
+        }),
+        StepEvidence::Arrival(ArrivalEvidence {
+            body_camera_on: true,
+            knocked_gently: true,
+            work_id_shown: true,
+            photos: vec![photo],
+        }),
+        StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true }),
+        StepEvidence::Communicate(CommunicateEvidence {
+            confirmed_problem: "厨房阀门漏水".into(),
+            paid_service_told: Some(true),
+        }),
+        StepEvidence::Inspect(InspectEvidence { findings: "阀芯老化".into(), ..Default::default() }),
+        StepEvidence::Resolve(ResolveEvidence {
+            action: "更换阀门".into(),
+            parts: vec![PartReplacement {
+                part: "DN15 阀门".into(),
+                price_told_cents: Some(3800),
+                customer_consented: true,
+            }],
+            ..Default::default()
+        }),
+        StepEvidence::Farewell(FarewellEvidence {
+            cleaned_up: true,
+            explained_care: true,
+            thanked: true,
+            photos: vec![],
+        }),
+    ]
+}
+
+fn reading(kind: RoomKind, label: &str, celsius: &str) -> ReadingInput {
+    ReadingInput {
+        room_kind: kind,
+        label: label.into(),
+        celsius_text: celsius.into(),
+        consent_to_enter: true,
+        shown_to_customer: true,
+        outlier_reason: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_and_a_refused_test_made_in_the_app_reach_the_server_accepted_and_chained() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(dir.path()).unwrap();
+
+    // Enrolment: the tablet, then both testers.
+    let code = server.admin(&["device-code"]);
+    let state = app.enrol_device(&server.base, &code, "app tablet").await.unwrap();
+    assert!(state.enrolled);
+    let bad = app.enrol_technician(PERFORMER, "WRONG-CODE", PERFORMER_PIN, PERFORMER_PIN).await.unwrap_err();
+    assert_eq!(bad.code, "bad_code", "a wrong one-time code is bad_code: {bad:?}");
+    for (tech, pin) in [(PERFORMER, PERFORMER_PIN), (WITNESS, WITNESS_PIN)] {
+        let code = server.admin(&["technician-code", "--id", tech]);
+        app.enrol_technician(tech, &code, pin, pin).await.unwrap();
+    }
+    let engine = app.start_sync(SyncConfig::default()).unwrap();
+    engine
+        .sync_until_drained(Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|s| panic!("feed not pulled: {s:?}"));
+    let state = app.app_state().unwrap();
+    assert_eq!(state.technicians.len(), 2);
+    assert_eq!(state.technicians[0].name.as_deref(), Some("王建国"), "names come from the feed");
+    app.sign_in(PERFORMER, PERFORMER_PIN).unwrap();
+    let today = app.today("").unwrap();
+    assert!(today.iter().any(|i| i.order.id.as_str() == REPAIR), "the feed brought the repair order");
+    assert!(
+        today
+            .iter()
+            .any(|i| i.order.id.as_str() == TEST && i.kind == hearth_tablet::OrderKind::TemperatureTest)
+    );
+
+    // The seven-step visit with a photo and a signed sign-off.
+    let photo = app.put_photo(&b64(JPEG), "image/jpeg").unwrap();
+    for evidence in steps(Sha256Hex::parse(&photo.sha256).unwrap()) {
+        app.complete_step(REPAIR, evidence).unwrap();
+    }
+    let signed = SignoffInput::Signed {
+        signature_png_base64: b64(PNG),
+        strokes_json: r#"{"strokes":[[[0,0],[10,12]]]}"#.into(),
+        satisfaction: 5,
+        comment: None,
+    };
+    assert!(matches!(app.customer_signoff(REPAIR, signed).unwrap(), SignoffResult::Visit(_)));
+    let visit = app.conclude_visit(REPAIR, VisitOutcome::Resolved).unwrap();
+    assert_eq!(visit.steps.len(), 7);
+
+    // The two-person test, one correction, co-signed, refused by the customer.
+    let thermometers = app.thermometers().unwrap();
+    assert!(
+        !thermometers.iter().find(|t| t.serial == "TM-1987").unwrap().usable,
+        "the demo's old thermometer is refused"
+    );
+    app.start_temperature_test(TEST, WITNESS, WITNESS_PIN, "TM-2291").unwrap();
+    let t = app.add_reading(TEST, reading(RoomKind::LivingRoom, "客厅", "16.8")).unwrap();
+    app.add_reading(TEST, reading(RoomKind::Bedroom, "主卧", "17.4")).unwrap();
+    app.correct_reading(
+        TEST,
+        &t.readings[0].record.record_id,
+        "读数抄错",
+        reading(RoomKind::LivingRoom, "客厅", "16.9"),
+    )
+    .unwrap();
+    app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN).unwrap();
+    let refused = SignoffInput::Refused { reason: "不认可测量结果".into() };
+    let SignoffResult::Test(t) = app.customer_signoff(TEST, refused).unwrap() else {
+        panic!("the test answers")
+    };
+    assert!(t.signoff.unwrap().signoff.is_refused());
+    assert_eq!(t.readings.len(), 3, "the corrected reading stays beside its correction");
+
+    // Sync, then look at the server.
+    let status = app.sync_now().await.unwrap();
+    engine
+        .sync_until_drained(Duration::from_secs(120))
+        .await
+        .unwrap_or_else(|s| panic!("not drained: {s:?} (first pass: {status:?})"));
+    let records = app.records(None).unwrap();
+    assert_eq!(
+        records.len(),
+        14,
+        "7 steps, sign-off and outcome; 3 readings, report and sign-off: {records:?}"
+    );
+    assert!(
+        records.iter().all(|r| r.state == hearth_tablet::RecordState::Receipted),
+        "every record receipted: {records:?}"
+    );
+    let device_id = state.device_id.unwrap();
+    let db = server.db();
+    let mut stmt = db
+        .prepare("SELECT seq, entry_hash, envelope, receipt, flags, schema FROM entry WHERE device_id = ?1 ORDER BY seq")
+        .unwrap();
+    let rows: Vec<(i64, String, String, String, String, String)> = stmt
+        .query_map([&device_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), records.len(), "every record arrived once");
+    let mut prev = genesis_prev(&device_id);
+    for (i, (seq, entry_hash, envelope, receipt, flags, schema)) in rows.iter().enumerate() {
+        assert_eq!(*seq, i as i64 + 1, "contiguous");
+        let receipt: Receipt = serde_json::from_str(receipt).unwrap();
+        assert_eq!(receipt.status, ReceiptStatus::Valid, "{schema} at {seq} accepted, flags {flags}");
+        let flags: Vec<String> = serde_json::from_str(flags).unwrap();
+        assert!(flags.is_empty(), "{schema} at {seq} has no review flags: {flags:?}");
+        let envelope: Envelope = serde_json::from_str(envelope).unwrap();
+        let decoded = decode_envelope(&envelope).unwrap();
+        assert_eq!(decoded.entry.prev, prev, "the chain links at {seq}");
+        assert_eq!(decoded.entry_hash.to_hex(), *entry_hash);
+        prev = decoded.entry_hash;
+    }
+    let schemas: Vec<&str> = rows.iter().map(|r| r.5.as_str()).collect();
+    assert!(schemas.contains(&"hearth.temperature_test/1") && schemas.contains(&"hearth.customer_signoff/1"));
+    assert!(server.blob(&photo.sha256).is_some(), "the photo reached the server");
+    assert_eq!(app.store().lock().unwrap().verify_chain().unwrap().entries, records.len() as u64);
+}

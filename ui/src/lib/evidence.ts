@@ -1,0 +1,213 @@
+/**
+ * The visit step forms as plain data, and their conversion into the domain's
+ * `StepEvidence` JSON. Number fields are typed as text and parsed here, so a
+ * wrong entry is named before anything is sealed. The Rust side checks the
+ * rules again (required items, consent, order); this only shapes the data.
+ */
+import type {
+  Appointment,
+  FaultSide,
+  InspectEvidence,
+  PartReplacement,
+  StepEvidence,
+  VisitStep,
+  Zone,
+} from '../ipc/types';
+import { localInputToIso } from './datetime';
+import { parseCelsiusToCenti, parseInteger, parseYuanToFen } from './parse';
+
+export type TriState = '' | 'yes' | 'no';
+
+export interface PartForm {
+  part: string;
+  /** Price told to the customer, in yuan as typed; empty = not told. */
+  price_yuan: string;
+  customer_consented: boolean;
+}
+
+export interface StepForm {
+  // appointment
+  agreed_start: string;
+  agreed_end: string;
+  customer_confirmed: boolean;
+  note: string;
+  // arrival
+  body_camera_on: boolean;
+  knocked_gently: boolean;
+  work_id_shown: boolean;
+  // entry
+  uniform: boolean;
+  badge: boolean;
+  shoe_covers: boolean;
+  // communicate
+  confirmed_problem: string;
+  paid_service_told: TriState;
+  // inspect
+  findings: string;
+  riser_this_floor: string;
+  riser_floor_above: string;
+  riser_floor_below: string;
+  supply_at_inlet: string;
+  return_at_inlet: string;
+  blockage_found: TriState;
+  manifold_note: string;
+  zone: '' | Zone;
+  neighbours_in_zone_cold: TriState;
+  branch_pressure_kpa: string;
+  branch_flow_litres_per_hour: string;
+  fault_side: '' | FaultSide;
+  // resolve
+  action: string;
+  parts: PartForm[];
+  has_damage: boolean;
+  damage_description: string;
+  damage_confirmed: boolean;
+  // farewell
+  cleaned_up: boolean;
+  explained_care: boolean;
+  thanked: boolean;
+  // any step with photos
+  photos: string[];
+}
+
+export function emptyStepForm(): StepForm {
+  return {
+    agreed_start: '',
+    agreed_end: '',
+    customer_confirmed: false,
+    note: '',
+    body_camera_on: false,
+    knocked_gently: false,
+    work_id_shown: false,
+    uniform: false,
+    badge: false,
+    shoe_covers: false,
+    confirmed_problem: '',
+    paid_service_told: '',
+    findings: '',
+    riser_this_floor: '',
+    riser_floor_above: '',
+    riser_floor_below: '',
+    supply_at_inlet: '',
+    return_at_inlet: '',
+    blockage_found: '',
+    manifold_note: '',
+    zone: '',
+    neighbours_in_zone_cold: '',
+    branch_pressure_kpa: '',
+    branch_flow_litres_per_hour: '',
+    fault_side: '',
+    action: '',
+    parts: [],
+    has_damage: false,
+    damage_description: '',
+    damage_confirmed: false,
+    cleaned_up: false,
+    explained_care: false,
+    thanked: false,
+    photos: [],
+  };
+}
+
+/** Which steps take photos. */
+export const PHOTO_STEPS: ReadonlySet<VisitStep> = new Set(['arrival', 'inspect', 'resolve', 'farewell']);
+
+/** A field the technician must correct; `field` is the form field's name. */
+export interface FieldProblem {
+  field: string;
+}
+
+export type BuildResult = { ok: true; evidence: StepEvidence } | { ok: false; problem: FieldProblem };
+
+const tri = (v: TriState): boolean | undefined => (v === '' ? undefined : v === 'yes');
+const text = (v: string): string | undefined => (v.trim() === '' ? undefined : v.trim());
+
+/** A visit window from two datetime-local values; the end defaults to the start. */
+export function appointmentFrom(start: string, end: string): Appointment | null {
+  const s = localInputToIso(start);
+  if (!s) return null;
+  const e = end.trim() === '' ? s : localInputToIso(end);
+  if (!e) return null;
+  return { start: s, end: e };
+}
+
+export function buildEvidence(step: VisitStep, f: StepForm): BuildResult {
+  const fail = (field: string): BuildResult => ({ ok: false, problem: { field } });
+  const ok = (evidence: StepEvidence): BuildResult => ({ ok: true, evidence });
+  const photos = [...f.photos];
+  switch (step) {
+    case 'appointment': {
+      const agreed = appointmentFrom(f.agreed_start, f.agreed_end);
+      if (!agreed) return fail(f.agreed_start.trim() === '' ? 'agreed_start' : 'agreed_end');
+      const note = text(f.note);
+      return ok({ step, agreed, customer_confirmed: f.customer_confirmed, ...(note ? { note } : {}) });
+    }
+    case 'arrival':
+      return ok({
+        step,
+        body_camera_on: f.body_camera_on,
+        knocked_gently: f.knocked_gently,
+        work_id_shown: f.work_id_shown,
+        photos,
+      });
+    case 'entry':
+      return ok({ step, uniform: f.uniform, badge: f.badge, shoe_covers: f.shoe_covers });
+    case 'communicate': {
+      const told = tri(f.paid_service_told);
+      return ok({ step, confirmed_problem: f.confirmed_problem.trim(), ...(told === undefined ? {} : { paid_service_told: told }) });
+    }
+    case 'inspect': {
+      const e: InspectEvidence = { findings: f.findings.trim(), photos };
+      for (const name of ['riser_this_floor', 'riser_floor_above', 'riser_floor_below', 'supply_at_inlet', 'return_at_inlet'] as const) {
+        if (f[name].trim() === '') continue;
+        const centi = parseCelsiusToCenti(f[name]);
+        if (centi === null) return fail(name);
+        e[name] = centi;
+      }
+      for (const name of ['branch_pressure_kpa', 'branch_flow_litres_per_hour'] as const) {
+        if (f[name].trim() === '') continue;
+        const n = parseInteger(f[name]);
+        if (n === null || (name === 'branch_flow_litres_per_hour' && n < 0)) return fail(name);
+        e[name] = n;
+      }
+      const blockage = tri(f.blockage_found);
+      if (blockage !== undefined) e.blockage_found = blockage;
+      const cold = tri(f.neighbours_in_zone_cold);
+      if (cold !== undefined) e.neighbours_in_zone_cold = cold;
+      const manifold = text(f.manifold_note);
+      if (manifold) e.manifold_note = manifold;
+      if (f.zone) e.zone = f.zone;
+      if (f.fault_side) e.fault_side = f.fault_side;
+      return ok({ step, ...e });
+    }
+    case 'resolve': {
+      const parts: PartReplacement[] = [];
+      for (const [i, p] of f.parts.entries()) {
+        const part: PartReplacement = { part: p.part.trim(), customer_consented: p.customer_consented };
+        if (p.price_yuan.trim() !== '') {
+          const fen = parseYuanToFen(p.price_yuan);
+          if (fen === null) return fail(`part_price_${i}`);
+          part.price_told_cents = fen;
+        }
+        parts.push(part);
+      }
+      return ok({
+        step,
+        action: f.action.trim(),
+        parts,
+        ...(f.has_damage
+          ? { customer_damage: { description: f.damage_description.trim(), customer_confirmed: f.damage_confirmed } }
+          : {}),
+        photos,
+      });
+    }
+    case 'farewell':
+      return ok({
+        step,
+        cleaned_up: f.cleaned_up,
+        explained_care: f.explained_care,
+        thanked: f.thanked,
+        photos,
+      });
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The app's one store: session state from Rust, the current screen, the
+ * error banner, sync status and local settings. Screens read it and call
+ * `run()` around commands so every failure lands in the banner the same way.
+ */
+import { untrack } from 'svelte';
+import * as ipc from '../ipc';
+import type { AppError, AppState, SyncStatus } from '../ipc/types';
+import { toAppError } from './errors';
+import { DEFAULT_LOCK_MINUTES, parseLockMinutes } from './idle';
+
+export type Route =
+  | { name: 'loading' }
+  | { name: 'first_run' }
+  | { name: 'technicians'; from?: 'settings' }
+  | { name: 'sign_in' }
+  | { name: 'today' }
+  | { name: 'order'; workOrderId: string }
+  | { name: 'visit'; workOrderId: string }
+  | { name: 'test'; workOrderId: string }
+  | { name: 'summary'; kind: 'visit' | 'test'; workOrderId: string }
+  | { name: 'settings' };
+
+const LOCK_KEY = 'hearth.lockMinutes';
+
+function storedLockMinutes(): number {
+  try {
+    return parseLockMinutes(globalThis.localStorage?.getItem(LOCK_KEY));
+  } catch {
+    return DEFAULT_LOCK_MINUTES;
+  }
+}
+
+class Store {
+  app = $state<AppState | null>(null);
+  route = $state<Route>({ name: 'loading' });
+  error = $state<AppError | null>(null);
+  sync = $state<SyncStatus | null>(null);
+  busy = $state(0);
+  lockMinutes = $state(storedLockMinutes());
+
+  get signedIn() {
+    return this.app?.signed_in ?? null;
+  }
+
+  go(route: Route): void {
+    this.error = null;
+    this.route = route;
+  }
+
+  showError(e: unknown): void {
+    this.error = toAppError(e);
+  }
+
+  /** Runs a command; on failure shows the banner and returns undefined. */
+  async run<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    // Untracked: calling run() from an effect must not make it depend on `busy`.
+    untrack(() => this.busy++);
+    try {
+      const result = await fn();
+      this.error = null;
+      return result;
+    } catch (e) {
+      this.showError(e);
+      return undefined;
+    } finally {
+      this.busy--;
+    }
+  }
+
+  /** Takes a new AppState and moves to the screen it implies. */
+  applyApp(app: AppState, keepRoute = false): void {
+    this.app = app;
+    if (!app.enrolled) this.go({ name: 'first_run' });
+    else if (app.technicians.length === 0) this.go({ name: 'technicians' });
+    else if (!app.signed_in) this.go({ name: 'sign_in' });
+    else if (!keepRoute) this.go({ name: 'today' });
+  }
+
+  async start(): Promise<void> {
+    const app = await this.run(ipc.appState);
+    if (app) this.applyApp(app);
+    else this.route = { name: 'first_run' };
+  }
+
+  async signOut(): Promise<void> {
+    const app = await this.run(ipc.signOut);
+    if (app) this.applyApp(app);
+  }
+
+  setLockMinutes(minutes: number): void {
+    this.lockMinutes = parseLockMinutes(String(minutes));
+    try {
+      globalThis.localStorage?.setItem(LOCK_KEY, String(this.lockMinutes));
+    } catch {
+      /* kept for this session only */
+    }
+  }
+}
+
+export const store = new Store();

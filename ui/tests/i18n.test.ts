@@ -1,0 +1,97 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import zh from '../src/i18n/zh-CN.json';
+import en from '../src/i18n/en.json';
+import { translate } from '../src/i18n/core';
+import {
+  NOTICE_PLACEMENTS,
+  ROOM_KINDS,
+  VISIT_STEPS,
+  WORK_ORDER_CATEGORIES,
+} from '../src/ipc/types';
+
+const root = join(__dirname, '..');
+const zhDict = zh as Record<string, string>;
+const enDict = en as Record<string, string>;
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'bindings' ? [] : sourceFiles(path);
+    return /\.(ts|svelte)$/.test(name) ? [path] : [];
+  });
+}
+
+describe('the dictionaries', () => {
+  it('have exactly the same keys in zh-CN and en', () => {
+    expect(Object.keys(enDict).sort()).toEqual(Object.keys(zhDict).sort());
+  });
+
+  it('have no empty values', () => {
+    for (const [name, dict] of [['zh-CN', zhDict], ['en', enDict]] as const) {
+      const empty = Object.entries(dict).filter(([, v]) => typeof v !== 'string' || v.trim() === '');
+      expect(empty, `empty values in ${name}`).toEqual([]);
+    }
+  });
+
+  it('use the same {parameters} in both languages', () => {
+    const params = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    const differ = Object.keys(zhDict).filter((k) => params(zhDict[k] ?? '').join() !== params(enDict[k] ?? '').join());
+    expect(differ).toEqual([]);
+  });
+
+  it('contain every literal t(...) key used in the source', () => {
+    const missing: string[] = [];
+    let used = 0;
+    for (const file of sourceFiles(join(root, 'src'))) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/\b(?:t|tOr)\(\s*'([^']+)'/g)) {
+        used++;
+        const key = m[1] ?? '';
+        if (!(key in zhDict)) missing.push(`${key} (${file.slice(root.length)})`);
+      }
+    }
+    expect(used).toBeGreaterThan(100);
+    expect(missing).toEqual([]);
+  });
+
+  it('contain the keys built from domain values', () => {
+    const keys = [
+      ...WORK_ORDER_CATEGORIES.map((c) => `category.${c}`),
+      ...VISIT_STEPS.flatMap((s) => [`step.${s}`, `step_hint.${s}`]),
+      ...ROOM_KINDS.map((r) => `room_kind.${r}`),
+      ...NOTICE_PLACEMENTS.map((p) => `notice_placement.${p}`),
+      ...['contact', 'on_site', 'fixed', 'testers_on_site', 'late_notice', 'follow_up_call'].map((d) => `deadline.${d}`),
+      ...['sealed', 'sent', 'receipted', 'needs_review'].map((s) => `record_state.${s}`),
+      ...['resolved', 'not_resolved', 'nobody_home', 'refused_entry'].map((o) => `outcome.${o}`),
+      ...['synced', 'pending', 'working', 'retrying', 'stopped', 'unknown'].map((s) => `sync.state.${s}`),
+      ...['compliant', 'below_standard', 'not_counted', 'overall_compliant', 'overall_below_standard', 'overall_none'].map(
+        (v) => `verdict.${v}`,
+      ),
+      ...['zh-CN', 'en'].map((l) => `locale.${l}`),
+      ...['nobody_home.title', 'not_resolved.title'],
+      ...['riser_this_floor', 'riser_floor_above', 'riser_floor_below', 'supply_at_inlet', 'return_at_inlet'].map(
+        (f) => `evidence.${f}`,
+      ),
+    ];
+    expect(keys.filter((k) => !(k in zhDict))).toEqual([]);
+  });
+
+  it('translate every error code listed in docs/app.md', () => {
+    const doc = readFileSync(join(root, '..', 'docs', 'app.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('Codes the UI must translate'), doc.indexOf('## Commands'));
+    const codes = [...section.matchAll(/`([a-z_]+)`/g)].map((m) => m[1] ?? '');
+    expect(codes.length).toBeGreaterThan(30);
+    expect(codes.filter((c) => !(`error.${c}` in zhDict))).toEqual([]);
+  });
+});
+
+describe('translate', () => {
+  it('fills parameters and falls back to zh-CN, then to the key', () => {
+    expect(translate({ a: 'x {n} y' }, {}, 'a', { n: 3 })).toBe('x 3 y');
+    expect(translate({}, { b: 'fallback' }, 'b')).toBe('fallback');
+    expect(translate({}, {}, 'missing.key')).toBe('missing.key');
+    expect(translate({ a: '{unknown}' }, {}, 'a', {})).toBe('{unknown}');
+  });
+});

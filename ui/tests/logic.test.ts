@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { buildEvidence, emptyStepForm } from '../src/lib/evidence';
+import { errorText, toAppError } from '../src/lib/errors';
+import { IdleClock, parseLockMinutes } from '../src/lib/idle';
+import { lastSyncError, stoppedLanes, syncSummaryState } from '../src/lib/sync';
+import { recordRows, schemaName } from '../src/lib/records';
+import { fromLocalInput, toLocalInput } from '../src/lib/datetime';
+import { bytesToBase64 } from '../src/lib/base64';
+import type { RecordView, SyncStatus } from '../src/ipc/types';
+
+describe('step evidence JSON', () => {
+  it('arrival carries the booleans and photo hashes, tagged by step', () => {
+    const f = { ...emptyStepForm(), body_camera_on: true, knocked_gently: true, work_id_shown: true, photos: ['ab'] };
+    expect(buildEvidence('arrival', f)).toEqual({
+      ok: true,
+      evidence: { step: 'arrival', body_camera_on: true, knocked_gently: true, work_id_shown: true, photos: ['ab'] },
+    });
+  });
+  it('resolve converts yuan to fen and leaves an untold price absent', () => {
+    const f = {
+      ...emptyStepForm(),
+      action: ' replaced valve ',
+      parts: [
+        { part: 'valve', price_yuan: '35.5', customer_consented: true },
+        { part: 'gasket', price_yuan: '', customer_consented: true },
+      ],
+      has_damage: true,
+      damage_description: 'bent pipe',
+      damage_confirmed: true,
+    };
+    const r = buildEvidence('resolve', f);
+    expect(r).toEqual({
+      ok: true,
+      evidence: {
+        step: 'resolve',
+        action: 'replaced valve',
+        parts: [
+          { part: 'valve', price_told_cents: 3550, customer_consented: true },
+          { part: 'gasket', customer_consented: true },
+        ],
+        customer_damage: { description: 'bent pipe', customer_confirmed: true },
+        photos: [],
+      },
+    });
+  });
+  it('names the field when a price cannot be read', () => {
+    const f = { ...emptyStepForm(), action: 'x', parts: [{ part: 'p', price_yuan: 'ten', customer_consented: true }] };
+    expect(buildEvidence('resolve', f)).toEqual({ ok: false, problem: { field: 'part_price_0' } });
+  });
+  it('inspect keeps only what was measured, temperatures in hundredths', () => {
+    const f = { ...emptyStepForm(), findings: 'air in radiator', riser_this_floor: '45.5', zone: 'high' as const, blockage_found: 'no' as const };
+    expect(buildEvidence('inspect', f)).toEqual({
+      ok: true,
+      evidence: { step: 'inspect', findings: 'air in radiator', riser_this_floor: 4550, zone: 'high', blockage_found: false, photos: [] },
+    });
+    expect(buildEvidence('inspect', { ...f, supply_at_inlet: 'hot' })).toEqual({ ok: false, problem: { field: 'supply_at_inlet' } });
+  });
+  it('appointment needs a readable start; the end defaults to it', () => {
+    expect(buildEvidence('appointment', emptyStepForm())).toEqual({ ok: false, problem: { field: 'agreed_start' } });
+    const r = buildEvidence('appointment', { ...emptyStepForm(), agreed_start: '2025-01-10T09:30', customer_confirmed: true });
+    expect(r.ok).toBe(true);
+    if (r.ok && r.evidence.step === 'appointment') {
+      expect(r.evidence.agreed.start).toBe(r.evidence.agreed.end);
+      expect(Date.parse(r.evidence.agreed.start)).toBe(fromLocalInput('2025-01-10T09:30'));
+      expect(r.evidence.customer_confirmed).toBe(true);
+      expect('note' in r.evidence).toBe(false);
+    }
+  });
+  it('communicate includes paid_service_told only when answered', () => {
+    expect(buildEvidence('communicate', { ...emptyStepForm(), confirmed_problem: 'cold' })).toEqual({
+      ok: true,
+      evidence: { step: 'communicate', confirmed_problem: 'cold' },
+    });
+    expect(buildEvidence('communicate', { ...emptyStepForm(), confirmed_problem: 'cold', paid_service_told: 'yes' })).toMatchObject({
+      evidence: { paid_service_told: true },
+    });
+  });
+});
+
+describe('errors', () => {
+  const dict: Record<string, string> = { 'error.wrong_pin': 'Wrong PIN.', 'error.generic': 'Oops: {message}' };
+  const has = (k: string) => k in dict;
+  const t = (k: string, p?: Record<string, string | number>) => (dict[k] ?? k).replace('{message}', String(p?.message ?? ''));
+  it('passes an AppError through and wraps anything else', () => {
+    expect(toAppError({ code: 'wrong_pin', message: 'x', extra: 1 })).toEqual({ code: 'wrong_pin', message: 'x' });
+    expect(toAppError('{"code":"storage","message":"disk"}')).toEqual({ code: 'storage', message: 'disk' });
+    expect(toAppError('boom')).toEqual({ code: 'internal', message: 'boom' });
+    expect(toAppError(new Error('bad'))).toEqual({ code: 'internal', message: 'bad' });
+  });
+  it('translates known codes and falls back to generic text plus the message', () => {
+    expect(errorText({ code: 'wrong_pin', message: 'x' }, has, t)).toBe('Wrong PIN.');
+    expect(errorText({ code: 'brand_new', message: 'detail' }, has, t)).toBe('Oops: detail');
+  });
+});
+
+describe('inactivity lock', () => {
+  it('expires after the configured minutes without activity', () => {
+    const c = new IdleClock(5, 0);
+    expect(c.expired(5 * 60_000 - 1)).toBe(false);
+    expect(c.expired(5 * 60_000)).toBe(true);
+    c.touch(4 * 60_000);
+    expect(c.expired(5 * 60_000)).toBe(false);
+    c.minutes = 1;
+    expect(c.expired(5 * 60_000)).toBe(true);
+  });
+  it('reads the stored setting with a default of 5', () => {
+    expect(parseLockMinutes(null)).toBe(5);
+    expect(parseLockMinutes('10')).toBe(10);
+    expect(parseLockMinutes('0')).toBe(5);
+    expect(parseLockMinutes('abc')).toBe(5);
+  });
+});
+
+describe('sync bar', () => {
+  const base: SyncStatus = {
+    pending_records: 0,
+    pending_blobs: 0,
+    pending_blob_bytes: 0,
+    oldest_pending_ms: null,
+    last_success_ms: null,
+    last_error: null,
+    lanes: [],
+    reissued_receipts: 0,
+  };
+  it('says synced, pending, working, retrying or stopped', () => {
+    expect(syncSummaryState(base)).toBe('synced');
+    expect(syncSummaryState({ ...base, pending_blobs: 2 })).toBe('pending');
+    const lane = (state: SyncStatus['lanes'][number]['state']) => ({ lane: 'records', state, last_success_ms: null, last_error: null });
+    expect(syncSummaryState({ ...base, lanes: [lane({ state: 'working' })] })).toBe('working');
+    expect(syncSummaryState({ ...base, lanes: [lane({ state: 'backing_off', until_ms: 1, failures: 2 })] })).toBe('retrying');
+    const stopped = { ...base, lanes: [lane({ state: 'working' }), lane({ state: 'stopped', code: 'conflict', message: 'm' })] };
+    expect(syncSummaryState(stopped)).toBe('stopped');
+    expect(stoppedLanes(stopped)).toHaveLength(1);
+  });
+  it('reads the last error pair', () => {
+    expect(lastSyncError(base)).toBeNull();
+    expect(lastSyncError({ ...base, last_error: ['server_unreachable', 'no route'] })).toEqual({
+      code: 'server_unreachable',
+      message: 'no route',
+    });
+  });
+});
+
+describe('records list', () => {
+  const rec = (seq: number, id: string, supersedes?: string): RecordView => ({
+    seq,
+    record_id: id,
+    schema: 'hearth.temperature_reading/1',
+    work_order_id: null,
+    sealed_at_ms: seq,
+    state: 'sealed',
+    flags: [],
+    supersedes: supersedes ?? null,
+    reason: null,
+    superseded_by: null,
+  });
+  it('shows corrections beside their originals', () => {
+    const rows = recordRows([rec(3, 'c', 'a'), rec(1, 'a'), rec(2, 'b')]);
+    expect(rows.map((r) => [r.record.record_id, r.depth])).toEqual([
+      ['a', 0],
+      ['c', 1],
+      ['b', 0],
+    ]);
+  });
+  it('names schemas', () => {
+    expect(schemaName('hearth.visit_step/1')).toBe('visit_step');
+    expect(schemaName('odd')).toBe('odd');
+  });
+});
+
+describe('small helpers', () => {
+  it('round-trips datetime-local values', () => {
+    const ms = fromLocalInput('2025-03-01T08:05');
+    expect(ms).not.toBeNull();
+    expect(toLocalInput(ms ?? 0)).toBe('2025-03-01T08:05');
+    expect(fromLocalInput('tomorrow')).toBeNull();
+  });
+  it('encodes bytes as base64 in chunks', () => {
+    expect(bytesToBase64(new Uint8Array([104, 105]))).toBe('aGk=');
+    const big = new Uint8Array(100_000).fill(65);
+    expect(bytesToBase64(big)).toBe(Buffer.from(big).toString('base64'));
+  });
+});
