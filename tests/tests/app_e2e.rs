@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use hearth_tests::app_harness::App;
+use hearth_tests::proxy::{FaultPlan, FaultProxy};
 use hearth_tests::system::Server;
 use hearth_tests::webdriver::testid;
 
@@ -56,5 +57,236 @@ async fn first_run_in_chinese_then_the_tablet_enrols_and_syncs() {
         panic!("the background sync never reported (sync-status): {e}; before it said {never:?}");
     }
 
+    app.close().await;
+}
+
+const PERFORMER: &str = "T0017";
+const WITNESS: &str = "T0023";
+const PERFORMER_PIN: &str = "482913";
+const WITNESS_PIN: &str = "739164";
+/// The demo's leak order for T0017, and its temperature test for T0017 and T0023.
+const REPAIR: &str = "WO-DEMO-0010";
+const TEST: &str = "WO-DEMO-0001";
+/// A tiny real JPEG header is enough until the photo pipeline decodes images.
+const JPEG_B64: &str = "/9j/4AAQSkZJRgABAQAAAQABAAA=";
+
+/// Sets a form control's value the way a user's input would (datetime-local
+/// and select controls take no WebDriver keys portably).
+async fn set_value(app: &App, id: &str, value: &str) {
+    app.wait_for(id).await;
+    app.execute(
+        "const el = document.querySelector(`[data-testid=\"${arguments[0]}\"]`);
+         el.value = arguments[1];
+         el.dispatchEvent(new Event('input', {bubbles: true}));
+         el.dispatchEvent(new Event('change', {bubbles: true}));",
+        vec![id.into(), value.into()],
+    )
+    .await;
+}
+
+/// Picks a photo through the file input, as the camera would hand it over.
+async fn pick_photo(app: &App) {
+    app.wait_for("photo-input").await;
+    app.execute(
+        "const input = document.querySelector('[data-testid=\"photo-input\"]');
+         const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+         const dt = new DataTransfer();
+         dt.items.add(new File([bytes], 'arrival.jpg', {type: 'image/jpeg'}));
+         input.files = dt.files;
+         input.dispatchEvent(new Event('change', {bubbles: true}));",
+        vec![JPEG_B64.into()],
+    )
+    .await;
+}
+
+/// Draws a signature on the pad with pointer events.
+async fn sign_on_pad(app: &App) {
+    app.wait_for("signature-pad").await;
+    app.execute(
+        "const c = document.querySelector('[data-testid=\"signature-pad\"]');
+         const r = c.getBoundingClientRect();
+         const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {
+           bubbles: true, cancelable: true, pointerId: 7, pointerType: 'pen', isPrimary: true,
+           clientX: r.left + r.width * fx, clientY: r.top + r.height * fy}));
+         at('pointerdown', 0.1, 0.6);
+         for (let i = 1; i <= 20; i++) at('pointermove', 0.1 + i * 0.04, 0.6 - Math.sin(i / 3) * 0.3);
+         at('pointerup', 0.9, 0.5);",
+        vec![],
+    )
+    .await;
+}
+
+async fn complete_step(app: &App, next_marker: &str) {
+    app.click("complete-step").await;
+    app.wait_for(next_marker).await;
+}
+
+fn local_datetime(minutes_from_now: i64) -> String {
+    let t = chrono::Utc::now() + chrono::Duration::minutes(minutes_from_now);
+    t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technicians_day_through_the_real_window_reaches_the_server() {
+    let mut server = Server::start();
+    // The tablet talks to the server through a proxy, so the server can be
+    // stopped and started again on a new port while the app keeps its address.
+    let proxy = FaultProxy::start(server.addr(), FaultPlan::none()).await.expect("proxy starts");
+    let app = App::launch(&proxy.url()).await;
+
+    // First run: the tablet, then both testers.
+    app.fill("server-url", &proxy.url()).await;
+    app.fill("device-code", &server.admin(&["device-code"])).await;
+    app.fill("device-name", "测试平板").await;
+    app.click("enrol-device").await;
+    for (tech, pin) in [(PERFORMER, PERFORMER_PIN), (WITNESS, WITNESS_PIN)] {
+        app.fill("tech-id", tech).await;
+        app.fill("tech-code", &server.admin(&["technician-code", "--id", tech])).await;
+        app.fill("tech-pin", pin).await;
+        app.fill("tech-pin-again", pin).await;
+        app.click("enrol-tech").await;
+        app.session()
+            .wait_until("the technician to be listed", Duration::from_secs(20), || async {
+                Ok(app.page_text().await.contains(tech).then_some(()))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{tech} was not enrolled: {e}"));
+    }
+    app.click("done-enrolling").await;
+
+    // Sign in, today's list.
+    app.click(&format!("signin-tech-{PERFORMER}")).await;
+    app.type_keys("pin-input", PERFORMER_PIN).await;
+    app.click("sign-in").await;
+    app.wait_for(&format!("order-{REPAIR}")).await;
+    app.screenshot("today").await;
+    let today = app.text("today-list").await;
+    assert!(today.contains("阳光花园") || today.contains("锦绣华庭"), "today lists the demo orders: {today}");
+
+    // A repair visit through all seven steps.
+    app.click(&format!("order-{REPAIR}")).await;
+    app.screenshot("order").await;
+    app.click("start-visit").await;
+    set_value(&app, "field-agreed_start", &local_datetime(10)).await;
+    set_value(&app, "field-agreed_end", &local_datetime(70)).await;
+    app.click("check-customer_confirmed").await;
+    complete_step(&app, "check-body_camera_on").await;
+    for check in ["body_camera_on", "knocked_gently", "work_id_shown"] {
+        app.click(&format!("check-{check}")).await;
+    }
+    pick_photo(&app).await;
+    app.session()
+        .wait_until("the photo to be stored", Duration::from_secs(20), || async {
+            let shown = app
+                .session()
+                .find_all("[data-testid^=\"photo-\"]:not([data-testid=\"photo-input\"])")
+                .await?;
+            Ok((!shown.is_empty()).then_some(()))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("the arrival photo was not stored: {e}"));
+    complete_step(&app, "check-uniform").await;
+    for check in ["uniform", "badge", "shoe_covers"] {
+        app.click(&format!("check-{check}")).await;
+    }
+    complete_step(&app, "field-confirmed_problem").await;
+    app.fill("field-confirmed_problem", "厨房暖气片阀门漏水，需更换阀门").await;
+    complete_step(&app, "field-findings").await;
+    app.fill("field-findings", "阀芯老化，密封圈破损").await;
+    complete_step(&app, "field-action").await;
+    app.fill("field-action", "关闭支路阀门，更换阀芯，试压无渗漏").await;
+    complete_step(&app, "check-cleaned_up").await;
+    for check in ["cleaned_up", "explained_care", "thanked"] {
+        app.click(&format!("check-{check}")).await;
+    }
+    app.click("complete-step").await;
+    app.wait_for("to-summary").await;
+    app.screenshot("visit").await;
+    app.click("to-summary").await;
+    let summary = app.text("summary-text").await;
+    assert!(
+        summary.contains(REPAIR) && summary.contains("更换阀芯"),
+        "the summary shows the work: {summary}"
+    );
+    sign_on_pad(&app).await;
+    app.click("satisfaction-5").await;
+    app.screenshot("summary").await;
+    app.click("signoff-submit").await;
+    app.click("signoff-done").await;
+    app.click("conclude-resolved").await;
+    app.wait_for("visit-concluded").await;
+
+    // The server goes down; the technicians keep working.
+    server.kill();
+    app.click("back").await;
+    app.click("back").await;
+    app.click(&format!("order-{TEST}")).await;
+    app.click("start-test").await;
+    set_value(&app, "witness-tech", WITNESS).await;
+    app.type_keys("witness-pin", WITNESS_PIN).await;
+    app.click("thermometer-TM-2291").await;
+    app.click("begin-test").await;
+    for (n, (kind, label, celsius)) in
+        [("living_room", "客厅", "15.2"), ("bedroom", "主卧", "18.4")].into_iter().enumerate()
+    {
+        set_value(&app, "room-kind", kind).await;
+        app.fill("room-label", label).await;
+        app.fill("reading-celsius", celsius).await;
+        app.click("consent").await;
+        app.click("shown").await;
+        app.click("add-reading").await;
+        app.wait_for(&format!("reading-row-{}", n + 1)).await;
+    }
+    app.wait_for("reading-row-2").await;
+    assert_eq!(app.attribute("verdict-1", "data-verdict").await.as_deref(), Some("below_standard"));
+    assert_eq!(app.attribute("overall-verdict", "data-verdict").await.as_deref(), Some("below_standard"));
+    app.screenshot("temperature-test").await;
+    app.type_keys("performer-pin", PERFORMER_PIN).await;
+    app.type_keys("witness-pin-sign", WITNESS_PIN).await;
+    app.click("sign-report").await;
+    app.wait_for("report-signed").await;
+    app.click("to-summary").await;
+    let summary = app.text("summary-text").await;
+    assert!(
+        summary.contains("15.2") && summary.contains("客厅"),
+        "the test summary shows the readings: {summary}"
+    );
+    app.fill("refuse-reason", "客户认为测温位置不对，拒绝签字").await;
+    app.click("refuse-submit").await;
+    app.wait_for("signoff-done").await;
+    let pending = app.text("sync-pending-records").await;
+    assert!(!pending.trim_end().ends_with(": 0"), "records wait while the server is down: {pending}");
+    app.screenshot("offline").await;
+
+    // The server comes back; everything arrives.
+    server.spawn();
+    proxy.set_upstream(server.addr());
+    app.click("sync-now").await;
+    app.session()
+        .wait_until("every record to be sent", Duration::from_secs(60), || async {
+            let text = app.text("sync-bar").await;
+            Ok((text.contains("待传记录: 0") && text.contains("待传照片: 0")).then_some(()))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("the app did not drain its records: {e}"));
+    app.screenshot("synced").await;
+
+    let db = server.db();
+    let device_id: String = db
+        .query_row("SELECT device_id FROM entry LIMIT 1", [], |r| r.get(0))
+        .expect("the device sent entries");
+    let (count, distinct, min, max) = server.entry_counts(&device_id);
+    // 7 steps + sign-off + outcome, 2 readings + report + refusal.
+    assert_eq!((count, distinct, min, max), (13, 13, 1, 13), "every record once, contiguous");
+    let flagged: i64 = db
+        .query_row(
+            "SELECT count(*) FROM entry WHERE device_id = ?1 AND flags NOT IN ('[]', '')",
+            [&device_id],
+            |r| r.get(0),
+        )
+        .expect("flags counted");
+    assert_eq!(flagged, 0, "every record verifies and passes the rules");
     app.close().await;
 }

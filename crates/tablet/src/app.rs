@@ -304,6 +304,9 @@ impl App {
             return Err(AppError::new("not_enrolled", "enrol the tablet before its technicians"));
         }
         hearth_sync::enrol_technician(&self.store, tech_id.as_str(), code.trim(), &pin_checked).await?;
+        // A new technician widens the device's scope: pull their orders now,
+        // not at the next timer tick.
+        self.nudge();
         self.app_state()
     }
 
