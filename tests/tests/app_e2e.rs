@@ -273,6 +273,17 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
         .unwrap_or_else(|e| panic!("the app did not drain its records: {e}"));
     app.screenshot("synced").await;
 
+    // The same screens in English, to look at.
+    app.click("lang-toggle").await;
+    app.screenshot("summary-en").await;
+    app.click("signoff-done").await;
+    app.wait_for("report-signed").await;
+    app.screenshot("temperature-test-en").await;
+    app.click("back").await;
+    app.click("back").await;
+    app.wait_for("today-list").await;
+    app.screenshot("today-en").await;
+
     let db = server.db();
     let device_id: String = db
         .query_row("SELECT device_id FROM entry LIMIT 1", [], |r| r.get(0))
