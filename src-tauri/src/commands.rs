@@ -11,7 +11,7 @@ use hearth_tablet::{
 };
 use tauri::{AppHandle, State};
 
-use crate::{Defaults, Shell, start_sync_if_enrolled};
+use crate::{Shell, start_sync_if_enrolled};
 
 type Answer<T> = Result<T, AppError>;
 
@@ -28,7 +28,6 @@ where
 
 pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
-        defaults,
         app_state,
         enrol_device,
         enrol_technician,
@@ -61,18 +60,12 @@ pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
 
 // ---- session and enrolment ---------------------------------------------------
 
-/// What the first-run screen offers (the server address from `HEARTH_SERVER_URL`).
-#[tauri::command]
-pub async fn defaults(shell: State<'_, Shell>) -> Answer<Defaults> {
-    Ok(shell.defaults.clone())
-}
-
 /// Before enrolment `server_url` is the default address to offer.
 #[tauri::command]
 pub async fn app_state(shell: State<'_, Shell>) -> Answer<AppState> {
     let mut state = blocking(&shell, App::app_state).await?;
     if !state.enrolled && state.server_url.is_none() {
-        state.server_url = shell.defaults.server_url.clone();
+        state.server_url = shell.default_server_url.clone();
     }
     Ok(state)
 }

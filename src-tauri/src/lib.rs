@@ -6,14 +6,13 @@
 //! - `HEARTH_DATA_DIR` overrides where the store lives (tests, demos);
 //!   otherwise Tauri's app data directory.
 //! - `HEARTH_SERVER_URL` is the server address the first-run screen offers
-//!   (`app_state().server_url` before enrolment, and `defaults()`).
+//!   (`app_state().server_url` before enrolment).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hearth_tablet::App;
-use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 
 mod commands;
@@ -21,26 +20,17 @@ mod commands;
 /// The event the UI listens to for sync status changes.
 pub const SYNC_STATUS_EVENT: &str = "sync-status";
 
-/// What the shell starts the screens with.
-#[derive(Debug, Clone, Serialize)]
-pub struct Defaults {
-    /// The server address to offer on first run (`HEARTH_SERVER_URL`).
-    pub server_url: Option<String>,
-}
-
-impl Defaults {
-    fn from_env() -> Self {
-        let server_url =
-            std::env::var("HEARTH_SERVER_URL").ok().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        Self { server_url }
-    }
+/// The server address to offer on first run (`HEARTH_SERVER_URL`).
+fn default_server_url() -> Option<String> {
+    std::env::var("HEARTH_SERVER_URL").ok().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
 /// Tauri's managed state: the use cases and whether sync runs.
 #[derive(Debug)]
 pub struct Shell {
     pub app: Arc<App>,
-    pub defaults: Defaults,
+    /// Offered as `app_state().server_url` until the tablet is enrolled.
+    pub default_server_url: Option<String>,
     sync_running: AtomicBool,
 }
 
@@ -96,8 +86,11 @@ fn setup(handle: &AppHandle) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     tracing::info!("data directory {}", dir.display());
     let app = App::open(&dir).map_err(|e| format!("cannot open the store in {}: {e}", dir.display()))?;
-    let shell =
-        Shell { app: Arc::new(app), defaults: Defaults::from_env(), sync_running: AtomicBool::new(false) };
+    let shell = Shell {
+        app: Arc::new(app),
+        default_server_url: default_server_url(),
+        sync_running: AtomicBool::new(false),
+    };
     handle.manage(shell);
     start_sync_if_enrolled(handle, &handle.state::<Shell>());
     Ok(())

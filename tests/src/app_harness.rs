@@ -17,26 +17,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::system::{profile_dir, workspace_binary};
 use crate::webdriver::{Element, Session, WebDriverError, testid};
 
 /// How long a step waits for the screen it expects, unless told otherwise.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// `target/<profile>`, where cargo put this test's executable (under `deps/`).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps").to_path_buf()
-}
-
 /// The app binary built beside this test (`target/<profile>/hearth-app`).
 pub fn app_binary() -> PathBuf {
-    let bin = profile_dir().join("hearth-app");
-    assert!(
-        bin.exists(),
-        "{} is missing: run the tests with `cargo test --workspace` (or `cargo build -p hearth-app` first)",
-        bin.display()
-    );
-    bin
+    workspace_binary("hearth-app", "hearth-app")
 }
 
 /// Where screenshots go: `target/e2e-screens/`.

@@ -16,18 +16,26 @@ use hearth_store::{Pin, Store, StoredBlob};
 use hearth_sync::SharedStore;
 use serde_json::{Map, json};
 
-/// The server binary `cargo test --workspace` builds beside this test's
-/// executable (`target/<profile>/hearth-server`).
-pub fn server_binary() -> PathBuf {
+/// `target/<profile>`, where cargo put this test's executable (under `deps/`).
+pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows its own path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps");
-    let bin = profile_dir.join("hearth-server");
+    exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps").to_path_buf()
+}
+
+/// A workspace binary `cargo test --workspace` builds beside this test's
+/// executable (`target/<profile>/<name>`); `package` says how to build it alone.
+pub fn workspace_binary(name: &str, package: &str) -> PathBuf {
+    let bin = profile_dir().join(name);
     assert!(
         bin.exists(),
-        "{} is missing: run the tests with `cargo test --workspace` (or `cargo build -p hearth-server` first)",
+        "{} is missing: run the tests with `cargo test --workspace` (or `cargo build -p {package}` first)",
         bin.display()
     );
     bin
+}
+
+pub fn server_binary() -> PathBuf {
+    workspace_binary("hearth-server", "hearth-server")
 }
 
 /// One server process over a database and blob directory that outlive it.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use hearth_protocol::api::{EntryResult, EntryStatus, MAX_BATCH_ENTRIES};
 use hearth_protocol::{Digest, VerifyingKey};
-use hearth_store::{Lane, PendingBlob, ServerClock, Store, StoreError};
+use hearth_store::{Lane, PendingBlob, ServerClock, Store, StoreError, SyncCounts};
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
@@ -116,6 +116,23 @@ pub struct SyncStatus {
     /// Entries the server had to take twice (it lost data): kept as evidence.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub reissued_receipts: u64,
+}
+
+/// What is waiting, before any lane has run (lanes idle, nothing synced yet).
+impl From<&SyncCounts> for SyncStatus {
+    fn from(counts: &SyncCounts) -> Self {
+        Self {
+            pending_records: counts.pending_records,
+            pending_blobs: counts.pending_blobs,
+            pending_blob_bytes: counts.pending_blob_bytes,
+            oldest_pending_ms: [counts.oldest_pending_record_ms, counts.oldest_pending_blob_ms]
+                .into_iter()
+                .flatten()
+                .min(),
+            reissued_receipts: counts.reissued_receipts,
+            ..Self::default()
+        }
+    }
 }
 
 /// What one pass did; summed over the engine's life in [`SyncEngine::totals`].
@@ -823,20 +840,13 @@ impl SyncEngine {
             .collect();
         let last_success_ms = stored.iter().filter_map(|(_, r)| r.last_success_ms).max();
         Ok(SyncStatus {
-            pending_records: counts.pending_records,
-            pending_blobs: counts.pending_blobs,
-            pending_blob_bytes: counts.pending_blob_bytes,
-            oldest_pending_ms: [counts.oldest_pending_record_ms, counts.oldest_pending_blob_ms]
-                .into_iter()
-                .flatten()
-                .min(),
             last_success_ms,
             // A stopped lane's alert outlives passes and restarts until resumed.
             last_error: rt.last_error.as_ref().map(|(c, m, _)| (c.clone(), m.clone())).or_else(|| {
                 stored.iter().find_map(|(_, r)| r.stopped.as_ref().map(|(c, m, _)| (c.clone(), m.clone())))
             }),
             lanes,
-            reissued_receipts: counts.reissued_receipts,
+            ..SyncStatus::from(&counts)
         })
     }
 }

@@ -530,17 +530,7 @@ impl App {
             return Ok(engine.status());
         }
         // Before the engine runs: what is waiting, from the store.
-        let counts = self.db().sync_counts()?;
-        let oldest =
-            [counts.oldest_pending_record_ms, counts.oldest_pending_blob_ms].into_iter().flatten().min();
-        Ok(SyncStatus {
-            pending_records: counts.pending_records,
-            pending_blobs: counts.pending_blobs,
-            pending_blob_bytes: counts.pending_blob_bytes,
-            oldest_pending_ms: oldest,
-            reissued_receipts: counts.reissued_receipts,
-            ..SyncStatus::default()
-        })
+        Ok(SyncStatus::from(&self.db().sync_counts()?))
     }
 
     /// "Sync now": every lane runs at once, backoff or not.

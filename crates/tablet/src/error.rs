@@ -86,12 +86,6 @@ impl From<SyncError> for AppError {
     }
 }
 
-impl From<VisitError> for AppError {
-    fn from(e: VisitError) -> Self {
-        Self::new(e.code(), e.to_string())
-    }
-}
-
 impl From<TemperatureError> for AppError {
     fn from(e: TemperatureError) -> Self {
         let code = match &e {
@@ -124,18 +118,6 @@ impl From<ValueError> for AppError {
     }
 }
 
-impl From<CoSignError> for AppError {
-    fn from(e: CoSignError) -> Self {
-        Self::new(e.code(), e.to_string())
-    }
-}
-
-impl From<RuleSetError> for AppError {
-    fn from(e: RuleSetError) -> Self {
-        Self::new(e.code(), e.to_string())
-    }
-}
-
 impl From<RecordError> for AppError {
     fn from(e: RecordError) -> Self {
         // A binding the app itself got wrong: a bug, not the user's input.
@@ -143,20 +125,15 @@ impl From<RecordError> for AppError {
     }
 }
 
-impl From<TodayError> for AppError {
-    fn from(e: TodayError) -> Self {
-        Self::new(e.code(), e.to_string())
-    }
+/// Errors whose own stable code is what the UI translates.
+macro_rules! from_coded {
+    ($($error:ty),+) => {
+        $(impl From<$error> for AppError {
+            fn from(e: $error) -> Self {
+                Self::new(e.code(), e.to_string())
+            }
+        })+
+    };
 }
 
-impl From<ContentError> for AppError {
-    fn from(e: ContentError) -> Self {
-        Self::new(e.code(), e.to_string())
-    }
-}
-
-impl From<SignError> for AppError {
-    fn from(e: SignError) -> Self {
-        Self::new(e.code(), e.to_string())
-    }
-}
+from_coded!(VisitError, CoSignError, RuleSetError, TodayError, ContentError, SignError);

@@ -218,11 +218,7 @@ impl App {
             readings,
             compliance,
             report: state.report.as_ref().map(|(_, r)| view(r)).transpose()?,
-            signoff: state
-                .signoff
-                .as_ref()
-                .map(|(s, r)| Ok::<_, AppError>(SignoffView { signoff: s.clone(), record: view(r)? }))
-                .transpose()?,
+            signoff: SignoffView::of(state.signoff.as_ref(), view)?,
             summary,
         })
     }

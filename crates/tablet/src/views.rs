@@ -143,6 +143,16 @@ pub struct SignoffView {
     pub record: RecordView,
 }
 
+impl SignoffView {
+    /// The view of a recorded sign-off (a visit's or a test's), if any.
+    pub(crate) fn of(
+        signoff: Option<&(CustomerSignoff, hearth_store::ChainRecord)>,
+        view: impl Fn(&hearth_store::ChainRecord) -> Result<RecordView, AppError>,
+    ) -> Result<Option<Self>, AppError> {
+        signoff.map(|(s, r)| Ok(Self { signoff: s.clone(), record: view(r)? })).transpose()
+    }
+}
+
 /// A repair visit, rebuilt from the sealed chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -143,11 +143,7 @@ impl App {
                 .as_ref()
                 .map(|(c, r)| Ok::<_, AppError>(OutcomeView { concluded: c.clone(), record: view(r)? }))
                 .transpose()?,
-            signoff: state
-                .signoff
-                .as_ref()
-                .map(|(s, r)| Ok::<_, AppError>(SignoffView { signoff: s.clone(), record: view(r)? }))
-                .transpose()?,
+            signoff: SignoffView::of(state.signoff.as_ref(), view)?,
             summary,
         })
     }
