@@ -144,6 +144,11 @@ impl Driver {
             .env_remove("WAYLAND_DISPLAY")
             .env("GDK_BACKEND", "x11")
             .env("HEARTH_DATA_DIR", data_dir)
+            // The webview's own storage (localStorage: the chosen language)
+            // belongs to this app instance, not to every test run on the machine.
+            .env("XDG_DATA_HOME", data_dir.join("xdg-data"))
+            .env("XDG_CACHE_HOME", data_dir.join("xdg-cache"))
+            .env("XDG_CONFIG_HOME", data_dir.join("xdg-config"))
             .env("HEARTH_SERVER_URL", server_url)
             // Not WEBKIT_DISABLE_DMABUF_RENDERER: with it WebKitWebDriver's
             // screenshots never return under Xvfb.
