@@ -4,9 +4,17 @@
 
 # The system packages: a C compiler and pkg-config; WebKitGTK and friends
 # for the Tauri app; for the app's end-to-end test a private X server,
-# WebKit's WebDriver; a CJK font, since the screens are Chinese.
+# WebKit's WebDriver; a CJK font, since the screens and the customer's copy
+# (a PDF) are Chinese.
 HEARTH_APT_PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev
   xvfb webkit2gtk-driver fonts-noto-cjk)
+
+# What only the tests and benchmarks need: poppler-utils (pdftotext,
+# pdftoppm) and zbar-tools (zbarimg) read the customer's copy back;
+# libvips-tools (vipsthumbnail) is the photo benchmark's yardstick, and its
+# corpus is built from Debian's wallpapers with exiftool setting orientations.
+HEARTH_TEST_PACKAGES=(poppler-utils zbar-tools libvips-tools libimage-exiftool-perl
+  mate-backgrounds ukui-wallpapers plasma-workspace-wallpapers)
 
 hearth_sudo() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -17,12 +25,13 @@ hearth_apt_install() {
   DEBIAN_FRONTEND=noninteractive hearth_sudo apt-get install -y -q "$@"
 }
 
-# Installs the missing system packages; fails when a needed program is still absent.
+# Installs the missing system packages (the app's, plus any given as
+# arguments); fails when a needed program is still absent.
 hearth_system_deps() {
   local need=() pkg tool
   command -v cc >/dev/null || need+=(gcc libc6-dev)
   command -v pkg-config >/dev/null || need+=(pkg-config)
-  for pkg in "${HEARTH_APT_PACKAGES[@]}"; do
+  for pkg in "${HEARTH_APT_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
   done
   hearth_apt_install "${need[@]}"

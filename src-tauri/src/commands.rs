@@ -6,10 +6,12 @@ use hearth_domain::{StepEvidence, VisitOutcome};
 use hearth_sync::{RescueSummary, SyncStatus};
 use hearth_tablet::today::TodayItem;
 use hearth_tablet::{
-    App, AppError, AppState, LateNoticeInput, LocalOrderInput, PhotoRef, ReadingInput, RecordView,
-    SignoffInput, SignoffResult, TestView, ThermometerView, VisitView,
+    App, AppError, AppState, CustomerCopyView, LateNoticeInput, LocalOrderInput, PhotoRef, ReadingInput,
+    RecordView, SignoffInput, SignoffResult, TestView, ThermometerView, VisitView,
 };
+use tauri::ipc::{InvokeBody, Request};
 use tauri::{AppHandle, State};
+use tauri_plugin_opener::OpenerExt;
 
 use crate::{Shell, start_sync_if_enrolled};
 
@@ -38,13 +40,18 @@ pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         create_local_order,
         visit,
         complete_step,
+        correct_step,
         running_late,
         conclude_visit,
         customer_signoff,
+        customer_copy,
+        open_customer_copy,
         put_photo,
+        photo_thumbnail,
         thermometers,
         start_temperature_test,
         temperature_test,
+        abandon_temperature_test,
         add_reading,
         correct_reading,
         sign_report,
@@ -52,7 +59,9 @@ pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         void_record,
         sync_status,
         sync_now,
+        connectivity_regained,
         export_rescue,
+        reveal_rescue_export,
         save_draft,
         load_draft,
     ]
@@ -138,6 +147,18 @@ pub async fn complete_step(
 }
 
 #[tauri::command]
+pub async fn correct_step(
+    shell: State<'_, Shell>,
+    work_order_id: String,
+    original_record_id: String,
+    reason: String,
+    evidence: StepEvidence,
+) -> Answer<VisitView> {
+    blocking(&shell, move |app| app.correct_step(&work_order_id, &original_record_id, &reason, evidence))
+        .await
+}
+
+#[tauri::command]
 pub async fn running_late(
     shell: State<'_, Shell>,
     work_order_id: String,
@@ -164,15 +185,44 @@ pub async fn customer_signoff(
     blocking(&shell, move |app| app.customer_signoff(&work_order_id, input)).await
 }
 
+/// The customer's copy (a PDF on the tablet), made at the sign-off.
+#[tauri::command]
+pub async fn customer_copy(shell: State<'_, Shell>, work_order_id: String) -> Answer<CustomerCopyView> {
+    blocking(&shell, move |app| app.customer_copy(&work_order_id)).await
+}
+
+/// Hands the customer's copy to the system's PDF app, to print or share.
+#[tauri::command]
+pub async fn open_customer_copy(
+    handle: AppHandle,
+    shell: State<'_, Shell>,
+    work_order_id: String,
+) -> Answer<CustomerCopyView> {
+    let copy = blocking(&shell, move |app| app.customer_copy(&work_order_id)).await?;
+    handle
+        .opener()
+        .open_path(&copy.path, None::<&str>)
+        .map_err(|e| AppError::new("no_viewer", format!("no app on this tablet opens the copy: {e}")))?;
+    Ok(copy)
+}
+
 // ---- photos --------------------------------------------------------------------
 
+/// The photo's bytes are the request body itself (no base64): a 6 MB photo
+/// from the camera crosses once, and is decoded off the UI thread.
 #[tauri::command]
-pub async fn put_photo(
-    shell: State<'_, Shell>,
-    bytes_base64: String,
-    media_type: String,
-) -> Answer<PhotoRef> {
-    blocking(&shell, move |app| app.put_photo(&bytes_base64, &media_type)).await
+pub async fn put_photo(shell: State<'_, Shell>, request: Request<'_>) -> Answer<PhotoRef> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(AppError::invalid_field("body", "send the photo's bytes as the request body"));
+    };
+    let bytes = bytes.clone();
+    blocking(&shell, move |app| app.put_photo(&bytes)).await
+}
+
+/// A stored photo's thumbnail as a data URL, for the screens (the CSP allows `data:` images).
+#[tauri::command]
+pub async fn photo_thumbnail(shell: State<'_, Shell>, sha256: String) -> Answer<String> {
+    blocking(&shell, move |app| app.photo_thumbnail_data_url(&sha256)).await
 }
 
 // ---- temperature test ----------------------------------------------------------
@@ -199,6 +249,15 @@ pub async fn start_temperature_test(
 #[tauri::command]
 pub async fn temperature_test(shell: State<'_, Shell>, work_order_id: String) -> Answer<Option<TestView>> {
     blocking(&shell, move |app| app.temperature_test(&work_order_id)).await
+}
+
+#[tauri::command]
+pub async fn abandon_temperature_test(
+    shell: State<'_, Shell>,
+    work_order_id: String,
+    reason: String,
+) -> Answer<()> {
+    blocking(&shell, move |app| app.abandon_temperature_test(&work_order_id, &reason)).await
 }
 
 #[tauri::command]
@@ -255,8 +314,25 @@ pub async fn sync_now(shell: State<'_, Shell>) -> Answer<SyncStatus> {
 }
 
 #[tauri::command]
+pub async fn connectivity_regained(shell: State<'_, Shell>) -> Answer<()> {
+    shell.app.connectivity_regained();
+    Ok(())
+}
+
+#[tauri::command]
 pub async fn export_rescue(shell: State<'_, Shell>) -> Answer<RescueSummary> {
     blocking(&shell, App::export_rescue).await
+}
+
+/// Shows the newest rescue export in the system's file manager, to copy it
+/// off (the screens never name a path).
+#[tauri::command]
+pub async fn reveal_rescue_export(handle: AppHandle, shell: State<'_, Shell>) -> Answer<()> {
+    let path = blocking(&shell, App::latest_rescue_export).await?;
+    handle
+        .opener()
+        .reveal_item_in_dir(&path)
+        .map_err(|e| AppError::new("no_viewer", format!("no file manager shows {}: {e}", path.display())))
 }
 
 #[tauri::command]

@@ -106,6 +106,7 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .try_init();
     tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
         .setup(|app| setup(app.handle()))
         .invoke_handler(commands::handler())
         .run(tauri::generate_context!())

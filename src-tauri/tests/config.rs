@@ -54,9 +54,42 @@ fn the_screens_get_only_the_permissions_they_use() {
     for p in &granted {
         assert!(!p.ends_with(":default"), "{p} grants a whole default set");
         assert!(
-            p.starts_with("core:event:") || p.starts_with("core:app:") || p.starts_with("core:window:"),
-            "{p}"
+            p.starts_with("core:event:") || p.starts_with("allow-"),
+            "{p} is not something the screens use"
         );
     }
     assert!(granted.contains(&"core:event:allow-listen") && granted.contains(&"core:event:allow-unlisten"));
+}
+
+/// The names between the quotes of each `"name",` line of `text`.
+fn quoted_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix('"')?.strip_suffix("\",").map(str::to_owned))
+        .filter(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .collect()
+}
+
+#[test]
+fn every_command_is_declared_to_tauri_build_and_granted_by_name_and_nothing_else_is() {
+    let read =
+        |p: &str| std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap();
+    let commands_rs = read("src/commands.rs");
+    let mut defined: Vec<String> = commands_rs
+        .split("#[tauri::command]")
+        .skip(1)
+        .filter_map(|after| after.split("fn ").nth(1)?.split('(').next().map(str::to_owned))
+        .collect();
+    defined.sort();
+    let mut declared = quoted_names(&read("build.rs"));
+    declared.sort();
+    assert_eq!(defined, declared, "build.rs declares exactly the commands of src/commands.rs");
+    let cap = json("capabilities/default.json");
+    let mut granted: Vec<String> = cap["permissions"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| p.as_str()?.strip_prefix("allow-").map(|c| c.replace('-', "_")))
+        .collect();
+    granted.sort();
+    assert_eq!(granted, declared, "each command is granted by name, and nothing else");
 }

@@ -439,10 +439,10 @@ impl Conn {
     }
 
     async fn on_client(&mut self, chunk: &[u8]) -> Step {
-        if self.awaiting_request {
-            if let Some(end) = self.begin_request().await {
-                return Step::End(end);
-            }
+        if self.awaiting_request
+            && let Some(end) = self.begin_request().await
+        {
+            return Step::End(end);
         }
         let (forward, then) = match self.pending {
             Pending::CutUpload(after) => {

@@ -318,6 +318,7 @@ impl Tablet {
             attachments: photos
                 .iter()
                 .map(|p| Attachment {
+                    captured_at_ms: None,
                     sha256: p.sha256,
                     size: p.size,
                     media_type: p.media_type.clone(),

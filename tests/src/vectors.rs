@@ -132,7 +132,13 @@ fn reference(sealed: &SealedRecord) -> RecordRef {
 }
 
 fn file(bytes: &[u8], media_type: &str, role: AttachmentRole) -> Attachment {
-    Attachment { sha256: hash::blob_id(bytes), size: bytes.len() as u64, media_type: media_type.into(), role }
+    Attachment {
+        captured_at_ms: None,
+        sha256: hash::blob_id(bytes),
+        size: bytes.len() as u64,
+        media_type: media_type.into(),
+        role,
+    }
 }
 
 fn sha(bytes: &[u8]) -> Sha256Hex {
@@ -206,6 +212,7 @@ pub fn generate() -> Value {
             body_camera_on: true,
             knocked_gently: true,
             work_id_shown: true,
+            note: None,
             photos: vec![sha(&door_photo)],
         }),
     };

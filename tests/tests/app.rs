@@ -22,7 +22,8 @@ const WITNESS_PIN: &str = "739164";
 const REPAIR: &str = "WO-DEMO-0010";
 const TEST: &str = "WO-DEMO-0001";
 
-const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
+/// A camera's photo of a heat meter (EXIF orientation, capture time, GPS).
+const CAMERA_JPEG: &[u8] = include_bytes!("../fixtures/meter.jpg");
 const PNG: &[u8] = &[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
 
 fn b64(bytes: &[u8]) -> String {
@@ -42,9 +43,10 @@ fn steps(photo: Sha256Hex) -> Vec<StepEvidence> {
             body_camera_on: true,
             knocked_gently: true,
             work_id_shown: true,
+            note: None,
             photos: vec![photo],
         }),
-        StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true }),
+        StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true, note: None }),
         StepEvidence::Communicate(CommunicateEvidence {
             confirmed_problem: "厨房阀门漏水".into(),
             paid_service_told: Some(true),
@@ -63,6 +65,7 @@ fn steps(photo: Sha256Hex) -> Vec<StepEvidence> {
             cleaned_up: true,
             explained_care: true,
             thanked: true,
+            note: None,
             photos: vec![],
         }),
     ]
@@ -113,7 +116,7 @@ async fn a_visit_and_a_refused_test_made_in_the_app_reach_the_server_accepted_an
     );
 
     // The seven-step visit with a photo and a signed sign-off.
-    let photo = app.put_photo(&b64(JPEG), "image/jpeg").unwrap();
+    let photo = app.put_photo(CAMERA_JPEG).unwrap();
     for evidence in steps(Sha256Hex::parse(&photo.sha256).unwrap()) {
         app.complete_step(REPAIR, evidence).unwrap();
     }

@@ -67,8 +67,13 @@ const WITNESS_PIN: &str = "739164";
 /// The demo's leak order for T0017, and its temperature test for T0017 and T0023.
 const REPAIR: &str = "WO-DEMO-0010";
 const TEST: &str = "WO-DEMO-0001";
-/// A tiny real JPEG header is enough until the photo pipeline decodes images.
-const JPEG_B64: &str = "/9j/4AAQSkZJRgABAQAAAQABAAA=";
+/// A camera's photo of a heat meter (EXIF orientation 6, capture time, GPS).
+const CAMERA_JPEG: &[u8] = include_bytes!("../fixtures/meter.jpg");
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
 
 /// Sets a form control's value the way a user's input would (datetime-local
 /// and select controls take no WebDriver keys portably).
@@ -94,7 +99,7 @@ async fn pick_photo(app: &App) {
          dt.items.add(new File([bytes], 'arrival.jpg', {type: 'image/jpeg'}));
          input.files = dt.files;
          input.dispatchEvent(new Event('change', {bubbles: true}));",
-        vec![JPEG_B64.into()],
+        vec![b64(CAMERA_JPEG).into()],
     )
     .await;
 }
@@ -119,6 +124,16 @@ async fn sign_on_pad(app: &App) {
 async fn complete_step(app: &App, next_marker: &str) {
     app.click("complete-step").await;
     app.wait_for(next_marker).await;
+}
+
+/// The text of a PDF the app made (poppler-utils, installed by `.ci/run`).
+fn pdftotext(path: &str) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", path.trim(), "-"])
+        .output()
+        .unwrap_or_else(|e| panic!("pdftotext (apt-get install poppler-utils): {e}"));
+    assert!(out.status.success(), "pdftotext {path}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn local_datetime(minutes_from_now: i64) -> String {
@@ -203,17 +218,68 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     }
     app.click("complete-step").await;
     app.wait_for("to-summary").await;
+    // The arrival photo shows as its thumbnail.
+    app.session()
+        .wait_until("the arrival photo's thumbnail", Duration::from_secs(20), || async {
+            let shown = app.session().find_all("[data-testid=\"step-arrival\"] figure.thumb img").await?;
+            Ok((!shown.is_empty()).then_some(()))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("the sealed step shows no photo thumbnail: {e}"));
+    app.execute("document.querySelector('[data-testid=\"step-arrival\"]').scrollIntoView()", vec![]).await;
+    app.screenshot("visit-photo").await;
+    app.execute("window.scrollTo(0, document.body.scrollHeight)", vec![]).await;
     app.screenshot("visit").await;
+    // A step corrected before the customer signs: a new record, the original beside it.
+    app.click("correct-step-communicate").await;
+    app.fill("field-confirmed_problem", "厨房暖气片阀门漏水，只需更换阀芯").await;
+    app.fill("correction-reason", "用户补充：阀体完好").await;
+    app.click("save-correction").await;
+    app.wait_for("step-corrected-communicate").await;
+    app.wait_for("step-earlier-communicate-0").await;
+    app.screenshot("visit-corrected").await;
     app.click("to-summary").await;
     let summary = app.text("summary-text").await;
     assert!(
-        summary.contains(REPAIR) && summary.contains("更换阀芯"),
-        "the summary shows the work: {summary}"
+        summary.contains(REPAIR) && summary.contains("更换阀芯") && summary.contains("只需更换阀芯"),
+        "the summary shows the work as corrected: {summary}"
     );
+    assert!(summary.contains("已更正，原因：用户补充：阀体完好"), "and says it was corrected: {summary}");
     sign_on_pad(&app).await;
+    app.session()
+        .wait_until("the strokes to be kept as a draft", Duration::from_secs(10), || async {
+            Ok((app.attribute("signature-pad-wrap", "data-saved").await.as_deref() == Some("true"))
+                .then_some(()))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("the signature pad never saved its strokes: {e}"));
+    // The tablet restarts while the customer signs: the drawing survives.
+    let app = app.restart().await;
+    app.click(&format!("signin-tech-{PERFORMER}")).await;
+    app.type_keys("pin-input", PERFORMER_PIN).await;
+    app.click("sign-in").await;
+    app.click(&format!("order-{REPAIR}")).await;
+    app.click("start-visit").await;
+    app.click("to-summary").await;
     app.click("satisfaction-5").await;
+    app.session()
+        .wait_until("the restored signature to allow signing", Duration::from_secs(10), || async {
+            Ok(app.attribute("signoff-submit", "disabled").await.is_none().then_some(()))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("the signature drawn before the restart was lost: {e}"));
     app.screenshot("summary").await;
     app.click("signoff-submit").await;
+    // The customer's copy is made at once, offline: a Chinese PDF on the tablet.
+    let copy_path = app.text("customer-copy-path").await;
+    let copy_text = pdftotext(&copy_path);
+    assert!(
+        copy_text.contains("入户维修服务确认单")
+            && copy_text.contains(REPAIR)
+            && copy_text.contains("只需更换阀芯"),
+        "the customer's copy holds the visit: {copy_text}"
+    );
+    app.screenshot("signed").await;
     app.click("signoff-done").await;
     app.click("conclude-resolved").await;
     app.wait_for("visit-concluded").await;
@@ -256,6 +322,13 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     app.fill("refuse-reason", "客户认为测温位置不对，拒绝签字").await;
     app.click("refuse-submit").await;
     app.wait_for("signoff-done").await;
+    let copy_text = pdftotext(&app.text("customer-copy-path").await);
+    assert!(
+        copy_text.contains("入户测温记录")
+            && copy_text.contains("15.20℃")
+            && copy_text.contains("客户认为测温位置不对"),
+        "the refusal has its copy too, made with the server down: {copy_text}"
+    );
     let pending = app.text("sync-pending-records").await;
     assert!(!pending.trim_end().ends_with(": 0"), "records wait while the server is down: {pending}");
     app.screenshot("offline").await;
@@ -289,8 +362,8 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
         .query_row("SELECT device_id FROM entry LIMIT 1", [], |r| r.get(0))
         .expect("the device sent entries");
     let (count, distinct, min, max) = server.entry_counts(&device_id);
-    // 7 steps + sign-off + outcome, 2 readings + report + refusal.
-    assert_eq!((count, distinct, min, max), (13, 13, 1, 13), "every record once, contiguous");
+    // 7 steps + a correction + sign-off + outcome, 2 readings + report + refusal.
+    assert_eq!((count, distinct, min, max), (14, 14, 1, 14), "every record once, contiguous");
     let flagged: i64 = db
         .query_row(
             "SELECT count(*) FROM entry WHERE device_id = ?1 AND flags NOT IN ('[]', '')",

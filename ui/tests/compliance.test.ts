@@ -39,6 +39,7 @@ function reading(id: string, centi: number, extra: { supersedes?: string; supers
     shown_to_customer: true,
     outlier_reason: null,
     superseded_by: extra.superseded_by ?? null,
+    withdrawn: false,
   };
 }
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildEvidence, emptyStepForm } from '../src/lib/evidence';
+import { buildEvidence, emptyStepForm, formFromEvidence } from '../src/lib/evidence';
 import { errorText, toAppError } from '../src/lib/errors';
 import { IdleClock, parseLockMinutes } from '../src/lib/idle';
 import { lastSyncError, stoppedLanes, syncSummaryState } from '../src/lib/sync';
 import { recordRows, schemaName } from '../src/lib/records';
-import { fromLocalInput, toLocalInput } from '../src/lib/datetime';
+import { fromLocalInput, setTzOffsetMinutes, toLocalInput } from '../src/lib/datetime';
 import { bytesToBase64 } from '../src/lib/base64';
-import type { RecordView, SyncStatus } from '../src/ipc/types';
+import type { RecordView, StepEvidence, SyncStatus } from '../src/ipc/types';
 
 describe('step evidence JSON', () => {
   it('arrival carries the booleans and photo hashes, tagged by step', () => {
@@ -165,6 +165,55 @@ describe('records list', () => {
   it('names schemas', () => {
     expect(schemaName('hearth.visit_step/1')).toBe('visit_step');
     expect(schemaName('odd')).toBe('odd');
+  });
+});
+
+describe('a correction starts from the record', () => {
+  it('gives back the same evidence for every step when built from the form of a record', () => {
+    const records: StepEvidence[] = [
+      { step: 'appointment', agreed: { start: '2026-12-01T06:00:00.000Z', end: '2026-12-01T07:00:00.000Z' }, customer_confirmed: true, note: '下午两点' },
+      { step: 'arrival', body_camera_on: true, knocked_gently: true, work_id_shown: true, note: '从后门进入', photos: ['ab'.repeat(32)] },
+      { step: 'entry', uniform: true, badge: true, shoe_covers: true },
+      { step: 'communicate', confirmed_problem: '卧室暖气不热', paid_service_told: false },
+      {
+        step: 'inspect',
+        findings: '阀门堵塞',
+        riser_this_floor: 4150,
+        return_at_inlet: 3800,
+        blockage_found: true,
+        zone: 'high',
+        branch_pressure_kpa: -20,
+        branch_flow_litres_per_hour: 300,
+        fault_side: 'customer',
+        photos: [],
+      },
+      {
+        step: 'resolve',
+        action: '更换阀门',
+        parts: [{ part: 'DN20 阀门', price_told_cents: 4500, customer_consented: true }],
+        customer_damage: { description: '用户自行改管', customer_confirmed: true },
+        photos: [],
+      },
+      { step: 'farewell', cleaned_up: true, explained_care: true, thanked: true, photos: [] },
+    ];
+    for (const evidence of records) {
+      const built = buildEvidence(evidence.step, formFromEvidence(evidence));
+      expect(built).toEqual({ ok: true, evidence });
+    }
+  });
+});
+
+describe('times on the tablet clock', () => {
+  it('shows and reads wall-clock times in the tablet offset, not the webview zone', () => {
+    setTzOffsetMinutes(480);
+    // 2026-12-01 06:00 UTC is 14:00 in China, whatever zone the test runner is in.
+    expect(toLocalInput(Date.UTC(2026, 11, 1, 6, 0))).toBe('2026-12-01T14:00');
+    expect(fromLocalInput('2026-12-01T14:00')).toBe(Date.UTC(2026, 11, 1, 6, 0));
+    setTzOffsetMinutes(0);
+    expect(toLocalInput(Date.UTC(2026, 11, 1, 6, 0))).toBe('2026-12-01T06:00');
+    setTzOffsetMinutes(99_999); // refused: stays as it was
+    expect(toLocalInput(Date.UTC(2026, 11, 1, 6, 0))).toBe('2026-12-01T06:00');
+    setTzOffsetMinutes(480);
   });
 });
 

@@ -72,17 +72,31 @@ describe('strokes', () => {
     };
     expect(parseStrokes(serialiseStrokes(d))).toEqual(d);
     expect(isEmpty(d)).toBe(false);
+  });
+  it('serialises with integers only, as drafts and records require (no floats)', () => {
+    const d: SignatureDrawing = { version: 1, aspect: 3, strokes: [[normalise(1, 1, 3, 3), normalise(450, 75, 900, 300)]] };
+    const json = serialiseStrokes(d);
+    const numbers: number[] = [];
+    JSON.parse(json, (_k, v) => {
+      if (typeof v === 'number') numbers.push(v);
+      return v;
+    });
+    expect(numbers.length).toBeGreaterThan(4);
+    expect(numbers.every(Number.isInteger)).toBe(true);
+    expect(json).toBe('{"version":2,"aspect_milli":3000,"strokes":[[[3333,3333],[5000,2500]]]}');
     expect(isEmpty(emptyDrawing(3))).toBe(true);
   });
   it('refuses malformed drafts instead of drawing garbage', () => {
     expect(parseStrokes(null)).toBeNull();
     expect(parseStrokes('')).toBeNull();
     expect(parseStrokes('not json')).toBeNull();
-    expect(parseStrokes('{"version":2,"aspect":3,"strokes":[]}')).toBeNull();
-    expect(parseStrokes('{"version":1,"aspect":3,"strokes":[[[0.1]]]}')).toBeNull();
-    expect(parseStrokes('{"version":1,"aspect":3,"strokes":[[["a","b"]]]}')).toBeNull();
+    expect(parseStrokes('{"version":3,"aspect_milli":3000,"strokes":[]}')).toBeNull();
+    expect(parseStrokes('{"version":2,"aspect_milli":3000,"strokes":[[[1000]]]}')).toBeNull();
+    expect(parseStrokes('{"version":2,"aspect_milli":3000,"strokes":[[["a","b"]]]}')).toBeNull();
+    expect(parseStrokes('{"version":2,"aspect_milli":3000,"strokes":[[[0.5,0.5]]]}')).toBeNull();
+    expect(parseStrokes('{"version":2,"aspect_milli":0,"strokes":[]}')).toBeNull();
   });
   it('clamps stored points into 0..1', () => {
-    expect(parseStrokes('{"version":1,"aspect":3,"strokes":[[[1.5,-1]]]}')?.strokes).toEqual([[[1, 0]]]);
+    expect(parseStrokes('{"version":2,"aspect_milli":3000,"strokes":[[[15000,-10]]]}')?.strokes).toEqual([[[1, 0]]]);
   });
 });

@@ -102,11 +102,11 @@ pub fn deadlines(order: &WorkOrder, rules: &RuleSet, now: DateTime<Utc>) -> Vec<
         }
     }
 
-    if let Some(appointment) = order.appointment {
-        if is_late(m, &appointment, now) {
-            let due = sub_minutes(appointment.start(), d.late_notice_minutes);
-            out.push(judge.status(DeadlineKind::LateNotice, received, due, m.late_notice_at));
-        }
+    if let Some(appointment) = order.appointment
+        && is_late(m, &appointment, now)
+    {
+        let due = sub_minutes(appointment.start(), d.late_notice_minutes);
+        out.push(judge.status(DeadlineKind::LateNotice, received, due, m.late_notice_at));
     }
 
     if let Some(completed) = m.completed_at {

@@ -24,7 +24,7 @@ pub mod work_order;
 
 pub use centi::CentiCelsius;
 pub use deadline::{DeadlineKind, DeadlineState, DeadlineStatus, deadlines};
-pub use rules::{DeadlineRules, RuleSet, RuleSetError, TemperatureRules};
+pub use rules::{CompanyProfile, DeadlineRules, RuleSet, RuleSetError, TemperatureRules};
 pub use signoff::{
     CoSignError, CustomerSignoff, Satisfaction, Signer, SignerRole, SignoffError, check_cosigned,
 };

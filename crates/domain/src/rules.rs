@@ -120,12 +120,30 @@ impl Default for TemperatureRules {
     }
 }
 
+/// Who the company is, as the customer's copy names it: "a copy is left
+/// with the customer with the service phone numbers" (domain.md, 七道别).
+/// Empty until the office sets it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
+pub struct CompanyProfile {
+    pub name: String,
+    /// The service hotline printed on the customer's copy.
+    pub hotline: String,
+}
+
 /// One company's rules. Validated on construction and on deserialisation.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(try_from = "RuleSetData")]
 pub struct RuleSet {
     deadlines: DeadlineRules,
     temperature: TemperatureRules,
+    #[serde(default, skip_serializing_if = "is_unset")]
+    company: CompanyProfile,
+}
+
+fn is_unset(c: &CompanyProfile) -> bool {
+    c == &CompanyProfile::default()
 }
 
 #[derive(Deserialize, Default)]
@@ -133,12 +151,13 @@ pub struct RuleSet {
 struct RuleSetData {
     deadlines: DeadlineRules,
     temperature: TemperatureRules,
+    company: CompanyProfile,
 }
 
 impl TryFrom<RuleSetData> for RuleSet {
     type Error = RuleSetError;
     fn try_from(data: RuleSetData) -> Result<Self, Self::Error> {
-        Self::new(data.deadlines, data.temperature)
+        Ok(Self::new(data.deadlines, data.temperature)?.with_company(data.company))
     }
 }
 
@@ -174,7 +193,20 @@ impl RuleSet {
         if temperature.outlier_threshold < CentiCelsius(0) {
             return Err(RuleSetError::NegativeOutlierThreshold(temperature.outlier_threshold));
         }
-        Ok(Self { deadlines, temperature })
+        Ok(Self { deadlines, temperature, company: CompanyProfile::default() })
+    }
+
+    /// The same rules, naming the company.
+    pub fn with_company(self, company: CompanyProfile) -> Self {
+        let company = CompanyProfile {
+            name: company.name.trim().to_owned(),
+            hotline: company.hotline.trim().to_owned(),
+        };
+        Self { company, ..self }
+    }
+
+    pub fn company(&self) -> &CompanyProfile {
+        &self.company
     }
 
     pub fn deadlines(&self) -> &DeadlineRules {

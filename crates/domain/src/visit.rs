@@ -136,6 +136,10 @@ pub enum VisitError {
     SignoffBeforeResolve,
     #[error("the customer's sign-off is already recorded")]
     SignoffAlreadyRecorded,
+    #[error("step {step:?} is not done, so there is nothing to correct")]
+    StepNotDone { step: VisitStep },
+    #[error("the customer has signed off or the visit has ended: its steps can no longer be corrected")]
+    CorrectionTooLate,
 }
 
 impl VisitError {
@@ -164,6 +168,8 @@ impl VisitError {
             Self::MissingCustomerSignoff => "missing_customer_signoff",
             Self::SignoffBeforeResolve => "signoff_before_resolve",
             Self::SignoffAlreadyRecorded => "signoff_already_recorded",
+            Self::StepNotDone { .. } => "step_not_done",
+            Self::CorrectionTooLate => "correction_too_late",
         }
     }
 }
@@ -185,6 +191,8 @@ pub struct ArrivalEvidence {
     pub body_camera_on: bool,
     pub knocked_gently: bool,
     pub work_id_shown: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     #[serde(default)]
     pub photos: Vec<Sha256Hex>,
 }
@@ -196,6 +204,8 @@ pub struct EntryEvidence {
     pub uniform: bool,
     pub badge: bool,
     pub shoe_covers: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// 四沟通.
@@ -307,6 +317,8 @@ pub struct FarewellEvidence {
     pub cleaned_up: bool,
     pub explained_care: bool,
     pub thanked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     #[serde(default)]
     pub photos: Vec<Sha256Hex>,
 }
@@ -532,14 +544,33 @@ impl Visit {
         if self.is_done(step) {
             return Err(VisitError::StepAlreadyCompleted { step });
         }
-        if let Some(expected) = self.next_step() {
-            if expected != step {
-                return Err(VisitError::StepOutOfOrder { expected, got: step });
-            }
+        if let Some(expected) = self.next_step()
+            && expected != step
+        {
+            return Err(VisitError::StepOutOfOrder { expected, got: step });
         }
         self.check_not_before_last(at)?;
         evidence.check()?;
         self.steps.push(CompletedStep { at, evidence });
+        Ok(())
+    }
+
+    /// Replaces the evidence of a step already done (a correction), keeping
+    /// the step's time: the step happened when it happened. Only until the
+    /// customer signs off or the visit ends — after that the customer has
+    /// seen, or the office has, what the record says.
+    pub fn correct(&mut self, evidence: StepEvidence) -> Result<(), VisitError> {
+        if self.outcome.is_some() || self.signoff.is_some() {
+            return Err(VisitError::CorrectionTooLate);
+        }
+        let step = evidence.step();
+        let done = self
+            .steps
+            .iter_mut()
+            .find(|s| s.evidence.step() == step)
+            .ok_or(VisitError::StepNotDone { step })?;
+        evidence.check()?;
+        done.evidence = evidence;
         Ok(())
     }
 

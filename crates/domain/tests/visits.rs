@@ -24,10 +24,11 @@ fn evidence(step: VisitStep) -> StepEvidence {
             body_camera_on: true,
             knocked_gently: true,
             work_id_shown: true,
+            note: None,
             photos: vec![],
         }),
         VisitStep::Entry => {
-            StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true })
+            StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true, note: None })
         }
         VisitStep::Communicate => StepEvidence::Communicate(CommunicateEvidence {
             confirmed_problem: "卧室暖气片不热".into(),
@@ -43,6 +44,7 @@ fn evidence(step: VisitStep) -> StepEvidence {
             cleaned_up: true,
             explained_care: true,
             thanked: true,
+            note: None,
             photos: vec![],
         }),
     }
@@ -171,8 +173,13 @@ fn the_appointment_step_needs_the_customer_to_confirm_the_time() {
 
 #[test]
 fn arrival_needs_the_body_camera_a_gentle_knock_and_the_work_id() {
-    let full =
-        ArrivalEvidence { body_camera_on: true, knocked_gently: true, work_id_shown: true, photos: vec![] };
+    let full = ArrivalEvidence {
+        body_camera_on: true,
+        knocked_gently: true,
+        work_id_shown: true,
+        note: None,
+        photos: vec![],
+    };
     let cases = [
         (ArrivalEvidence { body_camera_on: false, ..full.clone() }, EvidenceItem::BodyCameraOn),
         (ArrivalEvidence { knocked_gently: false, ..full.clone() }, EvidenceItem::KnockedGently),
@@ -188,7 +195,7 @@ fn arrival_needs_the_body_camera_a_gentle_knock_and_the_work_id() {
 
 #[test]
 fn entry_needs_uniform_badge_and_shoe_covers() {
-    let full = EntryEvidence { uniform: true, badge: true, shoe_covers: true };
+    let full = EntryEvidence { uniform: true, badge: true, shoe_covers: true, note: None };
     let cases = [
         (EntryEvidence { uniform: false, ..full.clone() }, EvidenceItem::Uniform),
         (EntryEvidence { badge: false, ..full.clone() }, EvidenceItem::Badge),
@@ -234,7 +241,13 @@ fn resolving_needs_a_description_of_the_action() {
 
 #[test]
 fn farewell_needs_cleanup_an_explanation_and_thanks() {
-    let full = FarewellEvidence { cleaned_up: true, explained_care: true, thanked: true, photos: vec![] };
+    let full = FarewellEvidence {
+        cleaned_up: true,
+        explained_care: true,
+        thanked: true,
+        note: None,
+        photos: vec![],
+    };
     let cases = [
         (FarewellEvidence { cleaned_up: false, ..full.clone() }, EvidenceItem::CleanedUp),
         (FarewellEvidence { explained_care: false, ..full.clone() }, EvidenceItem::ExplainedCare),

@@ -87,6 +87,11 @@ pub struct Attachment {
     pub size: u64,
     pub media_type: String,
     pub role: AttachmentRole,
+    /// For a photo: when it was taken, as the original file's EXIF said
+    /// (device local time read with its stated or the tablet's offset). The
+    /// stored file carries no metadata, so the record keeps the time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_at_ms: Option<i64>,
 }
 
 /// Another record this one binds (a report binds its readings, a sign-off what was accepted).

@@ -240,6 +240,9 @@ fn order(o: &Order, now: DateTime<Utc>) -> Result<WorkOrder, AdminError> {
     Ok(wo)
 }
 
+/// The demo's heating company and its service hotline.
+const DEMO_COMPANY: (&str, &str) = ("阳泉市热力有限公司", "0353-2021234");
+
 async fn put_once(storage: &dyn Storage, put: PutSnapshot) -> Result<bool, AdminError> {
     match storage.put_snapshot(PutSnapshot { expected_rev: Some(0), ..put }).await {
         Ok(_) => Ok(true),
@@ -251,7 +254,10 @@ async fn put_once(storage: &dyn Storage, put: PutSnapshot) -> Result<bool, Admin
 /// Fills `storage` and says what it added.
 pub async fn fill(storage: &dyn Storage, now_ms: i64) -> Result<String, AdminError> {
     let now = Utc.timestamp_millis_opt(now_ms).single().ok_or_else(|| AdminError::Invalid("clock".into()))?;
-    let rules = serde_json::to_value(RuleSet::default()).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let company =
+        hearth_domain::CompanyProfile { name: DEMO_COMPANY.0.into(), hotline: DEMO_COMPANY.1.into() };
+    let rules = serde_json::to_value(RuleSet::default().with_company(company))
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
     put_once(
         storage,
         PutSnapshot {

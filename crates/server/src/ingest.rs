@@ -280,10 +280,10 @@ async fn run_batch(
                     if pending[n].entry_hash == entry_hash {
                         break 'entry Answer::RepeatOf(n);
                     }
-                } else if let Some(stored) = state.storage.entry_at(device_id, seq).await? {
-                    if stored.entry_hash == entry_hash {
-                        break 'entry answered(with_receipt(EntryStatus::Duplicate, &stored));
-                    }
+                } else if let Some(stored) = state.storage.entry_at(device_id, seq).await?
+                    && stored.entry_hash == entry_hash
+                {
+                    break 'entry answered(with_receipt(EntryStatus::Duplicate, &stored));
                 }
                 evidence.push(conflict_evidence(device_id, seq, "fork", env, now));
                 break 'entry answered(conflict(seq, ConflictReason::Fork));
@@ -361,6 +361,7 @@ async fn run_batch(
     for s in stored.iter().filter(|s| !s.flags.is_empty()) {
         crate::rules::publish_review_status(state, s).await?;
     }
+    file_orders_opened_on_site(state, &stored).await?;
     let results = answers
         .into_iter()
         .map(|a| {
@@ -373,6 +374,31 @@ async fn run_batch(
         })
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(EntriesResponse { results, server_time_ms: state.now_ms() })
+}
+
+/// Files the orders technicians opened on site in these entries (the office
+/// confirms them later); an id already taken is left alone.
+async fn file_orders_opened_on_site(state: &AppState, stored: &[StoredEntry]) -> ApiResult<()> {
+    for s in stored.iter().filter(|s| s.schema == schema::WORK_ORDER_LOCAL) {
+        let Ok(decoded) = hearth_protocol::verify::decode_envelope(&s.envelope) else { continue };
+        let content = decoded.content();
+        let Some(order) =
+            crate::rules::opened_on_site(&content.schema, content.work_order_id.as_deref(), &content.data)
+        else {
+            continue;
+        };
+        let tech_id = content.signers.first().map(|x| x.tech_id.clone()).unwrap_or_default();
+        let origin = crate::office::OpenedOnSite {
+            record_id: s.record_id.clone(),
+            device_id: s.device_id.clone(),
+            tech_id,
+            confirmed_at: None,
+        };
+        if crate::office::file_order_opened_on_site(state, order, origin).await? {
+            tracing::info!(device_id = %s.device_id, record_id = %s.record_id, "order opened on site filed");
+        }
+    }
+    Ok(())
 }
 
 /// Appends in one transaction; `None` when a unique key (a record id or a

@@ -2,7 +2,7 @@
 //! They never block a chain (protocol §5): each failed rule is a flag, and
 //! a flagged receipt says `needs_review`.
 
-use hearth_domain::{CompletedStep, RuleSet, TemperatureReading, Thermometer};
+use hearth_domain::{CompletedStep, RuleSet, TemperatureReading, Thermometer, WorkOrder};
 use hearth_protocol::schema;
 use hearth_protocol::verify::{DecodedEnvelope, SignatureReport};
 use std::collections::HashMap;
@@ -93,7 +93,9 @@ impl<'a> RuleContext<'a> {
         if !crate::ingest::known_schema(&content.schema) {
             flags.push(UNKNOWN_SCHEMA);
         }
+        // An order opened on site is new by definition: the server files it.
         if let Some(wo) = &content.work_order_id
+            && content.schema != schema::WORK_ORDER_LOCAL
             && !self.work_order_exists(wo).await?
         {
             flags.push(UNKNOWN_WORK_ORDER);
@@ -117,7 +119,9 @@ impl<'a> RuleContext<'a> {
                 break;
             }
         }
-        flags.extend(self.domain_flags(&content.schema, &content.data).await?);
+        flags.extend(
+            self.domain_flags(&content.schema, content.work_order_id.as_deref(), &content.data).await?,
+        );
         flags.sort_unstable();
         flags.dedup();
         Ok(flags.into_iter().map(str::to_owned).collect())
@@ -126,6 +130,11 @@ impl<'a> RuleContext<'a> {
     /// Remembers an entry accepted into the batch, for the checks of later ones.
     pub fn note_pending(&mut self, decoded: &DecodedEnvelope) {
         let content = decoded.content();
+        if content.schema == schema::WORK_ORDER_LOCAL
+            && let Some(wo) = &content.work_order_id
+        {
+            self.work_orders.insert(wo.clone(), true);
+        }
         self.pending.insert(content.record_id.clone(), decoded.content.hash().to_hex());
         self.boots.insert(
             content.created.boot_id.clone(),
@@ -209,6 +218,7 @@ impl<'a> RuleContext<'a> {
     async fn domain_flags(
         &mut self,
         schema_name: &str,
+        work_order_id: Option<&str>,
         data: &serde_json::Map<String, Value>,
     ) -> ApiResult<Vec<&'static str>> {
         let value = Value::Object(data.clone());
@@ -231,6 +241,9 @@ impl<'a> RuleContext<'a> {
                 }
                 Err(_) => flags.push(INVALID_DATA),
             },
+            schema::WORK_ORDER_LOCAL if opened_on_site(schema_name, work_order_id, data).is_none() => {
+                flags.push(INVALID_DATA);
+            }
             schema::VISIT_STEP => match serde_json::from_value::<CompletedStep>(value) {
                 Ok(step) => {
                     if let Err(e) = step.evidence.check() {
@@ -243,6 +256,20 @@ impl<'a> RuleContext<'a> {
         }
         Ok(flags)
     }
+}
+
+/// The order a `hearth.work_order_local/1` record opens, when its data is a
+/// valid order under the record's own work-order id.
+pub fn opened_on_site(
+    schema_name: &str,
+    work_order_id: Option<&str>,
+    data: &serde_json::Map<String, Value>,
+) -> Option<WorkOrder> {
+    if schema_name != schema::WORK_ORDER_LOCAL {
+        return None;
+    }
+    let order: WorkOrder = serde_json::from_value(Value::Object(data.clone())).ok()?;
+    (Some(order.id.as_str()) == work_order_id).then_some(order)
 }
 
 /// Tells the device (through its feed) that one of its records needs review.

@@ -56,6 +56,7 @@ fn seal_entries(device: &mut TestDevice, n: usize, photos: &[Photo]) -> Vec<Enve
             let mut content = device.arrival("WO-DEMO-0001");
             if let Some(p) = photos.get(i) {
                 content.attachments.push(Attachment {
+                    captured_at_ms: None,
                     sha256: p.sha256,
                     size: p.bytes.len() as u64,
                     media_type: p.media_type.into(),

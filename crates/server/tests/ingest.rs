@@ -22,6 +22,7 @@ on_both_backends!(
     non_canonical_content_bytes_are_rejected,
     a_revoked_technician_key_flags_later_entries_and_leaves_earlier_ones_valid,
     a_business_rule_failure_is_accepted_as_needs_review_with_flags,
+    an_order_opened_on_site_is_filed_for_dispatch_and_its_records_are_not_flagged,
 );
 
 async fn setup(backend: Backend) -> (TestServer, TestDevice) {
@@ -230,4 +231,85 @@ async fn a_business_rule_failure_is_accepted_as_needs_review_with_flags(backend:
     assert_eq!(r.status, EntryStatus::Accepted, "business rules never block a chain");
     assert_eq!(r.receipt.as_ref().unwrap().status, ReceiptStatus::NeedsReview);
     assert_eq!(r.flags.as_deref(), Some(&["unknown_work_order".to_string()][..]));
+}
+
+/// `hearth.work_order_local/1` for a neighbour's leak found on a visit, as
+/// the tablet seals it: the order itself as data, signed by its technician.
+fn local_order(device: &mut TestDevice, id: &str) -> hearth_protocol::Content {
+    let address = hearth_domain::Address::new("阳光花园", "3号楼", "2单元", "601").unwrap();
+    let customer = hearth_domain::Customer::new("赵大妈", "13935100002", address).unwrap();
+    let mut order = hearth_domain::WorkOrder::new(
+        id,
+        hearth_domain::WorkOrderCategory::Leak,
+        customer,
+        "楼上漏水",
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    order.assign(hearth_domain::TechnicianId::parse("T0017").unwrap());
+    let mut content = device.arrival(id);
+    content.schema = "hearth.work_order_local/1".into();
+    content.data = match serde_json::to_value(&order).unwrap() {
+        Value::Object(map) => map,
+        _ => unreachable!("a work order is an object"),
+    };
+    content
+}
+
+async fn an_order_opened_on_site_is_filed_for_dispatch_and_its_records_are_not_flagged(backend: Backend) {
+    let (server, mut device) = setup(backend).await;
+    let id = "L-20261201143000-0a1b2c3d";
+    let local = local_order(&mut device, id);
+    let opened = device.seal(local);
+    let arrival = device.arrival(id);
+    let step = device.seal(arrival);
+    let resp = server.push(&device, &[opened.envelope.clone(), step.envelope]).await;
+    for r in &resp.results {
+        assert_eq!(r.status, EntryStatus::Accepted, "{r:?}");
+        assert_eq!(r.receipt.as_ref().unwrap().status, ReceiptStatus::Valid, "not unknown_work_order: {r:?}");
+    }
+    let office = |path: &str| server.http.get(server.url(path)).bearer_auth(&server.operator);
+    let order: Value = ok_json(office(&format!("/v1/office/work-orders/{id}"))).await;
+    assert_eq!(order["status"], "open");
+    assert_eq!(order["order"]["fault_description"], "楼上漏水");
+    assert_eq!(order["opened_on_site"]["device_id"], device.device_id.as_str());
+    assert_eq!(order["opened_on_site"]["tech_id"], "T0017");
+    assert!(order["opened_on_site"].get("confirmed_at").is_none(), "awaiting dispatch: {order}");
+    // A later record on the order, in another batch, is not flagged either.
+    let arrival = device.arrival(id);
+    let later = device.seal(arrival);
+    let resp = server.push(&device, &[later.envelope]).await;
+    assert_eq!(resp.results[0].receipt.as_ref().unwrap().status, ReceiptStatus::Valid);
+    // The same record again is a duplicate, and the order is not filed twice.
+    let resp = server.push(&device, &[opened.envelope]).await;
+    assert_eq!(resp.results[0].status, EntryStatus::Duplicate);
+
+    let confirm = |id: &str, rev: u64| {
+        server
+            .http
+            .post(server.url(&format!("/v1/office/work-orders/{id}/confirm")))
+            .bearer_auth(&server.operator)
+            .json(&serde_json::json!({"expected_rev": rev}))
+    };
+    let rev = order["rev"].as_u64().unwrap();
+    let confirmed: Value = ok_json(confirm(id, rev)).await;
+    assert!(confirmed["body"]["opened_on_site"]["confirmed_at"].is_string(), "{confirmed}");
+    let rev = confirmed["rev"].as_u64().unwrap();
+    expect_json_error(confirm(id, rev).send().await.unwrap(), 409, Some("already_confirmed")).await;
+    let demo: Value = ok_json(office("/v1/office/work-orders/WO-DEMO-0001")).await;
+    let demo_rev = demo["rev"].as_u64().unwrap();
+    expect_json_error(
+        confirm("WO-DEMO-0001", demo_rev).send().await.unwrap(),
+        409,
+        Some("not_opened_on_site"),
+    )
+    .await;
+    // The order reaches the technician's tablets through the feed.
+    let feed: Value =
+        server.device_get(&device, &format!("/v1/devices/{}/feed?limit=500", device.device_id)).await;
+    let items = feed["items"].as_array().unwrap();
+    assert!(
+        items.iter().any(|i| i["kind"] == "work_order" && i["id"] == id),
+        "the feed carries the order opened on site"
+    );
 }

@@ -339,6 +339,7 @@ impl Tablet {
                 body_camera_on: true,
                 knocked_gently: true,
                 work_id_shown: true,
+                note: None,
                 photos: vec![],
             }),
         };
@@ -621,6 +622,7 @@ async fn the_order_detail_lists_its_records_with_receipts_and_marks_the_latest_v
             body_camera_on: true,
             knocked_gently: true,
             work_id_shown: true,
+            note: None,
             photos: vec![],
         }),
     };
@@ -932,12 +934,14 @@ async fn temperature_test(
         let attachments = match &signoff {
             CustomerSignoff::Signed { signature_png_sha256, strokes_sha256, .. } => vec![
                 Attachment {
+                    captured_at_ms: None,
                     sha256: signature_png_sha256.as_str().parse().unwrap_or_else(|_| panic!("digest")),
                     size: 100,
                     media_type: "image/png".into(),
                     role: AttachmentRole::CustomerSignaturePng,
                 },
                 Attachment {
+                    captured_at_ms: None,
                     sha256: strokes_sha256.as_str().parse().unwrap_or_else(|_| panic!("digest")),
                     size: 100,
                     media_type: "application/json".into(),

@@ -961,7 +961,8 @@ async fn a_feed_reader_never_misses_an_item_while_four_writers_put_snapshots(db:
     const IDS: usize = 12;
     const ROUNDS: usize = 6;
     let s = &db.storage;
-    let kind_of = |id: usize| if id % 2 == 0 { SnapshotKind::WorkOrder } else { SnapshotKind::Thermometer };
+    let kind_of =
+        |id: usize| if id.is_multiple_of(2) { SnapshotKind::WorkOrder } else { SnapshotKind::Thermometer };
 
     let done = Arc::new(AtomicBool::new(false));
     let reader = {

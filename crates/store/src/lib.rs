@@ -25,7 +25,7 @@ use rusqlite::{Connection, OptionalExtension};
 pub use chain::{ChainReport, OutboxItem, ReceiptOutcome, StoredReceipt};
 pub use drafts::Draft;
 pub use error::StoreError;
-pub use files::StoredBlob;
+pub use files::{NewPhoto, StoredBlob, StoredPhoto};
 pub use records::ChainRecord;
 pub use sync::{Lane, LaneRecord, PendingBlob, ServerClock, ServerLink, SyncCounts};
 pub use vault::{DeviceIdentity, EnrolledTechnician, Pin, UnlockedTechnician, VaultError};

@@ -160,6 +160,7 @@ fn a_record_can_refer_only_to_files_already_stored() {
     let mut store = enrolled_store(dir.path());
     let photo = b"\x89PNG fake photo bytes".to_vec();
     let attachment = Attachment {
+        captured_at_ms: None,
         sha256: blob_id(&photo),
         size: photo.len() as u64,
         media_type: "image/png".into(),

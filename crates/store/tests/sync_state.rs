@@ -11,6 +11,7 @@ use serde_json::{Map, json};
 
 fn seal_with_photo(store: &mut Store, n: u64, photo: &hearth_store::StoredBlob) -> SealedRecord {
     let attachment = Attachment {
+        captured_at_ms: None,
         sha256: photo.sha256,
         size: photo.size,
         media_type: photo.media_type.clone(),

@@ -16,7 +16,7 @@ use hearth_store::{Store, StoreError};
 use crate::SyncError;
 
 /// What an export wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RescueSummary {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -29,6 +29,8 @@ pub struct RescueSummary {
     /// confirmed it has them: not needed in the export.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub already_on_server: u64,
+    /// Where the file was written, for the operator to copy it from.
+    pub path: String,
 }
 
 /// Writes the rescue file to `path`: to a temporary beside it first, synced,
@@ -69,5 +71,11 @@ pub fn export_rescue(store: &Store, path: &Path, now_ms: i64) -> Result<RescueSu
     drop(file);
     std::fs::rename(&temp, path).map_err(io)?;
     let bytes = std::fs::metadata(path).map_err(io)?.len();
-    Ok(RescueSummary { entries: entries.len() as u64, blobs: blobs.len() as u64, bytes, already_on_server })
+    Ok(RescueSummary {
+        entries: entries.len() as u64,
+        blobs: blobs.len() as u64,
+        bytes,
+        already_on_server,
+        path: path.display().to_string(),
+    })
 }

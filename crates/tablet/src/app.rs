@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use base64::Engine as _;
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use hearth_domain::{Address, Customer, RuleSet, TechnicianId, Thermometer, WorkOrder, WorkOrderId};
 use hearth_protocol::api::FeedKind;
 use hearth_protocol::seal::kid_of;
@@ -33,8 +33,8 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// China Standard Time, where the heating companies are.
 pub const DEFAULT_TZ_OFFSET_MINUTES: i32 = 8 * 60;
 
-/// Photos larger than this are refused rather than filling the tablet.
-pub const MAX_PHOTO_BYTES: usize = 16 * 1024 * 1024;
+/// A signature image larger than this is not a signature pad's drawing.
+pub const MAX_SIGNATURE_BYTES: usize = 2 * 1024 * 1024;
 
 /// The draft key prefix of UI drafts, apart from the app's own drafts.
 const UI_DRAFT_PREFIX: &str = "ui:";
@@ -79,6 +79,47 @@ pub struct App {
     boot_id: String,
     started: Instant,
     session: Mutex<Session>,
+    /// The CJK font for customer copies, found on first use.
+    pub(crate) font: Mutex<Option<hearth_copy::CjkFont>>,
+    /// The one thread that decodes photos (see `put_photo`).
+    photos: PhotoWorker,
+}
+
+type PhotoJob =
+    (Vec<u8>, std::sync::mpsc::Sender<Result<hearth_photo::IngestedPhoto, hearth_photo::PhotoError>>);
+
+/// Photos are decoded on one long-lived thread, one at a time: ten taken in
+/// a row (a burst, a multi-select) wait their turn, so memory holds one
+/// full-size picture, and the allocator's memory stays with one thread
+/// instead of being kept by every thread that ever decoded a photo.
+#[derive(Debug)]
+struct PhotoWorker {
+    jobs: Mutex<std::sync::mpsc::Sender<PhotoJob>>,
+}
+
+impl PhotoWorker {
+    fn start() -> Result<Self, AppError> {
+        let (jobs, queue) = std::sync::mpsc::channel::<PhotoJob>();
+        std::thread::Builder::new()
+            .name("hearth-photos".into())
+            .spawn(move || {
+                for (bytes, reply) in queue {
+                    let _ = reply.send(hearth_photo::ingest(&bytes, &hearth_photo::PhotoLimits::default()));
+                }
+            })
+            .map_err(|e| AppError::internal(format!("the photo worker did not start: {e}")))?;
+        Ok(Self { jobs: Mutex::new(jobs) })
+    }
+
+    fn ingest(&self, bytes: &[u8]) -> Result<hearth_photo::IngestedPhoto, AppError> {
+        // Held until the answer comes: the next caller copies its photo in
+        // only when this one is done, so no queue of copies builds up.
+        let jobs = lock(&self.jobs);
+        let (reply, answer) = std::sync::mpsc::channel();
+        jobs.send((bytes.to_vec(), reply)).map_err(|_| AppError::internal("the photo worker stopped"))?;
+        let ingested = answer.recv().map_err(|_| AppError::internal("the photo worker stopped"))?;
+        Ok(ingested?)
+    }
 }
 
 impl std::fmt::Debug for App {
@@ -93,7 +134,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Which records were withdrawn or corrected, and by what.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Supersessions {
     /// original record id → (the superseding record id, its schema)
     pub(crate) by: HashMap<String, (String, String)>,
@@ -116,6 +157,13 @@ impl Supersessions {
 
     pub(crate) fn superseded_by(&self, record_id: &str) -> Option<&str> {
         self.by.get(record_id).map(|(id, _)| id.as_str())
+    }
+
+    /// As these, with `record_id` withdrawn too: to ask what a void would do.
+    fn with_void(&self, record_id: &str) -> Self {
+        let mut by = self.by.clone();
+        by.insert(record_id.to_owned(), (String::new(), schema::VOID.to_owned()));
+        Self { by }
     }
 }
 
@@ -142,6 +190,8 @@ impl App {
             boot_id: uuid::Uuid::now_v7().to_string(),
             started: Instant::now(),
             session: Mutex::new(Session::default()),
+            font: Mutex::new(None),
+            photos: PhotoWorker::start()?,
         })
     }
 
@@ -255,6 +305,7 @@ impl App {
             server_url,
             technicians,
             signed_in: signed_in.as_deref().map(summary),
+            tz_offset_minutes: self.tz.local_minus_utc() / 60,
         })
     }
 
@@ -403,14 +454,44 @@ impl App {
     // Photos
     // ------------------------------------------------------------------
 
-    /// Stores a photo (JPEG or PNG, checked by its first bytes) to be named
-    /// in step evidence.
-    pub fn put_photo(&self, bytes_base64: &str, media_type: &str) -> Result<PhotoRef, AppError> {
-        let bytes = decode_base64(bytes_base64)?;
-        check_image(&bytes, media_type)?;
-        let stored = self.db().put_blob(&bytes, media_type, self.now().timestamp_millis())?;
+    /// Takes a photo from the camera or a file: JPEG or PNG, decoded within
+    /// bounds, turned upright, stripped of every metadata (GPS above all),
+    /// at most 2048 px, re-encoded, with a 320 px thumbnail that stays on the
+    /// tablet. The capture time the file stated is kept for the record. The
+    /// photo can then be named in step evidence by its `sha256`.
+    pub fn put_photo(&self, bytes: &[u8]) -> Result<PhotoRef, AppError> {
+        // Decoded on the photo worker, one at a time (see `PhotoWorker`); the
+        // store is not locked meanwhile, so sync and the screens go on.
+        let ingested = self.photos.ingest(bytes)?;
+        let captured_at_ms = ingested.captured.and_then(|c| {
+            let offset = c.offset_minutes.and_then(|m| FixedOffset::east_opt(m * 60)).unwrap_or(self.tz);
+            offset.from_local_datetime(&c.local).single().map(|t| t.timestamp_millis())
+        });
+        let photo = hearth_store::NewPhoto {
+            jpeg: &ingested.photo.bytes,
+            width: ingested.photo.width,
+            height: ingested.photo.height,
+            thumbnail: &ingested.thumbnail.bytes,
+            captured_at_ms,
+        };
+        let stored = self.db().put_photo(photo, self.now().timestamp_millis())?;
         self.nudge();
-        Ok(PhotoRef { sha256: stored.sha256.to_hex(), size: stored.size, media_type: stored.media_type })
+        Ok(PhotoRef {
+            sha256: stored.sha256.to_hex(),
+            size: stored.size,
+            media_type: hearth_photo::MEDIA_TYPE.to_owned(),
+        })
+    }
+
+    /// A stored photo's thumbnail, as a `data:` URL the screens can show.
+    pub fn photo_thumbnail_data_url(&self, sha256: &str) -> Result<String, AppError> {
+        let digest: Digest =
+            sha256.parse().map_err(|_| AppError::invalid_field("sha256", "not a SHA-256"))?;
+        let jpeg = self
+            .db()
+            .photo_thumbnail(&digest)?
+            .ok_or_else(|| AppError::new("unknown_photo", format!("no photo {sha256} on this tablet")))?;
+        Ok(format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(jpeg)))
     }
 
     // ------------------------------------------------------------------
@@ -459,6 +540,13 @@ impl App {
     }
 
     /// Withdraws a record sealed by mistake; the original stays on record.
+    ///
+    /// Refused for what others have relied on: a customer's sign-off or a
+    /// co-signed report (final on the tablet; the office annotates them), a
+    /// record another record binds or corrects, an order opened here that
+    /// already has records, and any void after which the visit would no
+    /// longer replay (only the last step done can be withdrawn; an earlier
+    /// one is corrected instead).
     pub fn void_record(&self, record_id: &str, reason: &str) -> Result<RecordView, AppError> {
         if reason.trim().is_empty() {
             return Err(AppError::new("reason_required", "say why the record is withdrawn"));
@@ -468,13 +556,8 @@ impl App {
         let original = store
             .chain_record(record_id)?
             .ok_or_else(|| AppError::invalid_field("record_id", "no such record on this tablet"))?;
-        if original.content.schema == schema::VOID {
-            return Err(AppError::invalid_field("record_id", "a void cannot be voided"));
-        }
-        let supersessions = Supersessions::of(&store.chain_records(None)?);
-        if supersessions.voided(record_id) {
-            return Err(AppError::invalid_field("record_id", "the record is already withdrawn"));
-        }
+        let all = store.chain_records(None)?;
+        self.check_voidable(&store, &original, &all)?;
         let work_order_id = original.content.work_order_id.as_deref().map(WorkOrderId::parse).transpose()?;
         let content = records::void(
             self.meta(&store)?,
@@ -486,6 +569,66 @@ impl App {
         let sealed = self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
         let supersessions = Supersessions::of(&store.chain_records(None)?);
         self.record_view(&store, &sealed, &supersessions)
+    }
+
+    fn check_voidable(
+        &self,
+        store: &Store,
+        original: &ChainRecord,
+        all: &[ChainRecord],
+    ) -> Result<(), AppError> {
+        let c = &original.content;
+        let supersessions = Supersessions::of(all);
+        if c.schema == schema::VOID {
+            return Err(AppError::invalid_field("record_id", "a void cannot be voided"));
+        }
+        if supersessions.voided(&c.record_id) {
+            return Err(AppError::invalid_field("record_id", "the record is already withdrawn"));
+        }
+        if supersessions.superseded_by(&c.record_id).is_some() {
+            return Err(AppError::new(
+                "record_corrected",
+                "the record was corrected: withdraw the correction instead",
+            ));
+        }
+        if c.schema == schema::CUSTOMER_SIGNOFF || c.schema == schema::TEMPERATURE_TEST {
+            return Err(AppError::new(
+                "record_final",
+                "a customer's sign-off and a co-signed report cannot be withdrawn on the tablet",
+            ));
+        }
+        let in_force = |r: &&ChainRecord| !supersessions.voided(&r.content.record_id);
+        if let Some(binder) =
+            all.iter().filter(in_force).find(|r| r.content.refs.iter().any(|x| x.record_id == c.record_id))
+        {
+            return Err(AppError::new(
+                "record_bound",
+                format!("record {} ({}) binds this one", binder.content.record_id, binder.content.schema),
+            ));
+        }
+        let Some(wo) = c.work_order_id.as_deref() else { return Ok(()) };
+        if c.schema == schema::WORK_ORDER_LOCAL {
+            let has_records = all.iter().filter(in_force).any(|r| {
+                r.content.work_order_id.as_deref() == Some(wo) && r.content.record_id != c.record_id
+            });
+            if has_records {
+                return Err(AppError::new(
+                    "order_has_records",
+                    "work was already recorded on this order: it cannot be withdrawn",
+                ));
+            }
+            return Ok(());
+        }
+        let Ok(order) = self.order(store, wo) else { return Ok(()) };
+        let records: Vec<ChainRecord> =
+            all.iter().filter(|r| r.content.work_order_id.as_deref() == Some(wo)).cloned().collect();
+        let supersessions = Supersessions::of(&records).with_void(&c.record_id);
+        crate::visit::replay_visit(&order, &records, supersessions).map(|_| ()).map_err(|_| {
+            AppError::new(
+                "void_breaks_visit",
+                "only the last step done can be withdrawn: correct an earlier step instead",
+            )
+        })
     }
 
     // ------------------------------------------------------------------
@@ -533,6 +676,14 @@ impl App {
         Ok(SyncStatus::from(&self.db().sync_counts()?))
     }
 
+    /// The device's network came back (the webview's `online` event): sync
+    /// at once instead of waiting out a backoff. Nothing to do before enrolment.
+    pub fn connectivity_regained(&self) {
+        if let Some(engine) = self.engine() {
+            engine.connectivity_regained();
+        }
+    }
+
     /// "Sync now": every lane runs at once, backoff or not.
     pub async fn sync_now(&self) -> Result<SyncStatus, AppError> {
         let engine = self
@@ -551,6 +702,19 @@ impl App {
         let now = self.now();
         let path = dir.join(format!("hearth-rescue-{}.jsonl", now.timestamp_millis()));
         Ok(hearth_sync::export_rescue(&store, &path, now.timestamp_millis())?)
+    }
+
+    /// The newest rescue file written by `export_rescue`.
+    pub fn latest_rescue_export(&self) -> Result<std::path::PathBuf, AppError> {
+        let dir = self.db().dir().join("rescue");
+        let newest = std::fs::read_dir(&dir)
+            .ok()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .max();
+        newest.ok_or_else(|| AppError::new("no_rescue_export", "nothing was exported yet"))
     }
 
     /// The thermometer named by `serial` in the feed.
@@ -580,7 +744,10 @@ impl App {
         let blob = store.stored_blob(&digest)?.ok_or_else(|| {
             AppError::invalid_field("photos", format!("photo {sha256} is not stored on this tablet"))
         })?;
+        // When the photo was taken, as its file said: the stored file keeps no metadata.
+        let captured_at_ms = store.photo(&digest)?.and_then(|p| p.captured_at_ms);
         Ok(hearth_protocol::Attachment {
+            captured_at_ms,
             sha256: digest,
             size: blob.size,
             media_type: blob.media_type,
@@ -609,27 +776,21 @@ pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, AppError> {
         .map_err(|_| AppError::invalid_field("bytes_base64", "not base64"))
 }
 
-const JPEG_MAGIC: &[u8] = &[0xFF, 0xD8, 0xFF];
 const PNG_MAGIC: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
-/// JPEG or PNG only, and the bytes must be what the media type says.
-pub(crate) fn check_image(bytes: &[u8], media_type: &str) -> Result<(), AppError> {
-    if bytes.len() > MAX_PHOTO_BYTES {
-        return Err(AppError::new(
-            "photo_too_large",
-            format!("a photo may be at most {MAX_PHOTO_BYTES} bytes, this one is {}", bytes.len()),
+/// A signature pad's drawing is a PNG of a few kilobytes; anything else is refused.
+pub(crate) fn check_signature_png(bytes: &[u8]) -> Result<(), AppError> {
+    if bytes.len() > MAX_SIGNATURE_BYTES {
+        return Err(AppError::invalid_field(
+            "signature_png_base64",
+            format!(
+                "a signature image may be at most {MAX_SIGNATURE_BYTES} bytes, this one is {}",
+                bytes.len()
+            ),
         ));
     }
-    let ok = match media_type {
-        "image/jpeg" => bytes.starts_with(JPEG_MAGIC),
-        "image/png" => bytes.starts_with(PNG_MAGIC),
-        _ => false,
-    };
-    if !ok {
-        return Err(AppError::new(
-            "unsupported_photo",
-            format!("only JPEG or PNG images are accepted, and the bytes must match the type ({media_type})"),
-        ));
+    if !bytes.starts_with(PNG_MAGIC) {
+        return Err(AppError::invalid_field("signature_png_base64", "the signature image must be a PNG"));
     }
     Ok(())
 }

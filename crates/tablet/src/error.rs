@@ -136,4 +136,13 @@ macro_rules! from_coded {
     };
 }
 
-from_coded!(VisitError, CoSignError, RuleSetError, TodayError, ContentError, SignError);
+from_coded!(
+    VisitError,
+    CoSignError,
+    RuleSetError,
+    TodayError,
+    ContentError,
+    SignError,
+    hearth_copy::CopyError,
+    hearth_photo::PhotoError
+);

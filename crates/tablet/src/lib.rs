@@ -3,12 +3,13 @@
 //! method, named alike.
 //!
 //! It owns turning domain events into sealed records, today's work list,
-//! sessions, visits, temperature tests, sign-offs, and the `{code, message}`
-//! error shape. It must never know Tauri, keep a PIN (only the unlocked key
+//! sessions, visits, temperature tests, sign-offs, photos, the customer's
+//! copy, and the `{code, message}` error shape. It must never know Tauri, keep a PIN (only the unlocked key
 //! of the signed-in technician lives in memory), or put a PIN in an error.
 #![forbid(unsafe_code)]
 
 pub mod app;
+mod copy;
 pub mod error;
 pub mod records;
 mod summary;

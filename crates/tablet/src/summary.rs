@@ -7,14 +7,14 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, FixedOffset, TimeZone};
 use hearth_domain::{
-    CentiCelsius, Compliance, NoticePlacement, RoomKind, RoomVerdict, RuleSet, StepEvidence, VisitOutcome,
-    WorkOrder,
+    CentiCelsius, CompanyProfile, Compliance, NoticePlacement, PartReplacement, RoomKind, RoomVerdict, RuleSet, StepEvidence,
+    TemperatureReading, TemperatureRules, TestCompliance, VisitOutcome, WorkOrder,
 };
 
 use crate::temperature::TestState;
 use crate::visit::VisitState;
 
-fn time<Tz: TimeZone>(at: &DateTime<Tz>, tz: FixedOffset) -> String {
+pub(crate) fn time<Tz: TimeZone>(at: &DateTime<Tz>, tz: FixedOffset) -> String {
     at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
@@ -45,48 +45,80 @@ fn yes_no(b: bool) -> &'static str {
     if b { "是" } else { "否" }
 }
 
-fn step_line(evidence: &StepEvidence, tz: FixedOffset) -> String {
-    match evidence {
-        StepEvidence::Appointment(e) => format!(
-            "一、预约：约定 {} 至 {}，客户已确认：{}",
-            time(&e.agreed.start(), tz),
-            time(&e.agreed.end(), tz),
-            yes_no(e.customer_confirmed)
+/// One step as the customer reads it: its title and what was done, the
+/// parts replaced kept apart (the customer's copy lists them in a table).
+pub(crate) struct StepText {
+    pub(crate) title: &'static str,
+    pub(crate) lines: Vec<String>,
+}
+
+fn note_line(note: Option<&String>) -> Option<String> {
+    note.map(|n| n.trim()).filter(|n| !n.is_empty()).map(|n| format!("备注：{n}"))
+}
+
+pub(crate) fn step_text(evidence: &StepEvidence, tz: FixedOffset) -> StepText {
+    let (title, mut lines, note) = match evidence {
+        StepEvidence::Appointment(e) => (
+            "一、预约",
+            vec![format!(
+                "约定 {} 至 {}，客户已确认：{}",
+                time(&e.agreed.start(), tz),
+                time(&e.agreed.end(), tz),
+                yes_no(e.customer_confirmed)
+            )],
+            e.note.as_ref(),
         ),
-        StepEvidence::Arrival(_) => "二、到达：开启工作记录仪，轻敲门，出示工作证".to_owned(),
-        StepEvidence::Entry(_) => "三、进门：统一着装，佩戴工牌，穿戴鞋套".to_owned(),
+        StepEvidence::Arrival(e) => {
+            ("二、到达", vec!["开启工作记录仪，轻敲门，出示工作证".to_owned()], e.note.as_ref())
+        }
+        StepEvidence::Entry(e) => {
+            ("三、进门", vec!["统一着装，佩戴工牌，穿戴鞋套".to_owned()], e.note.as_ref())
+        }
         StepEvidence::Communicate(e) => {
-            let mut line = format!("四、沟通：{}", e.confirmed_problem.trim());
+            let mut line = e.confirmed_problem.trim().to_owned();
             if let Some(paid) = e.paid_service_told {
                 let _ = write!(line, "（已告知是否收费：{}）", yes_no(paid));
             }
-            line
+            ("四、沟通", vec![line], None)
         }
-        StepEvidence::Inspect(e) => format!("五、检查：{}", e.findings.trim()),
+        StepEvidence::Inspect(e) => {
+            ("五、检查", vec![e.findings.trim().to_owned()], e.manifold_note.as_ref())
+        }
         StepEvidence::Resolve(e) => {
-            let mut line = format!("六、解决：{}", e.action.trim());
-            for p in &e.parts {
-                let price = p.price_told_cents.map_or_else(|| "未告知".to_owned(), yuan);
-                let _ = write!(
-                    line,
-                    "\n    更换配件：{}，价格 {}，客户同意：{}",
-                    p.part.trim(),
-                    price,
-                    yes_no(p.customer_consented)
-                );
-            }
+            let mut lines = vec![e.action.trim().to_owned()];
             if let Some(d) = &e.customer_damage {
-                let _ = write!(
-                    line,
-                    "\n    用户原因造成的损坏：{}，客户确认：{}",
+                lines.push(format!(
+                    "用户原因造成的损坏：{}，客户确认：{}",
                     d.description.trim(),
                     yes_no(d.customer_confirmed)
-                );
+                ));
             }
-            line
+            ("六、解决", lines, None)
         }
-        StepEvidence::Farewell(_) => "七、道别：清理现场，说明注意事项，致谢".to_owned(),
+        StepEvidence::Farewell(e) => {
+            ("七、道别", vec!["清理现场，说明注意事项，致谢".to_owned()], e.note.as_ref())
+        }
+    };
+    lines.extend(note_line(note));
+    StepText { title, lines }
+}
+
+/// A replaced part: name, the price told ("未告知" when it was not), consent.
+pub(crate) fn part_text(p: &PartReplacement) -> (String, String, &'static str) {
+    let price = p.price_told_cents.map_or_else(|| "未告知".to_owned(), yuan);
+    (p.part.trim().to_owned(), price, yes_no(p.customer_consented))
+}
+
+fn step_line(evidence: &StepEvidence, tz: FixedOffset) -> String {
+    let text = step_text(evidence, tz);
+    let mut line = format!("{}：{}", text.title, text.lines.join("\n    "));
+    if let StepEvidence::Resolve(e) = evidence {
+        for p in &e.parts {
+            let (name, price, consent) = part_text(p);
+            let _ = write!(line, "\n    更换配件：{name}，价格 {price}，客户同意：{consent}");
+        }
     }
+    line
 }
 
 fn placement(p: NoticePlacement) -> &'static str {
@@ -101,33 +133,44 @@ fn placement(p: NoticePlacement) -> &'static str {
     }
 }
 
-fn outcome_line(outcome: &VisitOutcome, tz: FixedOffset) -> String {
+/// How the visit ended, as the customer reads it.
+pub(crate) fn outcome_text(outcome: &VisitOutcome, tz: FixedOffset) -> String {
     match outcome {
-        VisitOutcome::Resolved => "处理结果：已解决".to_owned(),
+        VisitOutcome::Resolved => "已解决".to_owned(),
         VisitOutcome::NotResolved { next_appointment } => {
             let next = next_appointment.map(|a| time(&a.start(), tz)).unwrap_or_default();
-            format!("处理结果：未能当场解决，下次上门 {next}")
+            format!("未能当场解决，下次上门 {next}")
         }
         VisitOutcome::NobodyHome { notice_placement, next_appointment, .. } => {
             let next = next_appointment.map(|a| time(&a.start(), tz)).unwrap_or_default();
-            format!("处理结果：到访不遇，已留到访不遇单（{}），下次上门 {next}", placement(*notice_placement))
+            format!("到访不遇，已留到访不遇单（{}），下次上门 {next}", placement(*notice_placement))
         }
-        VisitOutcome::RefusedEntry { reason } => format!("处理结果：用户拒绝入户（{}）", reason.trim()),
+        VisitOutcome::RefusedEntry { reason } => format!("用户拒绝入户（{}）", reason.trim()),
     }
 }
 
 /// The repair feedback form (维修反馈单) the customer signs.
+/// The form's last line: where to call, with the company's hotline once the office set it.
+fn closing(out: &mut String, company: &CompanyProfile) {
+    let _ = match (company.name.is_empty(), company.hotline.is_empty()) {
+        (_, true) => write!(out, "如有问题请拨打供热服务热线。"),
+        (true, false) => write!(out, "如有问题请拨打供热服务热线 {}。", company.hotline),
+        (false, false) => write!(out, "如有问题请拨打{}服务热线 {}。", company.name, company.hotline),
+    };
+}
+
 pub(crate) fn visit(
     order: &WorkOrder,
     state: &VisitState,
     names: &HashMap<String, String>,
+    company: &CompanyProfile,
     tz: FixedOffset,
 ) -> String {
     let mut out = String::new();
     header(&mut out, "入户维修服务确认单", order.id.as_str(), Some(order));
     let mut technicians: Vec<&str> = Vec::new();
-    for (_, r) in &state.steps {
-        for s in &r.content.signers {
+    for step in &state.steps {
+        for s in &step.record.content.signers {
             if !technicians.contains(&s.tech_id.as_str()) {
                 technicians.push(&s.tech_id);
             }
@@ -137,21 +180,25 @@ pub(crate) fn visit(
         let people: Vec<String> = technicians.iter().map(|t| person(t, names)).collect();
         let _ = writeln!(out, "维修人员：{}", people.join("、"));
     }
-    if let (Some((first, _)), Some((last, _))) = (state.steps.first(), state.steps.last()) {
-        let _ = writeln!(out, "服务时间：{} 至 {}", time(&first.at, tz), time(&last.at, tz));
+    if let (Some(first), Some(last)) = (state.steps.first(), state.steps.last()) {
+        let _ = writeln!(out, "服务时间：{} 至 {}", time(&first.step.at, tz), time(&last.step.at, tz));
     }
     let _ = writeln!(out, "服务过程：");
-    for (step, _) in &state.steps {
-        let _ = writeln!(out, "{}（{}）", step_line(&step.evidence, tz), time(&step.at, tz));
+    for s in &state.steps {
+        let _ = write!(out, "{}（{}）", step_line(&s.step.evidence, tz), time(&s.step.at, tz));
+        if let Some(c) = &s.record.content.supersedes {
+            let _ = write!(out, "（已更正，原因：{}）", c.reason);
+        }
+        let _ = writeln!(out);
     }
     if let Some((concluded, _)) = &state.outcome {
-        let _ = writeln!(out, "{}", outcome_line(&concluded.outcome, tz));
+        let _ = writeln!(out, "处理结果：{}", outcome_text(&concluded.outcome, tz));
     }
-    let _ = write!(out, "如有问题请拨打供热服务热线。");
+    closing(&mut out, company);
     out
 }
 
-fn room(kind: RoomKind) -> &'static str {
+pub(crate) fn room(kind: RoomKind) -> &'static str {
     match kind {
         RoomKind::LivingRoom => "客厅",
         RoomKind::Bedroom => "卧室",
@@ -162,7 +209,7 @@ fn room(kind: RoomKind) -> &'static str {
     }
 }
 
-fn verdict(v: RoomVerdict) -> &'static str {
+pub(crate) fn verdict(v: RoomVerdict) -> &'static str {
     match v {
         RoomVerdict::Compliant => "达标",
         RoomVerdict::BelowStandard => "不达标",
@@ -170,8 +217,33 @@ fn verdict(v: RoomVerdict) -> &'static str {
     }
 }
 
-fn celsius(c: CentiCelsius) -> String {
+pub(crate) fn celsius(c: CentiCelsius) -> String {
     c.to_string().replace(" °C", "℃")
+}
+
+/// A room's verdict under the rule set: compliant, below standard, or not
+/// counted (a room the rules leave out).
+pub(crate) fn room_verdict(reading: &TemperatureReading, rules: &TemperatureRules) -> RoomVerdict {
+    match reading.complies(rules) {
+        None => RoomVerdict::NotCounted,
+        Some(true) => RoomVerdict::Compliant,
+        Some(false) => RoomVerdict::BelowStandard,
+    }
+}
+
+pub(crate) fn overall(c: Compliance) -> &'static str {
+    match c {
+        Compliance::Compliant => "室温达标",
+        Compliance::BelowStandard => "室温不达标",
+    }
+}
+
+/// The test's verdict: the report's once signed, else live over the readings in force.
+pub(crate) fn test_compliance(state: &TestState, rules: &TemperatureRules) -> Option<TestCompliance> {
+    match &state.report {
+        Some((report, _)) => Some(report.compliance.clone()),
+        None => hearth_domain::temperature::assess(state.test.readings(), rules).ok(),
+    }
 }
 
 /// The temperature test form (测温记录) both sides sign.
@@ -182,6 +254,7 @@ pub(crate) fn test(
     rules: &RuleSet,
     tz: FixedOffset,
 ) -> String {
+    let company = rules.company();
     let rules = rules.temperature();
     let s = &state.start;
     let mut out = String::new();
@@ -198,11 +271,7 @@ pub(crate) fn test(
     let _ = writeln!(out, "测温开始：{}", time(&s.started_at, tz));
     let _ = writeln!(out, "各房间读数：");
     for (n, (reading, record)) in state.in_force().enumerate() {
-        let v = match reading.complies(rules) {
-            None => RoomVerdict::NotCounted,
-            Some(true) => RoomVerdict::Compliant,
-            Some(false) => RoomVerdict::BelowStandard,
-        };
+        let v = room_verdict(reading, rules);
         let min = reading
             .required_minimum(rules)
             .map(|m| format!("，标准不低于 {}", celsius(m)))
@@ -226,17 +295,10 @@ pub(crate) fn test(
         }
         let _ = writeln!(out);
     }
-    let compliance = match &state.report {
-        Some((report, _)) => Some(report.compliance.clone()),
-        None => hearth_domain::temperature::assess(state.test.readings(), rules).ok(),
-    };
-    if let Some(c) = compliance {
-        let overall = match c.verdict {
-            Compliance::Compliant => "室温达标",
-            Compliance::BelowStandard => "室温不达标",
-        };
-        let _ = writeln!(out, "结论：{overall}");
+    if let Some(c) = test_compliance(state, rules) {
+        let _ = writeln!(out, "结论：{}", overall(c.verdict));
     }
-    let _ = write!(out, "测温结果当场记录，不得事后填写或改写。");
+    let _ = writeln!(out, "测温结果当场记录，不得事后填写或改写。");
+    closing(&mut out, company);
     out
 }

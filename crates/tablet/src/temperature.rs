@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, FixedOffset};
 use hearth_domain::{
-    CustomerSignoff, NewReading, NewTemperatureTest, RoomVerdict, TemperatureError, TemperatureReading,
-    TemperatureReport, TemperatureTest, TestId, Thermometer, WorkOrderId, temperature,
+    CustomerSignoff, NewReading, NewTemperatureTest, TemperatureError, TemperatureReading, TemperatureReport,
+    TemperatureTest, TestId, Thermometer, WorkOrderId,
 };
 use hearth_protocol::api::FeedKind;
 use hearth_protocol::{Content, SignerRole, schema};
@@ -36,6 +36,22 @@ pub(crate) struct TestStart {
     pub(crate) witness: String,
     pub(crate) thermometer: Thermometer,
     pub(crate) started_at: DateTime<FixedOffset>,
+    /// Set when the testers gave the test up before signing its report
+    /// (the wrong thermometer, the wrong witness); its readings are withdrawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) abandoned: Option<Abandoned>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Abandoned {
+    pub(crate) at: DateTime<FixedOffset>,
+    pub(crate) reason: String,
+}
+
+/// Every test started on one order, oldest first; the last is the current one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct OrderTests {
+    tests: Vec<TestStart>,
 }
 
 /// A reading record's data: the reading, beside the thermometer serial
@@ -92,25 +108,52 @@ pub fn parse_celsius(text: &str) -> Result<i32, AppError> {
 }
 
 impl App {
+    fn order_tests(&self, store: &Store, work_order_id: &str) -> Result<OrderTests, AppError> {
+        let Some(draft) = store.draft(&start_draft_id(work_order_id))? else {
+            return Ok(OrderTests::default());
+        };
+        let value = serde_json::Value::Object(draft.data);
+        serde_json::from_value::<OrderTests>(value.clone())
+            // Drafts written before an order could hold several tests held one start.
+            .or_else(|_| serde_json::from_value::<TestStart>(value).map(|t| OrderTests { tests: vec![t] }))
+            .map_err(|e| AppError::internal(format!("the test's start cannot be read: {e}")))
+    }
+
+    fn save_order_tests(
+        &self,
+        store: &Store,
+        work_order_id: &str,
+        tests: &OrderTests,
+    ) -> Result<(), AppError> {
+        let data = serde_json::to_vec(tests).map_err(AppError::internal)?;
+        store.save_draft(
+            &start_draft_id(work_order_id),
+            START_SCHEMA,
+            Some(work_order_id),
+            &data,
+            self.now().timestamp_millis(),
+        )?;
+        Ok(())
+    }
+
+    /// The order's current test: the last one started, unless it was abandoned.
     pub(crate) fn test_start(
         &self,
         store: &Store,
         work_order_id: &str,
     ) -> Result<Option<TestStart>, AppError> {
-        store
-            .draft(&start_draft_id(work_order_id))?
-            .map(|d| {
-                serde_json::from_value(serde_json::Value::Object(d.data))
-                    .map_err(|e| AppError::internal(format!("the test's start cannot be read: {e}")))
-            })
-            .transpose()
+        Ok(self.order_tests(store, work_order_id)?.tests.pop().filter(|t| t.abandoned.is_none()))
     }
 
     pub(crate) fn test_started(&self, store: &Store, work_order_id: &str) -> Result<bool, AppError> {
         Ok(self.test_start(store, work_order_id)?.is_some())
     }
 
-    fn test_state(&self, store: &Store, work_order_id: &str) -> Result<Option<TestState>, AppError> {
+    pub(crate) fn test_state(
+        &self,
+        store: &Store,
+        work_order_id: &str,
+    ) -> Result<Option<TestState>, AppError> {
         let Some(start) = self.test_start(store, work_order_id)? else { return Ok(None) };
         let records = store.chain_records(Some(work_order_id))?;
         let supersessions = Supersessions::of(&records);
@@ -181,11 +224,7 @@ impl App {
             .iter()
             .map(|(reading, r)| {
                 let required_min = reading.required_minimum(rules.temperature());
-                let verdict = match reading.complies(rules.temperature()) {
-                    None => RoomVerdict::NotCounted,
-                    Some(true) => RoomVerdict::Compliant,
-                    Some(false) => RoomVerdict::BelowStandard,
-                };
+                let verdict = summary::room_verdict(reading, rules.temperature());
                 Ok(ReadingView {
                     record: view(r)?,
                     room_kind: reading.room_kind,
@@ -197,13 +236,11 @@ impl App {
                     shown_to_customer: reading.shown_to_customer,
                     outlier_reason: reading.outlier_reason.as_ref().map(|r| r.as_str().to_owned()),
                     superseded_by: state.supersessions.superseded_by(&r.content.record_id).map(str::to_owned),
+                    withdrawn: state.supersessions.voided(&r.content.record_id),
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
-        let compliance = match &state.report {
-            Some((report, _)) => Some(report.compliance.clone()),
-            None => temperature::assess(state.test.readings(), rules.temperature()).ok(),
-        };
+        let compliance = summary::test_compliance(state, rules.temperature());
         let summary = match &state.signoff {
             Some((s, _)) => s.summary_shown().as_str().to_owned(),
             None => self.test_summary(store, state)?,
@@ -253,7 +290,10 @@ impl App {
         {
             let store = self.db();
             self.order(&store, work_order_id)?;
-            if self.test_started(&store, work_order_id)? {
+            // Another test may follow one the customer answered, or one given up.
+            if let Some(state) = self.test_state(&store, work_order_id)?
+                && state.signoff.is_none()
+            {
                 return Err(AppError::new("test_already_started", "this order's test is already under way"));
             }
         }
@@ -279,6 +319,7 @@ impl App {
             witness: witness.tech_id.clone(),
             thermometer,
             started_at: self.now_local(),
+            abandoned: None,
         };
         // The domain's checks: two people, calibration valid today.
         TemperatureTest::start(NewTemperatureTest {
@@ -289,14 +330,9 @@ impl App {
             thermometer: start.thermometer.clone(),
             started_at: start.started_at,
         })?;
-        let data = serde_json::to_vec(&start).map_err(AppError::internal)?;
-        store.save_draft(
-            &start_draft_id(work_order_id),
-            START_SCHEMA,
-            Some(work_order_id),
-            &data,
-            self.now().timestamp_millis(),
-        )?;
+        let mut tests = self.order_tests(&store, work_order_id)?;
+        tests.tests.push(start);
+        self.save_order_tests(&store, work_order_id, &tests)?;
         let state =
             self.test_state(&store, work_order_id)?.ok_or_else(|| AppError::internal("the test vanished"))?;
         self.test_view(&store, &state)
@@ -308,6 +344,35 @@ impl App {
             Some(state) => self.test_view(&store, &state).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Gives the current test up before its report is signed (the wrong
+    /// thermometer or witness was chosen): every reading in force is
+    /// withdrawn with the reason, and a new test can be started. Nothing is
+    /// deleted; the readings and their voids stay on record.
+    pub fn abandon_temperature_test(&self, work_order_id: &str, reason: &str) -> Result<(), AppError> {
+        if reason.trim().is_empty() {
+            return Err(AppError::new("reason_required", "say why the test is given up"));
+        }
+        let key = self.signed_in()?;
+        let mut store = self.db();
+        let state = self.open_test(&store, &key, work_order_id)?;
+        let wo = WorkOrderId::parse(work_order_id)?;
+        for (_, reading) in state.in_force() {
+            let content = records::void(
+                self.meta(&store)?,
+                Some(&wo),
+                record_ref(reading),
+                reason,
+                key.signer(SignerRole::Performer),
+            )?;
+            self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
+        }
+        let mut tests = self.order_tests(&store, work_order_id)?;
+        if let Some(current) = tests.tests.last_mut() {
+            current.abandoned = Some(Abandoned { at: self.now_local(), reason: reason.trim().to_owned() });
+        }
+        self.save_order_tests(&store, work_order_id, &tests)
     }
 
     fn open_test(&self, store: &Store, key: &Key, work_order_id: &str) -> Result<TestState, AppError> {

@@ -30,6 +30,9 @@ pub struct AppState {
     /// Technicians whose keys live on this tablet.
     pub technicians: Vec<TechnicianSummary>,
     pub signed_in: Option<TechnicianSummary>,
+    /// The tablet's UTC offset (the company's zone): the screens show and
+    /// read wall-clock times in it, as the summaries and records do.
+    pub tz_offset_minutes: i32,
 }
 
 /// Which screen an order opens.
@@ -100,11 +103,23 @@ pub struct RecordView {
     pub superseded_by: Option<String>,
 }
 
+/// A step as it stands: the evidence in force and the record that says it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StepView {
     pub step: VisitStep,
     pub at: DateTime<Utc>,
+    pub evidence: StepEvidence,
+    /// A correction's record carries the reason (`record.reason`).
+    pub record: RecordView,
+    /// Earlier versions, oldest first, each replaced by a correction; both stay on record.
+    pub earlier: Vec<StepRevision>,
+}
+
+/// A version of a step that a correction replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct StepRevision {
     pub evidence: StepEvidence,
     pub record: RecordView,
 }
@@ -242,8 +257,10 @@ pub struct ReadingView {
     pub verdict: RoomVerdict,
     pub shown_to_customer: bool,
     pub outlier_reason: Option<String>,
-    /// The correction that replaced this reading; both stay on record.
+    /// The correction (or void) that replaced this reading; both stay on record.
     pub superseded_by: Option<String>,
+    /// Withdrawn without a replacement (the test was given up).
+    pub withdrawn: bool,
 }
 
 /// A temperature test, rebuilt from its start draft and the sealed chain.
@@ -265,4 +282,18 @@ pub struct TestView {
     pub signoff: Option<SignoffView>,
     /// The exact text the customer is shown and signs (zh-CN).
     pub summary: String,
+}
+
+/// The customer's copy of a sign-off: a PDF on the tablet, to print or share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CustomerCopyView {
+    pub work_order_id: String,
+    /// The sign-off record the copy is of; its QR code holds this id and hash.
+    pub signoff_record_id: String,
+    pub content_hash: String,
+    /// The PDF on this tablet.
+    pub path: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub bytes: u64,
 }

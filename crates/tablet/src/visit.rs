@@ -18,15 +18,24 @@ use crate::error::AppError;
 use crate::records::{self, LateNotice, SignatureFiles};
 use crate::summary;
 use crate::views::{
-    LateNoticeInput, LateNoticeView, OutcomeView, SignoffInput, SignoffResult, SignoffView, StepView,
-    VisitView,
+    LateNoticeInput, LateNoticeView, OutcomeView, SignoffInput, SignoffResult, SignoffView, StepRevision,
+    StepView, VisitView,
 };
+
+/// A step in force, the record that says it, and the versions it corrected.
+#[derive(Debug, Clone)]
+pub(crate) struct ReplayedStep {
+    pub(crate) step: CompletedStep,
+    pub(crate) record: ChainRecord,
+    /// Earlier versions of this step, oldest first, each replaced by a correction.
+    pub(crate) earlier: Vec<(CompletedStep, ChainRecord)>,
+}
 
 /// A visit as replayed from the chain, with the record behind each part.
 #[derive(Debug)]
 pub(crate) struct VisitState {
     pub(crate) visit: Visit,
-    pub(crate) steps: Vec<(CompletedStep, ChainRecord)>,
+    pub(crate) steps: Vec<ReplayedStep>,
     pub(crate) outcome: Option<(ConcludedVisit, ChainRecord)>,
     pub(crate) signoff: Option<(CustomerSignoff, ChainRecord)>,
     pub(crate) late: Option<(LateNotice, ChainRecord)>,
@@ -49,51 +58,87 @@ fn replay<T>(result: Result<T, VisitError>, record: &ChainRecord) -> Result<T, A
         .map_err(|e| AppError::internal(format!("record {} does not replay: {e}", record.content.record_id)))
 }
 
+/// Replays an order's records through the domain's `Visit`. Withdrawn
+/// records are left out; a correction replaces the step it names, in place.
+pub(crate) fn replay_visit(
+    order: &WorkOrder,
+    records: &[ChainRecord],
+    supersessions: Supersessions,
+) -> Result<VisitState, AppError> {
+    let reports: HashSet<&str> = records
+        .iter()
+        .filter(|r| r.content.schema == schema::TEMPERATURE_TEST)
+        .map(|r| r.content.record_id.as_str())
+        .collect();
+    let mut state = VisitState {
+        visit: Visit::new(order.id.clone()),
+        steps: Vec::new(),
+        outcome: None,
+        signoff: None,
+        late: None,
+        supersessions: Supersessions::default(),
+    };
+    for r in records {
+        if supersessions.voided(&r.content.record_id) {
+            continue;
+        }
+        match r.content.schema.as_str() {
+            schema::VISIT_STEP => {
+                let step: CompletedStep = data_as(r)?;
+                match &r.content.supersedes {
+                    Some(corrected) => {
+                        replay(state.visit.correct(step.evidence.clone()), r)?;
+                        let slot = state
+                            .steps
+                            .iter_mut()
+                            .find(|s| s.record.content.record_id == corrected.record_id)
+                            .ok_or_else(|| {
+                                AppError::internal(format!(
+                                    "record {} corrects a step not in force",
+                                    r.content.record_id
+                                ))
+                            })?;
+                        let before = std::mem::replace(&mut slot.step, step);
+                        let before_record = std::mem::replace(&mut slot.record, r.clone());
+                        slot.earlier.push((before, before_record));
+                    }
+                    None => {
+                        replay(state.visit.complete(step.evidence.clone(), step.at), r)?;
+                        state.steps.push(ReplayedStep { step, record: r.clone(), earlier: Vec::new() });
+                    }
+                }
+            }
+            schema::CUSTOMER_SIGNOFF
+                if !r.content.refs.iter().any(|x| reports.contains(x.record_id.as_str())) =>
+            {
+                let signoff: CustomerSignoff = data_as(r)?;
+                replay(state.visit.record_signoff(signoff.clone()), r)?;
+                state.signoff = Some((signoff, r.clone()));
+            }
+            schema::VISIT_OUTCOME => {
+                let concluded: ConcludedVisit = data_as(r)?;
+                replay(state.visit.conclude(concluded.outcome.clone(), concluded.at), r)?;
+                state.outcome = Some((concluded, r.clone()));
+            }
+            schema::LATE_NOTICE => state.late = Some((data_as(r)?, r.clone())),
+            _ => {}
+        }
+    }
+    state.supersessions = supersessions;
+    Ok(state)
+}
+
 impl App {
+    /// The text the customer is shown for the visit as it stands now.
+    fn visit_summary(&self, store: &Store, order: &WorkOrder, state: &VisitState) -> Result<String, AppError> {
+        let names = crate::app::technician_names(store)?;
+        Ok(summary::visit(order, state, &names, self.rules(store)?.company(), self.tz()))
+    }
+
     pub(crate) fn visit_state(&self, store: &Store, order: &WorkOrder) -> Result<VisitState, AppError> {
         let records = store.chain_records(Some(order.id.as_str()))?;
         let supersessions = Supersessions::of(&records);
-        let reports: HashSet<&str> = records
-            .iter()
-            .filter(|r| r.content.schema == schema::TEMPERATURE_TEST)
-            .map(|r| r.content.record_id.as_str())
-            .collect();
-        let mut state = VisitState {
-            visit: Visit::new(order.id.clone()),
-            steps: Vec::new(),
-            outcome: None,
-            signoff: None,
-            late: None,
-            supersessions: Supersessions::default(),
-        };
-        for r in &records {
-            if supersessions.voided(&r.content.record_id) {
-                continue;
-            }
-            match r.content.schema.as_str() {
-                schema::VISIT_STEP => {
-                    let step: CompletedStep = data_as(r)?;
-                    replay(state.visit.complete(step.evidence.clone(), step.at), r)?;
-                    state.steps.push((step, r.clone()));
-                }
-                schema::CUSTOMER_SIGNOFF
-                    if !r.content.refs.iter().any(|x| reports.contains(x.record_id.as_str())) =>
-                {
-                    let signoff: CustomerSignoff = data_as(r)?;
-                    replay(state.visit.record_signoff(signoff.clone()), r)?;
-                    state.signoff = Some((signoff, r.clone()));
-                }
-                schema::VISIT_OUTCOME => {
-                    let concluded: ConcludedVisit = data_as(r)?;
-                    replay(state.visit.conclude(concluded.outcome.clone(), concluded.at), r)?;
-                    state.outcome = Some((concluded, r.clone()));
-                }
-                schema::LATE_NOTICE => state.late = Some((data_as(r)?, r.clone())),
-                _ => {}
-            }
-        }
-        state.supersessions = supersessions;
-        Ok(state)
+        replay_visit(order, &records, supersessions)
     }
 
     fn visit_view(
@@ -106,19 +151,24 @@ impl App {
         let steps = state
             .steps
             .iter()
-            .map(|(s, r)| {
+            .map(|s| {
                 Ok(StepView {
-                    step: s.evidence.step(),
-                    at: s.at,
-                    evidence: s.evidence.clone(),
-                    record: view(r)?,
+                    step: s.step.evidence.step(),
+                    at: s.step.at,
+                    evidence: s.step.evidence.clone(),
+                    record: view(&s.record)?,
+                    earlier: s
+                        .earlier
+                        .iter()
+                        .map(|(e, r)| Ok(StepRevision { evidence: e.evidence.clone(), record: view(r)? }))
+                        .collect::<Result<Vec<_>, AppError>>()?,
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
         let summary = match &state.signoff {
             // What the customer signed stays what the view shows.
             Some((s, _)) => s.summary_shown().as_str().to_owned(),
-            None => summary::visit(order, state, &crate::app::technician_names(store)?, self.tz()),
+            None => self.visit_summary(store, order, state)?,
         };
         Ok(VisitView {
             work_order_id: order.id.as_str().to_owned(),
@@ -183,6 +233,60 @@ impl App {
         self.visit_view(&store, &order, &state)
     }
 
+    /// Corrects a step already done: a new record with the new evidence and
+    /// the reason supersedes the step's record in force; both stay, and the
+    /// view shows the earlier version beside the correction. The step keeps
+    /// the time it was done.
+    pub fn correct_step(
+        &self,
+        work_order_id: &str,
+        original_record_id: &str,
+        reason: &str,
+        evidence: StepEvidence,
+    ) -> Result<VisitView, AppError> {
+        if reason.trim().is_empty() {
+            return Err(AppError::new("reason_required", "say why the step is corrected"));
+        }
+        let key = self.signed_in()?;
+        let mut store = self.db();
+        let order = self.order(&store, work_order_id)?;
+        let mut state = self.visit_state(&store, &order)?;
+        let original = state
+            .steps
+            .iter()
+            .find(|s| s.record.content.record_id == original_record_id)
+            .cloned()
+            .ok_or_else(|| {
+                AppError::invalid_field("original_record_id", "not a step of this visit that is in force")
+            })?;
+        if original.step.evidence.step() != evidence.step() {
+            return Err(AppError::invalid_field("evidence", "a correction is of the same step"));
+        }
+        state.visit.correct(evidence.clone())?;
+        let photos = evidence
+            .photos()
+            .iter()
+            .map(|p| self.photo_attachment(&store, p.as_str()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let step = CompletedStep { at: original.step.at, evidence };
+        let content = records::visit_step(
+            self.meta(&store)?,
+            &order.id,
+            &step,
+            key.signer(SignerRole::Performer),
+            photos,
+        )?;
+        let content = records::supersede(
+            content,
+            &original.record.content.record_id,
+            original.record.content_hash,
+            reason,
+        )?;
+        self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
+        let state = self.visit_state(&store, &order)?;
+        self.visit_view(&store, &order, &state)
+    }
+
     /// Ends the visit: resolved, not resolved (next appointment), nobody
     /// home, or refused entry.
     pub fn conclude_visit(&self, work_order_id: &str, outcome: VisitOutcome) -> Result<VisitView, AppError> {
@@ -198,7 +302,7 @@ impl App {
             }
             _ => vec![],
         };
-        let steps = state.steps.iter().map(|(_, r)| record_ref(r)).collect();
+        let steps = state.steps.iter().map(|s| record_ref(&s.record)).collect();
         let concluded = ConcludedVisit { at, outcome };
         let content = records::visit_outcome(
             self.meta(&store)?,
@@ -272,10 +376,10 @@ impl App {
         let mut store = self.db();
         let order = self.order(&store, work_order_id)?;
         let mut state = self.visit_state(&store, &order)?;
-        let text = summary::visit(&order, &state, &crate::app::technician_names(&store)?, self.tz());
+        let text = self.visit_summary(&store, &order, &state)?;
         let (signoff, files) = self.signoff_of(&store, input, &text)?;
         state.visit.record_signoff(signoff.clone())?;
-        let accepted = state.steps.iter().map(|(_, r)| record_ref(r)).collect();
+        let accepted = state.steps.iter().map(|s| record_ref(&s.record)).collect();
         self.seal_signoff(&mut store, key, &order.id, &signoff, accepted, files)?;
         let state = self.visit_state(&store, &order)?;
         self.visit_view(&store, &order, &state)
@@ -298,7 +402,7 @@ impl App {
             }
             SignoffInput::Signed { signature_png_base64, strokes_json, satisfaction, comment } => {
                 let png = crate::app::decode_base64(&signature_png_base64)?;
-                crate::app::check_image(&png, "image/png")?;
+                crate::app::check_signature_png(&png)?;
                 serde_json::from_str::<Value>(&strokes_json)
                     .map_err(|e| AppError::invalid_field("strokes_json", e))?;
                 let now_ms = self.now().timestamp_millis();
@@ -312,6 +416,7 @@ impl App {
                     comment.as_deref(),
                 )?;
                 let attach = |b: hearth_store::StoredBlob, role| hearth_protocol::Attachment {
+                    captured_at_ms: None,
                     sha256: b.sha256,
                     size: b.size,
                     media_type: b.media_type,
@@ -343,6 +448,12 @@ impl App {
             files,
             key.signer(SignerRole::Performer),
         )?;
-        self.seal(store, content, &[(key, SignerRole::Performer)])
+        let sealed = self.seal(store, content, &[(key, SignerRole::Performer)])?;
+        // The customer's copy is made now, under the same lock, while the
+        // signature image is surely still on the tablet (sync removes it once
+        // the server holds it). A failure here (no CJK font) is reported when
+        // the copy is asked for; the sign-off itself stands.
+        let _made = self.make_customer_copy(store, work_order_id.as_str());
+        Ok(sealed)
     }
 }

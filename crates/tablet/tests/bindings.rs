@@ -35,7 +35,7 @@ fn generate(dir: &Path) {
         TestView, hearth_sync::SyncStatus, hearth_sync::LaneStatus, hearth_sync::LaneState,
         hearth_sync::RescueSummary, StepEvidence, VisitOutcome, VisitStep, ConcludedVisit, CompletedStep,
         WorkOrder, WorkOrderCategory, DeadlineStatus, CustomerSignoff, TestCompliance, RoomKind,
-        RoomVerdict, Compliance, Thermometer, NoticePlacement, Zone, FaultSide,
+        RoomVerdict, Compliance, Thermometer, NoticePlacement, Zone, FaultSide, CustomerCopyView,
     );
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()

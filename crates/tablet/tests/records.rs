@@ -31,6 +31,7 @@ fn wo() -> WorkOrderId {
 
 fn photo(bytes: &[u8]) -> Attachment {
     Attachment {
+        captured_at_ms: None,
         sha256: blob_id(bytes),
         size: bytes.len() as u64,
         media_type: "image/jpeg".into(),
@@ -45,6 +46,7 @@ fn arrival(photos: &[&[u8]]) -> CompletedStep {
             body_camera_on: true,
             knocked_gently: true,
             work_id_shown: true,
+            note: None,
             photos: photos.iter().map(|p| Sha256Hex::parse(&blob_id(p).to_hex()).unwrap()).collect(),
         }),
     }

@@ -69,6 +69,26 @@ fn too_many_wrong_pins_lock_the_technician_out() {
     assert_eq!(code(f.app.sign_in(WITNESS, WITNESS_PIN)), "pin_locked_out");
 }
 
+/// The signature pad's drafts once held floats (0..1 coordinates), which
+/// drafts refuse like records do: the drawing never survived a restart. The
+/// pad now writes integers (ten-thousandths of the pad).
+#[test]
+fn a_signature_pads_strokes_in_integers_are_kept_and_floats_are_refused_with_a_code() {
+    let f = enrolled();
+    let strokes = r#"{"aspect_milli":3000,"strokes":[[[3333,3333],[5000,2500]]],"version":2}"#;
+    f.app.save_draft("signature:WO-R-1", strokes).unwrap();
+    assert_eq!(
+        code(f.app.save_draft("signature:WO-R-1", r#"{"version":1,"strokes":[[[0.5,0.25]]]}"#)),
+        "float_not_allowed"
+    );
+    let f = f.restart();
+    assert_eq!(
+        f.app.load_draft("signature:WO-R-1").unwrap().as_deref(),
+        Some(strokes),
+        "the last good drawing"
+    );
+}
+
 #[test]
 fn drafts_survive_a_restart_and_must_be_json_objects() {
     let f = enrolled();
@@ -87,7 +107,7 @@ fn drafts_survive_a_restart_and_must_be_json_objects() {
 #[test]
 fn sync_status_before_the_engine_counts_what_waits_and_rescue_exports_it() {
     let f = signed_in();
-    f.app.put_photo(&b64(JPEG), "image/jpeg").unwrap();
+    f.app.put_photo(CAMERA_JPEG).unwrap();
     let status = f.app.sync_status().unwrap();
     assert_eq!(status.pending_blobs, 1);
     assert_eq!(status.pending_records, 0);

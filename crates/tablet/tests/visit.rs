@@ -23,13 +23,14 @@ fn arrival(photos: Vec<Sha256Hex>) -> StepEvidence {
         body_camera_on: true,
         knocked_gently: true,
         work_id_shown: true,
+        note: None,
         photos,
     })
 }
 
 fn rest_of_visit() -> Vec<StepEvidence> {
     vec![
-        StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true }),
+        StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true, note: None }),
         StepEvidence::Communicate(CommunicateEvidence {
             confirmed_problem: "卧室暖气片不热".into(),
             paid_service_told: Some(true),
@@ -50,6 +51,7 @@ fn rest_of_visit() -> Vec<StepEvidence> {
             cleaned_up: true,
             explained_care: true,
             thanked: true,
+            note: None,
             photos: vec![],
         }),
     ]
@@ -67,7 +69,7 @@ fn signed() -> SignoffInput {
 #[test]
 fn a_full_visit_with_a_photo_and_a_signature_is_sealed_step_by_step_and_survives_a_restart() {
     let f = signed_in();
-    let photo = f.app.put_photo(&b64(JPEG), "image/jpeg").unwrap();
+    let photo = f.app.put_photo(CAMERA_JPEG).unwrap();
     let sha = Sha256Hex::parse(&photo.sha256).unwrap();
 
     let v = f.app.complete_step(REPAIR, appointment()).unwrap();
@@ -123,6 +125,7 @@ fn steps_must_come_in_order_each_once_with_their_evidence() {
         body_camera_on: false,
         knocked_gently: true,
         work_id_shown: true,
+        note: None,
         photos: vec![],
     });
     assert_eq!(code(f.app.complete_step(REPAIR, no_camera)), "missing_evidence");
@@ -164,7 +167,7 @@ fn nobody_home_needs_three_knocks_a_call_and_a_notice_photo_not_on_the_door() {
     f.app.complete_step(REPAIR, appointment()).unwrap();
     let t = start_time() + Duration::minutes(5);
     let knocks = vec![t, t + Duration::minutes(1), t + Duration::minutes(2)];
-    let photo = f.app.put_photo(&b64(JPEG), "image/jpeg").unwrap();
+    let photo = f.app.put_photo(CAMERA_JPEG).unwrap();
     let outcome = |knocks: Vec<_>, photo: Option<Sha256Hex>, placement| VisitOutcome::NobodyHome {
         knocks,
         phone_attempt_at: Some(t + Duration::minutes(3)),
@@ -208,17 +211,19 @@ fn a_refused_entry_needs_a_reason() {
 }
 
 #[test]
-fn photos_must_be_jpeg_or_png_by_their_bytes() {
+fn photos_must_be_jpeg_or_png_and_readable_and_each_refusal_says_so() {
     let f = signed_in();
-    // A GIF, or JPEG bytes called PNG: unsupported_photo. Not base64: invalid_field.
-    assert_eq!(code(f.app.put_photo(&b64(b"GIF89a...."), "image/gif")), "unsupported_photo");
-    assert_eq!(code(f.app.put_photo(&b64(JPEG), "image/png")), "unsupported_photo");
-    assert_eq!(code(f.app.put_photo("***", "image/jpeg")), "invalid_field");
-    let too_big = [JPEG, &vec![0u8; hearth_tablet::app::MAX_PHOTO_BYTES][..]].concat();
-    assert_eq!(code(f.app.put_photo(&b64(&too_big), "image/jpeg")), "photo_too_large");
-    let png = f.app.put_photo(&b64(PNG), "image/png").unwrap();
-    assert_eq!(png.size, PNG.len() as u64);
-    assert_eq!(png.media_type, "image/png");
+    // A GIF: unsupported_photo. A HEIC (ftyp box): unsupported_photo.
+    assert_eq!(code(f.app.put_photo(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")), "unsupported_photo");
+    let heic = [&[0, 0, 0, 24][..], b"ftypheic\0\0\0\0mif1heic"].concat();
+    assert_eq!(code(f.app.put_photo(&heic)), "unsupported_photo");
+    // The JPEG cut in half: photo_unreadable; a JPEG header alone: photo_unreadable.
+    assert_eq!(code(f.app.put_photo(&CAMERA_JPEG[..CAMERA_JPEG.len() / 2])), "photo_unreadable");
+    assert_eq!(code(f.app.put_photo(JPEG)), "photo_unreadable");
+    assert_eq!(f.app.sync_status().unwrap().pending_blobs, 0, "nothing refused was stored");
+    // A PNG is taken, and stored as JPEG like every photo.
+    let png = f.app.put_photo(&drawn_signature_png()).unwrap();
+    assert_eq!(png.media_type, "image/jpeg");
 }
 
 #[test]
@@ -231,7 +236,7 @@ fn a_sign_off_comes_after_the_resolve_step_and_a_refusal_needs_a_reason() {
     for e in rest_of_visit().into_iter().take(4) {
         f.app.complete_step(REPAIR, e).unwrap();
     }
-    // A blank refusal reason: reason_required. A bad satisfaction: invalid_field. A non-PNG signature: unsupported_photo.
+    // A blank refusal reason: reason_required. A bad satisfaction: invalid_field.
     assert_eq!(
         code(f.app.customer_signoff(REPAIR, SignoffInput::Refused { reason: "".into() })),
         "reason_required"
@@ -243,7 +248,10 @@ fn a_sign_off_comes_after_the_resolve_step_and_a_refusal_needs_a_reason() {
         comment: None,
     };
     assert_eq!(code(f.app.customer_signoff(REPAIR, bad(PNG, 9))), "invalid_field");
-    assert_eq!(code(f.app.customer_signoff(REPAIR, bad(JPEG, 5))), "unsupported_photo");
+    // A signature that is not a PNG (here a JPEG's bytes): invalid_field, naming the field.
+    let e = f.app.customer_signoff(REPAIR, bad(JPEG, 5)).unwrap_err();
+    assert_eq!(e.code, "invalid_field");
+    assert!(e.message.starts_with("signature_png_base64"), "{e:?}");
     let SignoffResult::Visit(v) =
         f.app.customer_signoff(REPAIR, SignoffInput::Refused { reason: "对收费有异议".into() }).unwrap()
     else {

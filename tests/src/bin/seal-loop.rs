@@ -25,6 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let stored = store.put_blob(&bytes, "image/jpeg", n as i64)?;
             blob = stored.sha256.to_hex();
             attachments.push(Attachment {
+                captured_at_ms: None,
                 sha256: stored.sha256,
                 size: stored.size,
                 media_type: stored.media_type,

@@ -4,6 +4,7 @@
  * kept in localStorage.
  */
 import zh from './zh-CN.json';
+import { wallClock } from '../lib/datetime';
 import en from './en.json';
 import { DEFAULT_LOCALE, isLocale, translate, type Dict, type Locale, type Params } from './core';
 
@@ -56,7 +57,8 @@ export function formatTime(ms: number, withDate = false): string {
   const opts: Intl.DateTimeFormatOptions = withDate
     ? { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false }
     : { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false };
-  return new Intl.DateTimeFormat(state.locale, opts).format(new Date(ms));
+  // Shifted to the tablet's zone and formatted as UTC: see lib/datetime.
+  return new Intl.DateTimeFormat(state.locale, { ...opts, timeZone: 'UTC' }).format(wallClock(ms));
 }
 
 /** `t(key)` when the key exists, otherwise `fallback` (for names coming from Rust). */

@@ -10,9 +10,9 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { toAppError } from '../lib/errors';
 import type {
   AppState,
+  CustomerCopyView,
   LateNoticeInput,
   LocalOrderInput,
-  PhotoMediaType,
   PhotoRef,
   ReadingInput,
   RecordView,
@@ -29,7 +29,7 @@ import type {
 
 export type * from './types';
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(command: string, args?: Record<string, unknown> | Uint8Array): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (e) {
@@ -58,6 +58,8 @@ export const createLocalOrder = (input: LocalOrderInput) => call<TodayView>('cre
 export const visit = (workOrderId: string) => call<VisitView>('visit', { workOrderId });
 export const completeStep = (workOrderId: string, evidence: StepEvidence) =>
   call<VisitView>('complete_step', { workOrderId, evidence });
+export const correctStep = (workOrderId: string, originalRecordId: string, reason: string, evidence: StepEvidence) =>
+  call<VisitView>('correct_step', { workOrderId, originalRecordId, reason, evidence });
 export const runningLate = (workOrderId: string, input: LateNoticeInput) =>
   call<VisitView>('running_late', { workOrderId, input });
 export const concludeVisit = (workOrderId: string, outcome: VisitOutcome) =>
@@ -65,10 +67,18 @@ export const concludeVisit = (workOrderId: string, outcome: VisitOutcome) =>
 export const customerSignoff = (workOrderId: string, input: SignoffInput) =>
   call<VisitView | TestView>('customer_signoff', { workOrderId, input });
 
+/** The customer's copy of the order's sign-off (a PDF on the tablet). */
+export const customerCopy = (workOrderId: string) => call<CustomerCopyView>('customer_copy', { workOrderId });
+/** Opens the customer's copy in the system's PDF app, to print or share it. */
+export const openCustomerCopy = (workOrderId: string) =>
+  call<CustomerCopyView>('open_customer_copy', { workOrderId });
+
 // ---- photos -------------------------------------------------------------------
 
-export const putPhoto = (bytesBase64: string, mediaType: PhotoMediaType) =>
-  call<PhotoRef>('put_photo', { bytesBase64, mediaType });
+/** The photo's bytes travel as the raw request body, not as base64 JSON. */
+export const putPhoto = (bytes: Uint8Array) => call<PhotoRef>('put_photo', bytes);
+/** A stored photo's thumbnail as a `data:image/jpeg;base64,…` URL. */
+export const photoThumbnail = (sha256: string) => call<string>('photo_thumbnail', { sha256 });
 
 // ---- temperature test ---------------------------------------------------------
 
@@ -80,6 +90,8 @@ export const startTemperatureTest = (
   thermometerSerial: string,
 ) => call<TestView>('start_temperature_test', { workOrderId, witnessTechId, witnessPin, thermometerSerial });
 export const temperatureTest = (workOrderId: string) => call<TestView | null>('temperature_test', { workOrderId });
+export const abandonTemperatureTest = (workOrderId: string, reason: string) =>
+  call<void>('abandon_temperature_test', { workOrderId, reason });
 export const addReading = (workOrderId: string, input: ReadingInput) =>
   call<TestView>('add_reading', { workOrderId, input });
 export const correctReading = (workOrderId: string, originalRecordId: string, reason: string, input: ReadingInput) =>
@@ -94,7 +106,10 @@ export const records = (workOrderId?: string) =>
 export const voidRecord = (recordId: string, reason: string) => call<RecordView>('void_record', { recordId, reason });
 export const syncStatus = () => call<SyncStatus>('sync_status');
 export const syncNow = () => call<SyncStatus>('sync_now');
+export const connectivityRegained = () => call<void>('connectivity_regained');
 export const exportRescue = () => call<RescueSummary>('export_rescue');
+/** Shows the newest rescue file in the system's file manager. */
+export const revealRescueExport = () => call<void>('reveal_rescue_export');
 export const saveDraft = (key: string, json: string) => call<void>('save_draft', { key, json });
 export const loadDraft = (key: string) => call<string | null>('load_draft', { key });
 

@@ -13,9 +13,6 @@ import type {
 
 export type * from './bindings';
 
-/** `put_photo` takes JPEG or PNG only. */
-export type PhotoMediaType = 'image/jpeg' | 'image/png';
-
 /** Every value of a string union, checked both ways at compile time. */
 function all<T extends string>() {
   return <const A extends readonly T[]>(values: A & ([T] extends [A[number]] ? unknown : never)): T[] => [...values];

@@ -13,8 +13,8 @@ import type {
   VisitStep,
   Zone,
 } from '../ipc/types';
-import { localInputToIso } from './datetime';
-import { parseCelsiusToCenti, parseInteger, parseYuanToFen } from './parse';
+import { localInputToIso, toLocalInput } from './datetime';
+import { formatCenti, formatFen, parseCelsiusToCenti, parseInteger, parseYuanToFen } from './parse';
 
 export type TriState = '' | 'yes' | 'no';
 
@@ -148,10 +148,11 @@ export function buildEvidence(step: VisitStep, f: StepForm): BuildResult {
         body_camera_on: f.body_camera_on,
         knocked_gently: f.knocked_gently,
         work_id_shown: f.work_id_shown,
+        ...noteOf(f),
         photos,
       });
     case 'entry':
-      return ok({ step, uniform: f.uniform, badge: f.badge, shoe_covers: f.shoe_covers });
+      return ok({ step, uniform: f.uniform, badge: f.badge, shoe_covers: f.shoe_covers, ...noteOf(f) });
     case 'communicate': {
       const told = tri(f.paid_service_told);
       return ok({ step, confirmed_problem: f.confirmed_problem.trim(), ...(told === undefined ? {} : { paid_service_told: told }) });
@@ -207,7 +208,90 @@ export function buildEvidence(step: VisitStep, f: StepForm): BuildResult {
         cleaned_up: f.cleaned_up,
         explained_care: f.explained_care,
         thanked: f.thanked,
+        ...noteOf(f),
         photos,
       });
   }
+}
+
+/** The steps whose form has a free note beside its checklist. */
+export const NOTE_STEPS: ReadonlySet<VisitStep> = new Set(['appointment', 'arrival', 'entry', 'farewell']);
+
+function noteOf(f: StepForm): { note?: string } {
+  const note = text(f.note);
+  return note ? { note } : {};
+}
+
+// Generated types say `?: T | null` for what serde leaves out.
+const triOf = (v: boolean | null | undefined): TriState => (v == null ? '' : v ? 'yes' : 'no');
+const centiText = (v: number | null | undefined): string => (v == null ? '' : formatCenti(v));
+const intText = (v: number | null | undefined): string => (v == null ? '' : String(v));
+
+/**
+ * The form that gives back `evidence` when built: a correction starts from
+ * what the step's record says, and the technician changes only what was wrong.
+ */
+export function formFromEvidence(evidence: StepEvidence): StepForm {
+  const f = emptyStepForm();
+  switch (evidence.step) {
+    case 'appointment':
+      f.agreed_start = toLocalInput(Date.parse(evidence.agreed.start));
+      f.agreed_end = toLocalInput(Date.parse(evidence.agreed.end));
+      f.customer_confirmed = evidence.customer_confirmed;
+      f.note = evidence.note ?? '';
+      break;
+    case 'arrival':
+      f.body_camera_on = evidence.body_camera_on;
+      f.knocked_gently = evidence.knocked_gently;
+      f.work_id_shown = evidence.work_id_shown;
+      f.note = evidence.note ?? '';
+      f.photos = [...evidence.photos];
+      break;
+    case 'entry':
+      f.uniform = evidence.uniform;
+      f.badge = evidence.badge;
+      f.shoe_covers = evidence.shoe_covers;
+      f.note = evidence.note ?? '';
+      break;
+    case 'communicate':
+      f.confirmed_problem = evidence.confirmed_problem;
+      f.paid_service_told = triOf(evidence.paid_service_told);
+      break;
+    case 'inspect':
+      f.findings = evidence.findings;
+      f.riser_this_floor = centiText(evidence.riser_this_floor);
+      f.riser_floor_above = centiText(evidence.riser_floor_above);
+      f.riser_floor_below = centiText(evidence.riser_floor_below);
+      f.supply_at_inlet = centiText(evidence.supply_at_inlet);
+      f.return_at_inlet = centiText(evidence.return_at_inlet);
+      f.blockage_found = triOf(evidence.blockage_found);
+      f.manifold_note = evidence.manifold_note ?? '';
+      f.zone = evidence.zone ?? '';
+      f.neighbours_in_zone_cold = triOf(evidence.neighbours_in_zone_cold);
+      f.branch_pressure_kpa = intText(evidence.branch_pressure_kpa);
+      f.branch_flow_litres_per_hour = intText(evidence.branch_flow_litres_per_hour);
+      f.fault_side = evidence.fault_side ?? '';
+      f.photos = [...evidence.photos];
+      break;
+    case 'resolve':
+      f.action = evidence.action;
+      f.parts = evidence.parts.map((p) => ({
+        part: p.part,
+        price_yuan: p.price_told_cents == null ? '' : formatFen(p.price_told_cents),
+        customer_consented: p.customer_consented,
+      }));
+      f.has_damage = evidence.customer_damage != null;
+      f.damage_description = evidence.customer_damage?.description ?? '';
+      f.damage_confirmed = evidence.customer_damage?.customer_confirmed ?? false;
+      f.photos = [...evidence.photos];
+      break;
+    case 'farewell':
+      f.cleaned_up = evidence.cleaned_up;
+      f.explained_care = evidence.explained_care;
+      f.thanked = evidence.thanked;
+      f.note = evidence.note ?? '';
+      f.photos = [...evidence.photos];
+      break;
+  }
+  return f;
 }

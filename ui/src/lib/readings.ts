@@ -10,8 +10,10 @@ export interface ReadingRow {
   reading: ReadingView;
   /** `n` of the reading this one corrects. */
   correctsN?: number;
-  /** The reading was replaced by a correction. */
+  /** The reading was replaced by a correction, or withdrawn. */
   superseded: boolean;
+  /** Withdrawn without a replacement (the test was given up). */
+  withdrawn: boolean;
 }
 
 export function readingRows(readings: ReadingView[]): ReadingRow[] {
@@ -19,7 +21,7 @@ export function readingRows(readings: ReadingView[]): ReadingRow[] {
   readings.forEach((r, i) => byId.set(r.record.record_id, i + 1));
   const rows: ReadingRow[] = readings.map((r, i) => {
     const target = r.record.supersedes ? byId.get(r.record.supersedes) : undefined;
-    return { n: i + 1, reading: r, correctsN: target, superseded: Boolean(r.superseded_by) };
+    return { n: i + 1, reading: r, correctsN: target, superseded: Boolean(r.superseded_by), withdrawn: r.withdrawn };
   });
   const corrections = new Map<number, ReadingRow[]>();
   const top: ReadingRow[] = [];

@@ -3,6 +3,11 @@
  * points normalised to 0..1 of the pad, so the drawing survives rotation and
  * resizing (redrawn with `redrawTransform`) and an app restart (serialised
  * into a draft with `serialiseStrokes`).
+ *
+ * Serialised, coordinates are integers in ten-thousandths of the pad and the
+ * aspect in thousandths: drafts (and the strokes file a sign-off attaches)
+ * follow the record rules, which allow no floats — a drawing with floats
+ * would never be saved, and would not survive a restart.
  */
 
 /** A point in pad coordinates, each axis 0..1. */
@@ -73,8 +78,12 @@ export function emptyDrawing(aspect: number): SignatureDrawing {
   return { version: 1, aspect, strokes: [] };
 }
 
+/** Serialised coordinates are in 1/SCALE of the pad (the model keeps four decimals). */
+const SCALE = 10_000;
+
 export function serialiseStrokes(d: SignatureDrawing): string {
-  return JSON.stringify({ version: 1, aspect: d.aspect, strokes: d.strokes });
+  const strokes = d.strokes.map((s) => s.map(([x, y]) => [Math.round(x * SCALE), Math.round(y * SCALE)]));
+  return JSON.stringify({ version: 2, aspect_milli: Math.round(d.aspect * 1000), strokes });
 }
 
 /** Reads a serialised drawing; anything malformed gives `null` (start blank). */
@@ -87,17 +96,19 @@ export function parseStrokes(json: string | null | undefined): SignatureDrawing 
     return null;
   }
   if (typeof raw !== 'object' || raw === null) return null;
-  const obj = raw as { version?: unknown; aspect?: unknown; strokes?: unknown };
-  if (obj.version !== 1 || typeof obj.aspect !== 'number' || !Array.isArray(obj.strokes)) return null;
+  const obj = raw as { version?: unknown; aspect_milli?: unknown; strokes?: unknown };
+  if (obj.version !== 2 || !Number.isInteger(obj.aspect_milli) || !Array.isArray(obj.strokes)) return null;
+  const aspect = (obj.aspect_milli as number) / 1000;
+  if (!(aspect > 0)) return null;
   const strokes: Stroke[] = [];
   for (const s of obj.strokes) {
     if (!Array.isArray(s)) return null;
     const stroke: Stroke = [];
     for (const p of s) {
-      if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'number' || typeof p[1] !== 'number') return null;
-      stroke.push([clamp01(p[0]), clamp01(p[1])]);
+      if (!Array.isArray(p) || p.length !== 2 || !Number.isInteger(p[0]) || !Number.isInteger(p[1])) return null;
+      stroke.push([clamp01(p[0] / SCALE), clamp01(p[1] / SCALE)]);
     }
     strokes.push(stroke);
   }
-  return { version: 1, aspect: obj.aspect, strokes };
+  return { version: 1, aspect, strokes };
 }

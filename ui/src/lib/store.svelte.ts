@@ -6,6 +6,7 @@
 import { untrack } from 'svelte';
 import * as ipc from '../ipc';
 import type { AppError, AppState, SyncStatus } from '../ipc/types';
+import { setTzOffsetMinutes } from './datetime';
 import { toAppError } from './errors';
 import { DEFAULT_LOCK_MINUTES, parseLockMinutes } from './idle';
 
@@ -71,6 +72,7 @@ class Store {
   /** Takes a new AppState and moves to the screen it implies. */
   applyApp(app: AppState, keepRoute = false): void {
     this.app = app;
+    setTzOffsetMinutes(app.tz_offset_minutes);
     if (!app.enrolled) this.go({ name: 'first_run' });
     else if (app.technicians.length === 0) this.go({ name: 'technicians' });
     else if (!app.signed_in) this.go({ name: 'sign_in' });

@@ -207,6 +207,13 @@ pub struct RescheduleInput {
 }
 
 /// `POST …/cancel`.
+/// `POST …/confirm`: dispatch confirms an order opened on site.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmInput {
+    pub expected_rev: u64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {

@@ -19,8 +19,14 @@
 //!    "follow_up": {"at": "<RFC 3339>", "outcome": "satisfied" | "unsatisfied" | "unreachable", "note": "…"},
 //!    "cancellation": {"at": "<RFC 3339>", "reason": "…"},
 //!    "history": [{"at": "<RFC 3339>", "action": "created" | "assigned" | "rescheduled" | "cancelled"
-//!                 | "milestones" | "follow_up", "detail": "…"}]}
+//!                 | "milestones" | "follow_up" | "opened_on_site" | "confirmed", "detail": "…"}],
+//!    "opened_on_site": {"record_id", "device_id", "tech_id", "confirmed_at": "<RFC 3339>"}}
 //!   ```
+//!   `opened_on_site` is present for an order a technician opened on site:
+//!   the server files it when the tablet's `hearth.work_order_local/1` record
+//!   arrives (open, for that technician), and dispatch confirms it with
+//!   `POST …/confirm {expected_rev}` (409 `not_opened_on_site`,
+//!   `already_confirmed`).
 //!   `follow_up`, `cancellation`, `history` and `detail` are absent when
 //!   empty (no nulls). `order.milestones` holds what dispatch recorded;
 //!   record evidence is combined with it when read (below), never written
@@ -55,7 +61,7 @@
 //! unauthorized`, `404 not_found`, `409 stale_revision`, `409
 //! work_order_exists` / `technician_exists` / `thermometer_exists`, `409
 //! order_cancelled` / `order_closed`, `409 not_completed`, `409
-//! outside_calling_hours`.
+//! outside_calling_hours`, `409 not_opened_on_site` / `already_confirmed`.
 
 use std::collections::HashMap;
 
@@ -81,13 +87,13 @@ pub mod views;
 
 pub use compute::{COMPANY_UTC_OFFSET_MINUTES, REPEAT_WINDOW_DAYS};
 pub use input::{
-    AddressInput, AppointmentInput, AssignInput, CancelInput, CustomerInput, FollowUpInput, MilestonesInput,
-    NewWorkOrder, RescheduleInput, TechnicianInput, ThermometerInput,
+    AddressInput, AppointmentInput, AssignInput, CancelInput, ConfirmInput, CustomerInput, FollowUpInput,
+    MilestonesInput, NewWorkOrder, RescheduleInput, TechnicianInput, ThermometerInput,
 };
-pub use model::{OrderStatus, SnapshotView, TechnicianBody, WorkOrderBody};
+pub use model::{OpenedOnSite, OrderStatus, SnapshotView, TechnicianBody, WorkOrderBody};
 pub use service::{
-    assign, cancel, create_technician, create_thermometer, create_work_order, put_rule_set, record_follow_up,
-    record_milestones, reschedule, rule_set_view,
+    assign, cancel, confirm, create_technician, create_thermometer, create_work_order,
+    file_order_opened_on_site, put_rule_set, record_follow_up, record_milestones, reschedule, rule_set_view,
 };
 pub use views::{OrderFilter, follow_ups, repeat_repairs, temperature_tests, work_order_detail, work_orders};
 
@@ -98,6 +104,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/office/work-orders/{id}/assign", post(assign_h))
         .route("/v1/office/work-orders/{id}/reschedule", post(reschedule_h))
         .route("/v1/office/work-orders/{id}/cancel", post(cancel_h))
+        .route("/v1/office/work-orders/{id}/confirm", post(confirm_h))
         .route("/v1/office/work-orders/{id}/milestones", post(milestones_h))
         .route("/v1/office/work-orders/{id}/follow-up", post(follow_up_h))
         .route("/v1/office/follow-ups", get(follow_ups_h))
@@ -175,6 +182,16 @@ async fn cancel_h(
     ApiJson(body): Body,
 ) -> ApiResult<Json<SnapshotView>> {
     Ok(Json(service::cancel(&state, &id, input::from_json(body)?).await?))
+}
+
+#[utoipa::path(post, path = "/v1/office/work-orders/{id}/confirm", tag = "office", summary = "Confirm an order a technician opened on site", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn confirm_h(
+    State(state): State<AppState>,
+    _office: OperatorAuth,
+    Path(id): Path<String>,
+    ApiJson(body): Body,
+) -> ApiResult<Json<SnapshotView>> {
+    Ok(Json(service::confirm(&state, &id, input::from_json(body)?).await?))
 }
 
 #[utoipa::path(post, path = "/v1/office/work-orders/{id}/milestones", tag = "office", summary = "Record what the phone says", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]

@@ -71,6 +71,10 @@ pub enum Action {
     Cancelled,
     Milestones,
     FollowUp,
+    /// A technician opened the order on site (`hearth.work_order_local/1`).
+    OpenedOnSite,
+    /// Dispatch confirmed an order opened on site.
+    Confirmed,
 }
 
 /// One change the office made, newest last. `detail` never holds the
@@ -86,6 +90,17 @@ pub struct HistoryEntry {
 /// At most this many history entries are kept (the oldest are dropped).
 pub const MAX_HISTORY: usize = 200;
 
+/// Where an order a technician opened on site came from; dispatch confirms it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenedOnSite {
+    /// The tablet's `hearth.work_order_local/1` record.
+    pub record_id: String,
+    pub device_id: String,
+    pub tech_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
 /// The body of a work-order snapshot. See the module doc of `office`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkOrderBody {
@@ -97,6 +112,9 @@ pub struct WorkOrderBody {
     pub cancellation: Option<Cancellation>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
+    /// Set for an order a technician opened on site, until and after dispatch confirms it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_on_site: Option<OpenedOnSite>,
 }
 
 impl WorkOrderBody {

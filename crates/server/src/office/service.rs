@@ -12,7 +12,8 @@ use serde_json::Value;
 use super::compute::{self, ms_to_utc};
 use super::input::{self, bad_field};
 use super::model::{
-    Action, CallOutcome, Cancellation, FollowUp, OrderStatus, SnapshotView, TechnicianBody, WorkOrderBody,
+    Action, CallOutcome, Cancellation, FollowUp, OpenedOnSite, OrderStatus, SnapshotView, TechnicianBody,
+    WorkOrderBody,
 };
 use super::views;
 use crate::error::{ApiError, ApiResult};
@@ -181,6 +182,7 @@ pub async fn create_work_order(state: &AppState, input: input::NewWorkOrder) -> 
             follow_up: None,
             cancellation: None,
             history: vec![],
+            opened_on_site: None,
         };
         body.note(now, Action::Created, None);
         let snapshot = put_work_order(state, &body, 0, now)
@@ -206,6 +208,7 @@ pub async fn create_work_order(state: &AppState, input: input::NewWorkOrder) -> 
             follow_up: None,
             cancellation: None,
             history: vec![],
+            opened_on_site: None,
         };
         body.note(now, Action::Created, None);
         match put_work_order(state, &body, 0, now).await {
@@ -215,6 +218,51 @@ pub async fn create_work_order(state: &AppState, input: input::NewWorkOrder) -> 
         }
     }
     Err(ApiError::conflict("busy", "could not allocate a work order id; try again"))
+}
+
+/// Files an order a technician opened on site, from their tablet's
+/// `hearth.work_order_local/1` record: open, for the technicians the tablet
+/// assigned, awaiting dispatch's confirmation. Idempotent: when an order
+/// already has the id (a resent record, or an office order) it is left as
+/// it is and `false` is answered.
+pub async fn file_order_opened_on_site(
+    state: &AppState,
+    order: WorkOrder,
+    origin: OpenedOnSite,
+) -> ApiResult<bool> {
+    let now = now(state);
+    let mut body = WorkOrderBody {
+        order,
+        status: OrderStatus::Open,
+        follow_up: None,
+        cancellation: None,
+        history: vec![],
+        opened_on_site: Some(origin),
+    };
+    let detail = body.opened_on_site.as_ref().map(|o| o.tech_id.clone());
+    body.note(now, Action::OpenedOnSite, detail);
+    match put_work_order(state, &body, 0, now).await {
+        Ok(_) => Ok(true),
+        Err(StorageError::StaleRevision { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Dispatch confirms an order a technician opened on site (409
+/// `not_opened_on_site` for an office order, `already_confirmed` twice).
+pub async fn confirm(state: &AppState, id: &str, input: input::ConfirmInput) -> ApiResult<SnapshotView> {
+    let now = now(state);
+    let (snapshot, mut body) = load_for_change(state, id, input.expected_rev).await?;
+    require_open(&body)?;
+    let origin = body.opened_on_site.as_mut().ok_or_else(|| {
+        ApiError::conflict("not_opened_on_site", "the work order was not opened on site by a technician")
+    })?;
+    if origin.confirmed_at.is_some() {
+        return Err(ApiError::conflict("already_confirmed", "the work order is already confirmed"));
+    }
+    origin.confirmed_at = Some(now);
+    body.note(now, Action::Confirmed, None);
+    save(state, &body, snapshot.rev, now).await
 }
 
 /// Loads an order for a change: 404 if unknown, 409 `stale_revision` if

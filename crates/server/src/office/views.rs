@@ -20,7 +20,7 @@ use super::compute::{
     RepeatGroup, ReportPoint, Versions, bracket, ms_to_utc,
 };
 use super::input::{self, bad_field};
-use super::model::{Cancellation, FollowUp, HistoryEntry, OrderStatus, WorkOrderBody};
+use super::model::{Cancellation, FollowUp, HistoryEntry, OpenedOnSite, OrderStatus, WorkOrderBody};
 use super::service::work_order_body;
 use crate::error::{ApiError, ApiResult};
 use crate::rules::{DEVICE_KEY_REVOKED, TECHNICIAN_KEY_REVOKED};
@@ -143,6 +143,10 @@ pub struct OrderView {
     pub follow_up: Option<FollowUp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancellation: Option<Cancellation>,
+    /// For an order a technician opened on site: where it came from and
+    /// whether dispatch confirmed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened_on_site: Option<OpenedOnSite>,
     /// Effective milestones: dispatch's entries combined with record evidence.
     pub milestones: Milestones,
     /// Milestones evidenced by records: the device's claim, the server's
@@ -175,6 +179,7 @@ fn view_from(
         order: body.order.clone(),
         follow_up: body.follow_up.clone(),
         cancellation: body.cancellation.clone(),
+        opened_on_site: body.opened_on_site.clone(),
         milestones,
         evidence,
         deadlines,

@@ -23,6 +23,8 @@ pub const WITNESS_PIN: &str = "739164";
 pub const REPAIR: &str = "WO-R-1";
 pub const TEST: &str = "WO-T-1";
 pub const GOOD_THERMOMETER: &str = "TM-2291";
+pub const COMPANY: &str = "阳泉市热力有限公司";
+pub const HOTLINE: &str = "0353-2021234";
 pub const EXPIRED_THERMOMETER: &str = "TM-1987";
 
 /// 2026-11-23 10:00 in Shanghai.
@@ -113,6 +115,15 @@ pub fn prepare_store(dir: &Path) {
             json!({"tech_id": WITNESS, "name": "李秀英", "phone": "13803510023"}),
         ),
         item(3, FeedKind::Thermometer, GOOD_THERMOMETER, thermometer(GOOD_THERMOMETER, (2027, 6, 30))),
+        item(
+            7,
+            FeedKind::RuleSet,
+            "company",
+            serde_json::to_value(hearth_domain::RuleSet::default().with_company(
+                hearth_domain::CompanyProfile { name: COMPANY.into(), hotline: HOTLINE.into() },
+            ))
+            .unwrap(),
+        ),
         item(4, FeedKind::Thermometer, EXPIRED_THERMOMETER, thermometer(EXPIRED_THERMOMETER, (2026, 10, 31))),
         item(
             5,
@@ -127,7 +138,7 @@ pub fn prepare_store(dir: &Path) {
             json!({"order": order(TEST, WorkOrderCategory::TemperatureTest, received), "status": "open"}),
         ),
     ];
-    store.apply_feed_page(&FeedPage { items, cursor: "6".into(), has_more: false }, 1).unwrap();
+    store.apply_feed_page(&FeedPage { items, cursor: "7".into(), has_more: false }, 1).unwrap();
 }
 
 /// An enrolled tablet with the performer signed in.
@@ -156,6 +167,11 @@ pub fn code<T: std::fmt::Debug>(result: Result<T, AppError>) -> String {
     e.code
 }
 
+/// A camera's photo of a heat meter: 1200×900 JPEG taken turned (EXIF
+/// orientation 6), with a capture time (2026-11-23 10:05:12 +08:00), the
+/// camera's make and a GPS position that must never reach the stored photo.
+pub const CAMERA_JPEG: &[u8] = include_bytes!("../../../../tests/fixtures/meter.jpg");
+
 /// A tiny real PNG (1×1) and a JPEG header, enough for the magic-byte check.
 pub const PNG: &[u8] = &[
     0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0,
@@ -167,4 +183,30 @@ pub const JPEG: &[u8] =
 pub fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A signature as the pad draws it: black strokes on a transparent 600×200 PNG.
+pub fn drawn_signature_png() -> Vec<u8> {
+    let (w, h) = (600usize, 200usize);
+    let mut px = vec![0u8; w * h * 4];
+    for i in 0..2000 {
+        let t = i as f32 / 2000.0;
+        let (x, y) = (60.0 + 480.0 * t, 100.0 + 50.0 * (t * 14.0).sin());
+        for dy in -3i32..=3 {
+            for dx in -3i32..=3 {
+                let (px_x, px_y) = ((x as i32 + dx) as usize, (y as i32 + dy) as usize);
+                if px_x < w && px_y < h {
+                    px[(px_y * w + px_x) * 4 + 3] = 255;
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w as u32, h as u32);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().unwrap();
+    writer.write_image_data(&px).unwrap();
+    writer.finish().unwrap();
+    out
 }

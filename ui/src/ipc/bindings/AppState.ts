@@ -8,4 +8,9 @@ export type AppState = { enrolled: boolean, device_id: string | null, server_url
 /**
  * Technicians whose keys live on this tablet.
  */
-technicians: Array<TechnicianSummary>, signed_in: TechnicianSummary | null, };
+technicians: Array<TechnicianSummary>, signed_in: TechnicianSummary | null, 
+/**
+ * The tablet's UTC offset (the company's zone): the screens show and
+ * read wall-clock times in it, as the summaries and records do.
+ */
+tz_offset_minutes: number, };

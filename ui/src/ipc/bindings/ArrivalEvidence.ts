@@ -4,4 +4,4 @@ import type { Sha256Hex } from "./Sha256Hex";
 /**
  * 二到达. The step's time is the arrival time.
  */
-export type ArrivalEvidence = { body_camera_on: boolean, knocked_gently: boolean, work_id_shown: boolean, photos: Array<Sha256Hex>, };
+export type ArrivalEvidence = { body_camera_on: boolean, knocked_gently: boolean, work_id_shown: boolean, note?: string | null, photos: Array<Sha256Hex>, };

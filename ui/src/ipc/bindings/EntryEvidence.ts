@@ -3,4 +3,4 @@
 /**
  * 三进门.
  */
-export type EntryEvidence = { uniform: boolean, badge: boolean, shoe_covers: boolean, };
+export type EntryEvidence = { uniform: boolean, badge: boolean, shoe_covers: boolean, note?: string | null, };

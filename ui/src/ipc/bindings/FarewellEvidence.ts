@@ -4,4 +4,4 @@ import type { Sha256Hex } from "./Sha256Hex";
 /**
  * 七道别.
  */
-export type FarewellEvidence = { cleaned_up: boolean, explained_care: boolean, thanked: boolean, photos: Array<Sha256Hex>, };
+export type FarewellEvidence = { cleaned_up: boolean, explained_care: boolean, thanked: boolean, note?: string | null, photos: Array<Sha256Hex>, };

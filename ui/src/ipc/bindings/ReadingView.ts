@@ -5,6 +5,10 @@ import type { RoomVerdict } from "./RoomVerdict";
 
 export type ReadingView = { record: RecordView, room_kind: RoomKind, label: string, centi_celsius: number, taken_at: string, required_min: number | null, verdict: RoomVerdict, shown_to_customer: boolean, outlier_reason: string | null, 
 /**
- * The correction that replaced this reading; both stay on record.
+ * The correction (or void) that replaced this reading; both stay on record.
  */
-superseded_by: string | null, };
+superseded_by: string | null, 
+/**
+ * Withdrawn without a replacement (the test was given up).
+ */
+withdrawn: boolean, };

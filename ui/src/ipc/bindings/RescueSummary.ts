@@ -8,4 +8,8 @@ export type RescueSummary = { entries: number, blobs: number, bytes: number,
  * Files a record refers to that were already removed after the server
  * confirmed it has them: not needed in the export.
  */
-already_on_server: number, };
+already_on_server: number, 
+/**
+ * Where the file was written, for the operator to copy it from.
+ */
+path: string, };

@@ -1,0 +1,109 @@
+//! Photos through `App`: what a camera hands over is stored upright, small
+//! enough, without a byte of its metadata, with a thumbnail for the screens,
+//! and the capture time moves from the file into the record.
+
+mod common;
+
+use chrono::{Duration, TimeZone};
+use common::*;
+use hearth_domain::*;
+
+/// The JPEG segments before the image data: (marker, payload).
+fn segments(jpeg: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut i = 2;
+    while i + 4 <= jpeg.len() && jpeg[i] == 0xFF {
+        let marker = jpeg[i + 1];
+        let len = usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+        out.push((marker, jpeg[i + 4..i + 2 + len].to_vec()));
+        if marker == 0xDA {
+            break;
+        }
+        i += 2 + len;
+    }
+    out
+}
+
+/// Width and height from the JPEG's start-of-frame segment.
+fn jpeg_size(jpeg: &[u8]) -> (u32, u32) {
+    let (_, sof) =
+        segments(jpeg).into_iter().find(|(m, _)| matches!(m, 0xC0..=0xC2)).expect("a start-of-frame segment");
+    (u32::from(u16::from_be_bytes([sof[3], sof[4]])), u32::from(u16::from_be_bytes([sof[1], sof[2]])))
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn a_camera_photo_is_stored_upright_without_its_metadata_and_its_capture_time_goes_into_the_record() {
+    assert!(
+        contains(CAMERA_JPEG, b"HearthTestCam") && contains(CAMERA_JPEG, b"Exif"),
+        "the fixture has EXIF"
+    );
+    let f = signed_in();
+    let photo = f.app.put_photo(CAMERA_JPEG).unwrap();
+    assert_eq!(photo.media_type, "image/jpeg");
+    let sha: hearth_protocol::Digest = photo.sha256.parse().unwrap();
+    let stored = f.app.store().lock().unwrap().read_blob(&sha).unwrap().expect("the photo is stored");
+    assert_eq!(stored.len() as u64, photo.size);
+    assert_eq!(jpeg_size(&stored), (900, 1200), "turned upright by its EXIF orientation (6)");
+    let markers: Vec<u8> = segments(&stored).iter().map(|(m, _)| *m).collect();
+    assert!(
+        markers.iter().all(|m| !(0xE1..=0xEF).contains(m) && *m != 0xFE),
+        "no APP1–APP15 (EXIF, XMP, ICC…) nor comment segments: {markers:02X?}"
+    );
+    for secret in [&b"Exif"[..], b"HearthTestCam", b"GPS", b"2026:11:23"] {
+        assert!(!contains(&stored, secret), "{:?} must not survive", String::from_utf8_lossy(secret));
+    }
+
+    // The thumbnail stays on the tablet for the screens.
+    let url = f.app.photo_thumbnail_data_url(&photo.sha256).unwrap();
+    let b64 = url.strip_prefix("data:image/jpeg;base64,").expect("a JPEG data URL");
+    use base64::Engine as _;
+    let thumb = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    assert_eq!(jpeg_size(&thumb), (240, 320), "320 px on the long edge");
+    assert_eq!(code(f.app.photo_thumbnail_data_url(&"ab".repeat(32))), "unknown_photo");
+
+    // Named in a step, the photo's attachment carries the capture time the file said.
+    let start = start_time() + Duration::minutes(30);
+    f.app
+        .complete_step(
+            REPAIR,
+            StepEvidence::Appointment(AppointmentEvidence {
+                agreed: Appointment::new(start, start + Duration::hours(1)).unwrap(),
+                customer_confirmed: true,
+                note: None,
+            }),
+        )
+        .unwrap();
+    let v = f
+        .app
+        .complete_step(
+            REPAIR,
+            StepEvidence::Arrival(ArrivalEvidence {
+                body_camera_on: true,
+                knocked_gently: true,
+                work_id_shown: true,
+                note: None,
+                photos: vec![Sha256Hex::parse(&photo.sha256).unwrap()],
+            }),
+        )
+        .unwrap();
+    let store = f.app.store().lock().unwrap();
+    let record = store.chain_record(&v.steps[1].record.record_id).unwrap().unwrap();
+    let attachment = &record.content.attachments[0];
+    let taken =
+        chrono::FixedOffset::east_opt(8 * 3600).unwrap().with_ymd_and_hms(2026, 11, 23, 10, 5, 12).unwrap();
+    assert_eq!(attachment.captured_at_ms, Some(taken.timestamp_millis()), "10:05:12 +08:00, from the EXIF");
+    assert_eq!((attachment.size, attachment.media_type.as_str()), (photo.size, "image/jpeg"));
+}
+
+#[test]
+fn the_same_photo_taken_twice_is_stored_once() {
+    let f = signed_in();
+    let a = f.app.put_photo(CAMERA_JPEG).unwrap();
+    let b = f.app.put_photo(CAMERA_JPEG).unwrap();
+    assert_eq!(a, b, "encoding is deterministic, so the same picture has the same hash");
+    assert_eq!(f.app.sync_status().unwrap().pending_blobs, 1, "one file to send");
+}
