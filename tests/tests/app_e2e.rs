@@ -226,9 +226,13 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
         })
         .await
         .unwrap_or_else(|e| panic!("the sealed step shows no photo thumbnail: {e}"));
-    app.execute("document.querySelector('[data-testid=\"step-arrival\"]').scrollIntoView()", vec![]).await;
+    app.execute(
+        "document.querySelector('[data-testid=\"step-arrival\"]').scrollIntoView({block: 'start', behavior: 'instant'})",
+        vec![],
+    )
+    .await;
     app.screenshot("visit-photo").await;
-    app.execute("window.scrollTo(0, document.body.scrollHeight)", vec![]).await;
+    app.execute("window.scrollTo({top: document.body.scrollHeight, behavior: 'instant'})", vec![]).await;
     app.screenshot("visit").await;
     // A step corrected before the customer signs: a new record, the original beside it.
     app.click("correct-step-communicate").await;

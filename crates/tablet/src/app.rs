@@ -414,16 +414,64 @@ impl App {
 
     pub fn today(&self, query: &str) -> Result<Vec<TodayItem>, AppError> {
         let store = self.db();
-        let items = today::today(self.orders(&store)?, &self.rules(&store)?, self.now());
+        let orders = self.orders(&store)?.into_iter().map(|o| self.with_own_milestones(&store, o)).collect();
+        let items = today::today(orders, &self.rules(&store)?, self.now());
         Ok(today::search(&items, query))
     }
 
     pub fn work_order(&self, work_order_id: &str) -> Result<TodayItem, AppError> {
         let store = self.db();
-        let order = self.order(&store, work_order_id)?;
+        let order = self.with_own_milestones(&store, self.order(&store, work_order_id)?);
         today::today(vec![order], &self.rules(&store)?, self.now())
             .pop()
             .ok_or_else(|| AppError::unknown_work_order(work_order_id))
+    }
+
+    /// The order's milestones as the office last sent them, met earlier by
+    /// what this tablet itself sealed (the feed only brings them back after
+    /// a sync): contact by the appointment step, on site by the arrival or
+    /// the first reading, completed by a resolved outcome or the test's
+    /// report — the records the server counts as evidence of each.
+    fn with_own_milestones(&self, store: &Store, mut order: WorkOrder) -> WorkOrder {
+        let earlier = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut m = order.milestones.clone();
+        // A chain that does not replay shows the office's milestones only; the
+        // order's own screen reports the problem.
+        if let Ok(state) = self.visit_state(store, &order) {
+            for s in &state.steps {
+                match s.step.evidence.step() {
+                    hearth_domain::VisitStep::Appointment => {
+                        m.contacted_at = earlier(m.contacted_at, Some(s.step.at))
+                    }
+                    hearth_domain::VisitStep::Arrival => {
+                        m.on_site_at = earlier(m.on_site_at, Some(s.step.at))
+                    }
+                    _ => {}
+                }
+            }
+            if let Some((c, _)) = &state.outcome
+                && c.outcome == hearth_domain::VisitOutcome::Resolved
+            {
+                m.completed_at = earlier(m.completed_at, Some(c.at));
+            }
+            if let Some((n, _)) = &state.late {
+                m.late_notice_at = earlier(m.late_notice_at, DateTime::from_timestamp_millis(n.told_at_ms));
+            }
+        }
+        if let Ok(Some(test)) = self.test_state(store, order.id.as_str()) {
+            for (reading, _) in test.in_force() {
+                m.on_site_at = earlier(m.on_site_at, Some(reading.taken_at.with_timezone(&Utc)));
+            }
+            if let Some((_, report)) = &test.report {
+                m.completed_at =
+                    earlier(m.completed_at, DateTime::from_timestamp_millis(report.sealed_at_ms));
+            }
+        }
+        order.milestones = m;
+        order
     }
 
     /// Opens an order on site; it shows in `today` at once and reaches the

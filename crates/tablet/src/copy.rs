@@ -137,6 +137,20 @@ impl App {
         })
     }
 
+    /// The copy with what the customer answered and the record its QR code names.
+    fn finish_copy(
+        &self,
+        store: &Store,
+        mut copy: CustomerCopy,
+        signoff: &CustomerSignoff,
+        record: &ChainRecord,
+    ) -> Result<(CustomerCopy, ChainRecord), AppError> {
+        copy.answer = self.answer(store, signoff, record)?;
+        copy.record_id = record.content.record_id.clone();
+        copy.content_hash = record.content_hash.to_hex();
+        Ok((copy, record.clone()))
+    }
+
     /// What the customer answered, with the signature image the sign-off names.
     fn answer(
         &self,
@@ -177,10 +191,7 @@ impl App {
         order: &WorkOrder,
         state: &VisitState,
     ) -> Result<(CustomerCopy, ChainRecord), AppError> {
-        let (signoff, record) = state
-            .signoff
-            .as_ref()
-            .ok_or_else(|| AppError::new("no_signoff", "the customer has not signed or refused yet"))?;
+        let (signoff, record) = answered(state.signoff.as_ref())?;
         let tz = self.tz();
         let contacts = contacts(store)?;
         let mut copy = self.copy_header(store, "入户维修服务确认单", order.id.as_str(), Some(order))?;
@@ -221,10 +232,7 @@ impl App {
             None => "服务尚未全部完成".to_owned(),
         };
         copy.body = Body::Visit { steps, parts, outcome };
-        copy.answer = self.answer(store, signoff, record)?;
-        copy.record_id = record.content.record_id.clone();
-        copy.content_hash = record.content_hash.to_hex();
-        Ok((copy, record.clone()))
+        self.finish_copy(store, copy, signoff, record)
     }
 
     fn test_copy(
@@ -233,10 +241,7 @@ impl App {
         order: Option<&WorkOrder>,
         state: &TestState,
     ) -> Result<(CustomerCopy, ChainRecord), AppError> {
-        let (signoff, record) = state
-            .signoff
-            .as_ref()
-            .ok_or_else(|| AppError::new("no_signoff", "the customer has not signed or refused yet"))?;
+        let (signoff, record) = answered(state.signoff.as_ref())?;
         let tz = self.tz();
         let rules = self.rules(store)?;
         let temperature = rules.temperature();
@@ -286,11 +291,17 @@ impl App {
             conclusion: compliance.as_ref().map(|c| summary::overall(c.verdict)).unwrap_or("—").to_owned(),
             below_standard: compliance.is_some_and(|c| c.verdict == hearth_domain::Compliance::BelowStandard),
         };
-        copy.answer = self.answer(store, signoff, record)?;
-        copy.record_id = record.content.record_id.clone();
-        copy.content_hash = record.content_hash.to_hex();
-        Ok((copy, record.clone()))
+        self.finish_copy(store, copy, signoff, record)
     }
+}
+
+/// The customer's answer, or `no_signoff` while there is none.
+fn answered(
+    signoff: Option<&(CustomerSignoff, ChainRecord)>,
+) -> Result<(&CustomerSignoff, &ChainRecord), AppError> {
+    signoff
+        .map(|(s, r)| (s, r))
+        .ok_or_else(|| AppError::new("no_signoff", "the customer has not signed or refused yet"))
 }
 
 fn storage(e: std::io::Error) -> AppError {

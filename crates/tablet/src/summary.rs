@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, FixedOffset, TimeZone};
 use hearth_domain::{
-    CentiCelsius, CompanyProfile, Compliance, NoticePlacement, PartReplacement, RoomKind, RoomVerdict, RuleSet, StepEvidence,
-    TemperatureReading, TemperatureRules, TestCompliance, VisitOutcome, WorkOrder,
+    CentiCelsius, CompanyProfile, Compliance, NoticePlacement, PartReplacement, RoomKind, RoomVerdict,
+    RuleSet, StepEvidence, TemperatureReading, TemperatureRules, TestCompliance, VisitOutcome, WorkOrder,
 };
 
 use crate::temperature::TestState;

@@ -130,7 +130,12 @@ pub(crate) fn replay_visit(
 
 impl App {
     /// The text the customer is shown for the visit as it stands now.
-    fn visit_summary(&self, store: &Store, order: &WorkOrder, state: &VisitState) -> Result<String, AppError> {
+    fn visit_summary(
+        &self,
+        store: &Store,
+        order: &WorkOrder,
+        state: &VisitState,
+    ) -> Result<String, AppError> {
         let names = crate::app::technician_names(store)?;
         Ok(summary::visit(order, state, &names, self.rules(store)?.company(), self.tz()))
     }
@@ -215,22 +220,34 @@ impl App {
         let mut state = self.visit_state(&store, &order)?;
         let at = self.now();
         state.visit.complete(evidence.clone(), at)?;
-        let photos = evidence
+        let content = self.step_content(&store, &key, &order, CompletedStep { at, evidence })?;
+        self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
+        let state = self.visit_state(&store, &order)?;
+        self.visit_view(&store, &order, &state)
+    }
+
+    /// A step's record: the evidence, signed by the technician, with the
+    /// photos it names attached (each must be stored here).
+    fn step_content(
+        &self,
+        store: &Store,
+        key: &Key,
+        order: &WorkOrder,
+        step: CompletedStep,
+    ) -> Result<hearth_protocol::Content, AppError> {
+        let photos = step
+            .evidence
             .photos()
             .iter()
-            .map(|p| self.photo_attachment(&store, p.as_str()))
+            .map(|p| self.photo_attachment(store, p.as_str()))
             .collect::<Result<Vec<_>, _>>()?;
-        let step = CompletedStep { at, evidence };
-        let content = records::visit_step(
-            self.meta(&store)?,
+        Ok(records::visit_step(
+            self.meta(store)?,
             &order.id,
             &step,
             key.signer(SignerRole::Performer),
             photos,
-        )?;
-        self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
-        let state = self.visit_state(&store, &order)?;
-        self.visit_view(&store, &order, &state)
+        )?)
     }
 
     /// Corrects a step already done: a new record with the new evidence and
@@ -263,19 +280,8 @@ impl App {
             return Err(AppError::invalid_field("evidence", "a correction is of the same step"));
         }
         state.visit.correct(evidence.clone())?;
-        let photos = evidence
-            .photos()
-            .iter()
-            .map(|p| self.photo_attachment(&store, p.as_str()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let step = CompletedStep { at: original.step.at, evidence };
-        let content = records::visit_step(
-            self.meta(&store)?,
-            &order.id,
-            &step,
-            key.signer(SignerRole::Performer),
-            photos,
-        )?;
+        let content =
+            self.step_content(&store, &key, &order, CompletedStep { at: original.step.at, evidence })?;
         let content = records::supersede(
             content,
             &original.record.content.record_id,

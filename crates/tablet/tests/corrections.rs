@@ -5,69 +5,30 @@
 
 mod common;
 
-use chrono::Duration;
 use common::*;
 use hearth_domain::*;
-use hearth_tablet::{ReadingInput, SignoffInput, SignoffResult};
-
-fn appointment() -> StepEvidence {
-    let start = start_time() + Duration::minutes(30);
-    StepEvidence::Appointment(AppointmentEvidence {
-        agreed: Appointment::new(start, start + Duration::hours(1)).unwrap(),
-        customer_confirmed: true,
-        note: None,
-    })
-}
-
-fn arrival(note: Option<&str>) -> StepEvidence {
-    StepEvidence::Arrival(ArrivalEvidence {
-        body_camera_on: true,
-        knocked_gently: true,
-        work_id_shown: true,
-        note: note.map(str::to_owned),
-        photos: vec![],
-    })
-}
-
-fn entry() -> StepEvidence {
-    StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true, note: None })
-}
-
-fn communicate(problem: &str) -> StepEvidence {
-    StepEvidence::Communicate(CommunicateEvidence {
-        confirmed_problem: problem.into(),
-        paid_service_told: Some(false),
-    })
-}
-
-fn inspect() -> StepEvidence {
-    StepEvidence::Inspect(InspectEvidence { findings: "暖气片阀门堵塞".into(), ..Default::default() })
-}
-
-fn resolve() -> StepEvidence {
-    StepEvidence::Resolve(ResolveEvidence { action: "清洗阀门".into(), ..Default::default() })
-}
+use hearth_tablet::{SignoffInput, SignoffResult};
 
 fn refused() -> SignoffInput {
     SignoffInput::Refused { reason: "用户对结果有异议".into() }
-}
-
-fn reading(label: &str, celsius: &str) -> ReadingInput {
-    ReadingInput {
-        room_kind: RoomKind::LivingRoom,
-        label: label.into(),
-        celsius_text: celsius.into(),
-        consent_to_enter: true,
-        shown_to_customer: true,
-        outlier_reason: None,
-    }
 }
 
 #[test]
 fn a_corrected_step_keeps_its_time_shows_the_original_beside_it_and_the_signoff_binds_the_correction() {
     let f = signed_in();
     f.app.complete_step(REPAIR, appointment()).unwrap();
-    f.app.complete_step(REPAIR, arrival(Some("从后门进入"))).unwrap();
+    f.app
+        .complete_step(
+            REPAIR,
+            StepEvidence::Arrival(ArrivalEvidence {
+                body_camera_on: true,
+                knocked_gently: true,
+                work_id_shown: true,
+                note: Some("从后门进入".into()),
+                photos: vec![],
+            }),
+        )
+        .unwrap();
     f.app.complete_step(REPAIR, entry()).unwrap();
     let v = f.app.complete_step(REPAIR, communicate("卧室暖气不热")).unwrap();
     let original = v.steps[3].clone();
@@ -148,7 +109,7 @@ fn a_corrected_step_keeps_its_time_shows_the_original_beside_it_and_the_signoff_
 fn only_the_last_step_can_be_withdrawn_and_then_done_again() {
     let f = signed_in();
     f.app.complete_step(REPAIR, appointment()).unwrap();
-    let v = f.app.complete_step(REPAIR, arrival(None)).unwrap();
+    let v = f.app.complete_step(REPAIR, arrival(vec![])).unwrap();
     let appointment_id = v.steps[0].record.record_id.clone();
     let arrival_id = v.steps[1].record.record_id.clone();
 
@@ -162,7 +123,7 @@ fn only_the_last_step_can_be_withdrawn_and_then_done_again() {
     // Twice: invalid_field; a void itself: invalid_field.
     assert_eq!(code(f.app.void_record(&arrival_id, "再撤")), "invalid_field");
     assert_eq!(code(f.app.void_record(&void.record_id, "撤回撤回")), "invalid_field");
-    f.app.complete_step(REPAIR, arrival(None)).unwrap();
+    f.app.complete_step(REPAIR, arrival(vec![])).unwrap();
     assert_eq!(f.app.visit(REPAIR).unwrap().next_step, Some(VisitStep::Entry));
 
     // A corrected step is withdrawn through its correction: record_corrected.
@@ -188,7 +149,7 @@ fn only_the_last_step_can_be_withdrawn_and_then_done_again() {
 fn what_the_customer_answered_and_what_binds_other_records_cannot_be_withdrawn() {
     let f = signed_in();
     let t = f.app.start_temperature_test(TEST, WITNESS, WITNESS_PIN, GOOD_THERMOMETER).unwrap();
-    let t = f.app.add_reading(&t.work_order_id, reading("客厅", "17.2")).unwrap();
+    let t = f.app.add_reading(&t.work_order_id, reading(RoomKind::LivingRoom, "客厅", "17.2")).unwrap();
     let reading_id = t.readings[0].record.record_id.clone();
     let t = f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN).unwrap();
     let report_id = t.report.unwrap().record_id;
@@ -206,8 +167,8 @@ fn what_the_customer_answered_and_what_binds_other_records_cannot_be_withdrawn()
 fn a_test_begun_with_the_wrong_thermometer_is_given_up_and_started_again() {
     let f = signed_in();
     f.app.start_temperature_test(TEST, WITNESS, WITNESS_PIN, GOOD_THERMOMETER).unwrap();
-    f.app.add_reading(TEST, reading("客厅", "17.2")).unwrap();
-    let t = f.app.add_reading(TEST, reading("主卧", "17.4")).unwrap();
+    f.app.add_reading(TEST, reading(RoomKind::LivingRoom, "客厅", "17.2")).unwrap();
+    let t = f.app.add_reading(TEST, reading(RoomKind::LivingRoom, "主卧", "17.4")).unwrap();
     let first_test = t.test_id.clone();
     // While it runs, a second start is test_already_started.
     assert_eq!(
@@ -229,7 +190,7 @@ fn a_test_begun_with_the_wrong_thermometer_is_given_up_and_started_again() {
     let t = f.app.start_temperature_test(TEST, WITNESS, WITNESS_PIN, GOOD_THERMOMETER).unwrap();
     assert_ne!(t.test_id, first_test, "a new test");
     assert!(t.readings.is_empty(), "the given-up test's readings are not this test's");
-    let t = f.app.add_reading(TEST, reading("客厅", "18.6")).unwrap();
+    let t = f.app.add_reading(TEST, reading(RoomKind::LivingRoom, "客厅", "18.6")).unwrap();
     assert_eq!(t.readings.len(), 1);
     let t = f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN).unwrap();
     assert!(t.report.is_some());

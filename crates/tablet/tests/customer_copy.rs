@@ -10,10 +10,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use chrono::Duration;
 use common::*;
 use hearth_domain::*;
-use hearth_tablet::{CustomerCopyView, ReadingInput, SignoffInput, SignoffResult};
+use hearth_tablet::{CustomerCopyView, SignoffInput, SignoffResult};
 
 fn run(tool: &str, args: &[&str]) -> String {
     let package = if tool == "zbarimg" { "zbar-tools" } else { "poppler-utils" };
@@ -60,45 +59,9 @@ fn signature() -> SignoffInput {
 }
 
 fn visit(f: &Fixture) {
-    let start = start_time() + Duration::minutes(30);
-    let steps = vec![
-        StepEvidence::Appointment(AppointmentEvidence {
-            agreed: Appointment::new(start, start + Duration::hours(1)).unwrap(),
-            customer_confirmed: true,
-            note: None,
-        }),
-        StepEvidence::Arrival(ArrivalEvidence {
-            body_camera_on: true,
-            knocked_gently: true,
-            work_id_shown: true,
-            note: None,
-            photos: vec![],
-        }),
-        StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true, note: None }),
-        StepEvidence::Communicate(CommunicateEvidence {
-            confirmed_problem: "卧室暖气片不热".into(),
-            paid_service_told: Some(true),
-        }),
-        StepEvidence::Inspect(InspectEvidence {
-            findings: "暖气片阀门堵塞".into(), ..Default::default()
-        }),
-        StepEvidence::Resolve(ResolveEvidence {
-            action: "更换阀门，试压无渗漏".into(),
-            parts: vec![PartReplacement {
-                part: "DN20 阀门".into(),
-                price_told_cents: Some(4500),
-                customer_consented: true,
-            }],
-            ..Default::default()
-        }),
-        StepEvidence::Farewell(FarewellEvidence {
-            cleaned_up: true,
-            explained_care: true,
-            thanked: true,
-            note: Some("提醒用户定期排气".into()),
-            photos: vec![],
-        }),
-    ];
+    let mut steps = vec![appointment(), arrival(vec![])];
+    steps.extend(rest_of_visit());
+    steps[6] = farewell(Some("提醒用户定期排气"));
     for e in steps {
         f.app.complete_step(REPAIR, e).unwrap();
     }
@@ -158,15 +121,7 @@ fn a_refused_temperature_test_gives_a_copy_with_every_reading_the_verdict_and_th
         (RoomKind::Bedroom, "次卧", "17.9"),
     ];
     for (kind, label, celsius) in rooms {
-        let input = ReadingInput {
-            room_kind: kind,
-            label: label.into(),
-            celsius_text: celsius.into(),
-            consent_to_enter: true,
-            shown_to_customer: true,
-            outlier_reason: None,
-        };
-        f.app.add_reading(TEST, input).unwrap();
+        f.app.add_reading(TEST, reading(kind, label, celsius)).unwrap();
     }
     f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN).unwrap();
     // Before the customer answers there is nothing to copy: no_signoff.

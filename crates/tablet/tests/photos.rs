@@ -4,7 +4,7 @@
 
 mod common;
 
-use chrono::{Duration, TimeZone};
+use chrono::TimeZone;
 use common::*;
 use hearth_domain::*;
 
@@ -66,30 +66,8 @@ fn a_camera_photo_is_stored_upright_without_its_metadata_and_its_capture_time_go
     assert_eq!(code(f.app.photo_thumbnail_data_url(&"ab".repeat(32))), "unknown_photo");
 
     // Named in a step, the photo's attachment carries the capture time the file said.
-    let start = start_time() + Duration::minutes(30);
-    f.app
-        .complete_step(
-            REPAIR,
-            StepEvidence::Appointment(AppointmentEvidence {
-                agreed: Appointment::new(start, start + Duration::hours(1)).unwrap(),
-                customer_confirmed: true,
-                note: None,
-            }),
-        )
-        .unwrap();
-    let v = f
-        .app
-        .complete_step(
-            REPAIR,
-            StepEvidence::Arrival(ArrivalEvidence {
-                body_camera_on: true,
-                knocked_gently: true,
-                work_id_shown: true,
-                note: None,
-                photos: vec![Sha256Hex::parse(&photo.sha256).unwrap()],
-            }),
-        )
-        .unwrap();
+    f.app.complete_step(REPAIR, appointment()).unwrap();
+    let v = f.app.complete_step(REPAIR, arrival(vec![Sha256Hex::parse(&photo.sha256).unwrap()])).unwrap();
     let store = f.app.store().lock().unwrap();
     let record = store.chain_record(&v.steps[1].record.record_id).unwrap().unwrap();
     let attachment = &record.content.attachments[0];

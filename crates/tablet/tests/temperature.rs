@@ -10,17 +10,6 @@ use hearth_protocol::SignerRole;
 use hearth_tablet::temperature::parse_celsius;
 use hearth_tablet::{ReadingInput, SignoffInput, SignoffResult};
 
-fn reading(kind: RoomKind, label: &str, celsius: &str) -> ReadingInput {
-    ReadingInput {
-        room_kind: kind,
-        label: label.into(),
-        celsius_text: celsius.into(),
-        consent_to_enter: true,
-        shown_to_customer: true,
-        outlier_reason: None,
-    }
-}
-
 #[test]
 fn celsius_text_becomes_exact_hundredths() {
     assert_eq!(parse_celsius("17.6").unwrap(), 1760);

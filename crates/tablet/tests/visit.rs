@@ -9,54 +9,6 @@ use common::*;
 use hearth_domain::*;
 use hearth_tablet::{LateNoticeInput, RecordState, SignoffInput, SignoffResult};
 
-fn appointment() -> StepEvidence {
-    let start = start_time() + Duration::minutes(30);
-    StepEvidence::Appointment(AppointmentEvidence {
-        agreed: Appointment::new(start, start + Duration::hours(1)).unwrap(),
-        customer_confirmed: true,
-        note: None,
-    })
-}
-
-fn arrival(photos: Vec<Sha256Hex>) -> StepEvidence {
-    StepEvidence::Arrival(ArrivalEvidence {
-        body_camera_on: true,
-        knocked_gently: true,
-        work_id_shown: true,
-        note: None,
-        photos,
-    })
-}
-
-fn rest_of_visit() -> Vec<StepEvidence> {
-    vec![
-        StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true, note: None }),
-        StepEvidence::Communicate(CommunicateEvidence {
-            confirmed_problem: "卧室暖气片不热".into(),
-            paid_service_told: Some(true),
-        }),
-        StepEvidence::Inspect(InspectEvidence {
-            findings: "暖气片阀门堵塞".into(), ..Default::default()
-        }),
-        StepEvidence::Resolve(ResolveEvidence {
-            action: "更换阀门".into(),
-            parts: vec![PartReplacement {
-                part: "DN20 阀门".into(),
-                price_told_cents: Some(4500),
-                customer_consented: true,
-            }],
-            ..Default::default()
-        }),
-        StepEvidence::Farewell(FarewellEvidence {
-            cleaned_up: true,
-            explained_care: true,
-            thanked: true,
-            note: None,
-            photos: vec![],
-        }),
-    ]
-}
-
 fn signed() -> SignoffInput {
     SignoffInput::Signed {
         signature_png_base64: b64(PNG),

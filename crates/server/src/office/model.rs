@@ -118,6 +118,18 @@ pub struct WorkOrderBody {
 }
 
 impl WorkOrderBody {
+    /// A new, open order with no history yet.
+    pub fn open(order: WorkOrder) -> Self {
+        Self {
+            order,
+            status: OrderStatus::Open,
+            follow_up: None,
+            cancellation: None,
+            history: vec![],
+            opened_on_site: None,
+        }
+    }
+
     pub fn note(&mut self, at: DateTime<Utc>, action: Action, detail: Option<String>) {
         self.history.push(HistoryEntry { at, action, detail });
         if self.history.len() > MAX_HISTORY {

@@ -176,14 +176,7 @@ pub async fn create_work_order(state: &AppState, input: input::NewWorkOrder) -> 
     if let Some(id) = input.id.as_deref() {
         let id = input::identifier("id", id)?;
         let order = build_order(state, &id, &input, now).await?;
-        let mut body = WorkOrderBody {
-            order,
-            status: OrderStatus::Open,
-            follow_up: None,
-            cancellation: None,
-            history: vec![],
-            opened_on_site: None,
-        };
+        let mut body = WorkOrderBody::open(order);
         body.note(now, Action::Created, None);
         let snapshot = put_work_order(state, &body, 0, now)
             .await
@@ -202,14 +195,7 @@ pub async fn create_work_order(state: &AppState, input: input::NewWorkOrder) -> 
             id: hearth_domain::WorkOrderId::parse(&id).map_err(ApiError::internal)?,
             ..probe.clone()
         };
-        let mut body = WorkOrderBody {
-            order,
-            status: OrderStatus::Open,
-            follow_up: None,
-            cancellation: None,
-            history: vec![],
-            opened_on_site: None,
-        };
+        let mut body = WorkOrderBody::open(order);
         body.note(now, Action::Created, None);
         match put_work_order(state, &body, 0, now).await {
             Ok(snapshot) => return Ok(snapshot.into()),
@@ -231,14 +217,7 @@ pub async fn file_order_opened_on_site(
     origin: OpenedOnSite,
 ) -> ApiResult<bool> {
     let now = now(state);
-    let mut body = WorkOrderBody {
-        order,
-        status: OrderStatus::Open,
-        follow_up: None,
-        cancellation: None,
-        history: vec![],
-        opened_on_site: Some(origin),
-    };
+    let mut body = WorkOrderBody { opened_on_site: Some(origin), ..WorkOrderBody::open(order) };
     let detail = body.opened_on_site.as_ref().map(|o| o.tech_id.clone());
     body.note(now, Action::OpenedOnSite, detail);
     match put_work_order(state, &body, 0, now).await {

@@ -210,3 +210,85 @@ pub fn drawn_signature_png() -> Vec<u8> {
     writer.finish().unwrap();
     out
 }
+
+// ---- the evidence of a visit, as a technician fills it in ----
+
+use hearth_domain::{
+    Appointment, AppointmentEvidence, ArrivalEvidence, CommunicateEvidence, EntryEvidence, FarewellEvidence,
+    InspectEvidence, PartReplacement, ResolveEvidence, RoomKind, Sha256Hex, StepEvidence,
+};
+
+/// 一预约: a visit agreed for half an hour after the fixture's start.
+pub fn appointment() -> StepEvidence {
+    let start = start_time() + chrono::Duration::minutes(30);
+    StepEvidence::Appointment(AppointmentEvidence {
+        agreed: Appointment::new(start, start + chrono::Duration::hours(1)).unwrap(),
+        customer_confirmed: true,
+        note: None,
+    })
+}
+
+pub fn arrival(photos: Vec<Sha256Hex>) -> StepEvidence {
+    StepEvidence::Arrival(ArrivalEvidence {
+        body_camera_on: true,
+        knocked_gently: true,
+        work_id_shown: true,
+        note: None,
+        photos,
+    })
+}
+
+pub fn entry() -> StepEvidence {
+    StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true, note: None })
+}
+
+pub fn communicate(problem: &str) -> StepEvidence {
+    StepEvidence::Communicate(CommunicateEvidence {
+        confirmed_problem: problem.into(),
+        paid_service_told: Some(true),
+    })
+}
+
+pub fn inspect() -> StepEvidence {
+    StepEvidence::Inspect(InspectEvidence { findings: "暖气片阀门堵塞".into(), ..Default::default() })
+}
+
+/// 六解决 with a DN20 valve replaced at ¥45.00, told and agreed.
+pub fn resolve() -> StepEvidence {
+    StepEvidence::Resolve(ResolveEvidence {
+        action: "更换阀门".into(),
+        parts: vec![PartReplacement {
+            part: "DN20 阀门".into(),
+            price_told_cents: Some(4500),
+            customer_consented: true,
+        }],
+        ..Default::default()
+    })
+}
+
+pub fn farewell(note: Option<&str>) -> StepEvidence {
+    StepEvidence::Farewell(FarewellEvidence {
+        cleaned_up: true,
+        explained_care: true,
+        thanked: true,
+        note: note.map(str::to_owned),
+        photos: vec![],
+    })
+}
+
+/// Steps three to seven, after the appointment and the arrival.
+pub fn rest_of_visit() -> Vec<StepEvidence> {
+    vec![entry(), communicate("卧室暖气片不热"), inspect(), resolve(), farewell(None)]
+}
+
+/// One room's reading, entered with consent and shown to the customer.
+pub fn reading(kind: RoomKind, label: &str, celsius: &str) -> hearth_tablet::ReadingInput {
+    hearth_tablet::ReadingInput {
+        room_kind: kind,
+        label: label.into(),
+        celsius_text: celsius.into(),
+        consent_to_enter: true,
+        shown_to_customer: true,
+        outlier_reason: None,
+    }
+}
