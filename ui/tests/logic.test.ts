@@ -3,7 +3,7 @@ import { buildEvidence, emptyStepForm, formFromEvidence } from '../src/lib/evide
 import { errorText, toAppError } from '../src/lib/errors';
 import { IdleClock, parseLockMinutes } from '../src/lib/idle';
 import { lastSyncError, stoppedLanes, syncSummaryState } from '../src/lib/sync';
-import { recordRows, schemaName } from '../src/lib/records';
+import { recordRows, schemaName, withdrawable } from '../src/lib/records';
 import { fromLocalInput, setTzOffsetMinutes, toLocalInput } from '../src/lib/datetime';
 import { bytesToBase64 } from '../src/lib/base64';
 import type { RecordView, StepEvidence, SyncStatus } from '../src/ipc/types';
@@ -161,6 +161,13 @@ describe('records list', () => {
       ['c', 1],
       ['b', 0],
     ]);
+  });
+  it('offers to withdraw only what is still in force and not final', () => {
+    expect(withdrawable(rec(1, 'a'))).toBe(true);
+    expect(withdrawable({ ...rec(1, 'a'), superseded_by: 'b' })).toBe(false);
+    for (const schema of ['hearth.void/1', 'hearth.customer_signoff/1', 'hearth.temperature_test/1']) {
+      expect(withdrawable({ ...rec(1, 'a'), schema })).toBe(false);
+    }
   });
   it('names schemas', () => {
     expect(schemaName('hearth.visit_step/1')).toBe('visit_step');
