@@ -218,14 +218,24 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     }
     app.click("complete-step").await;
     app.wait_for("to-summary").await;
-    // The arrival photo shows as its thumbnail.
-    app.session()
+    // The arrival photo shows as its thumbnail. The camera held the meter on
+    // its side (EXIF orientation 6): it shows upright, wider than tall.
+    let size = app
+        .session()
         .wait_until("the arrival photo's thumbnail", Duration::from_secs(20), || async {
-            let shown = app.session().find_all("[data-testid=\"step-arrival\"] figure.thumb img").await?;
-            Ok((!shown.is_empty()).then_some(()))
+            let size = app
+                .session()
+                .execute(
+                    "const i = document.querySelector('[data-testid=\"step-arrival\"] figure.thumb img'); \
+                     return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null;",
+                    vec![],
+                )
+                .await?;
+            Ok((!size.is_null()).then_some(size))
         })
         .await
         .unwrap_or_else(|e| panic!("the sealed step shows no photo thumbnail: {e}"));
+    assert_eq!(size, serde_json::json!([320, 240]), "the thumbnail is the upright meter");
     app.execute(
         "document.querySelector('[data-testid=\"step-arrival\"]').scrollIntoView({block: 'start', behavior: 'instant'})",
         vec![],

@@ -31,6 +31,27 @@ fn jpeg_size(jpeg: &[u8]) -> (u32, u32) {
     (u32::from(u16::from_be_bytes([sof[3], sof[4]])), u32::from(u16::from_be_bytes([sof[1], sof[2]])))
 }
 
+/// The meter picture is lit from above: upright, its top rows are brighter
+/// than its bottom rows and its left and right edges alike. Turned the wrong
+/// way, the light background moves to a side or to the bottom.
+fn assert_upright(jpeg: &[u8]) {
+    let options = zune_core::options::DecoderOptions::default()
+        .jpeg_set_out_colorspace(zune_core::colorspace::ColorSpace::Luma);
+    let luma = zune_jpeg::JpegDecoder::new_with_options(zune_core::bytestream::ZCursor::new(jpeg), options)
+        .decode()
+        .expect("the stored photo decodes");
+    let (w, h) = jpeg_size(jpeg);
+    let (w, h) = (w as usize, h as usize);
+    let mean = |xs: std::ops::Range<usize>, ys: std::ops::Range<usize>| {
+        let n = (xs.len() * ys.len()) as f64;
+        ys.flat_map(|y| xs.clone().map(move |x| y * w + x)).map(|i| f64::from(luma[i])).sum::<f64>() / n
+    };
+    let (top, bottom) = (mean(0..w, 0..h / 10), mean(0..w, h - h / 10..h));
+    let (left, right) = (mean(0..w / 10, 0..h), mean(w - w / 10..w, 0..h));
+    assert!(top - bottom > 40.0, "the light background is at the top: top {top:.0}, bottom {bottom:.0}");
+    assert!((left - right).abs() < 15.0, "the sides alike: left {left:.0}, right {right:.0}");
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -47,7 +68,9 @@ fn a_camera_photo_is_stored_upright_without_its_metadata_and_its_capture_time_go
     let sha: hearth_protocol::Digest = photo.sha256.parse().unwrap();
     let stored = f.app.store().lock().unwrap().read_blob(&sha).unwrap().expect("the photo is stored");
     assert_eq!(stored.len() as u64, photo.size);
-    assert_eq!(jpeg_size(&stored), (900, 1200), "turned upright by its EXIF orientation (6)");
+    // The camera stored the meter on its side (900 × 1200) and said so with orientation 6.
+    assert_eq!(jpeg_size(&stored), (1200, 900), "turned upright by its EXIF orientation (6)");
+    assert_upright(&stored);
     let markers: Vec<u8> = segments(&stored).iter().map(|(m, _)| *m).collect();
     assert!(
         markers.iter().all(|m| !(0xE1..=0xEF).contains(m) && *m != 0xFE),
@@ -62,7 +85,8 @@ fn a_camera_photo_is_stored_upright_without_its_metadata_and_its_capture_time_go
     let b64 = url.strip_prefix("data:image/jpeg;base64,").expect("a JPEG data URL");
     use base64::Engine as _;
     let thumb = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
-    assert_eq!(jpeg_size(&thumb), (240, 320), "320 px on the long edge");
+    assert_eq!(jpeg_size(&thumb), (320, 240), "320 px on the long edge");
+    assert_upright(&thumb);
     assert_eq!(code(f.app.photo_thumbnail_data_url(&"ab".repeat(32))), "unknown_photo");
 
     // Named in a step, the photo's attachment carries the capture time the file said.
