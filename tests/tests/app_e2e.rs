@@ -179,6 +179,9 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     app.screenshot("today").await;
     let today = app.text("today-list").await;
     assert!(today.contains("阳光花园") || today.contains("锦绣华庭"), "today lists the demo orders: {today}");
+    // The demo's leak was already fixed by the office's reckoning: it says so, not a bare "no deadline".
+    let repair = app.text(&format!("countdown-{REPAIR}")).await;
+    assert!(repair.starts_with("已完成（"), "a completed order says when it was completed: {repair}");
 
     // A repair visit through all seven steps.
     app.click(&format!("order-{REPAIR}")).await;
@@ -371,6 +374,8 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     app.click("back").await;
     app.wait_for("today-list").await;
     app.screenshot("today-en").await;
+    let repair = app.text(&format!("countdown-{REPAIR}")).await;
+    assert!(repair.starts_with("Completed "), "in English too: {repair}");
 
     // A neighbour's leak found on the way out: an order opened on site, and
     // its first step. The server files the order, so neither is flagged.
