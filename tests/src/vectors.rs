@@ -285,7 +285,7 @@ pub fn generate() -> Value {
         chain.keys.signer(SignerRole::Witness),
     )
     .expect("report maps to a record");
-    let report_sealed = chain.seal("temperature_test_report_cosigned", report_content);
+    let report_sealed = chain.seal("temperature_test_report_cosigned", report_content.clone());
 
     // 5. The customer signs the summary shown to them.
     let png = b"golden vector: customer signature PNG bytes".to_vec();
@@ -446,7 +446,76 @@ pub fn generate() -> Value {
         seal_raw(&extra_bytes, performer_sig(&extra_bytes), next_seq, genesis_prev(DEVICE_ID), &keys.device);
     invalid.push(("prev_does_not_link", wrong_prev));
 
+    // Judged vectors: crypto and chain sound at the next position, but the
+    // report's signers fall short of what the schema requires (§10.4, "Who
+    // must sign"); a server stores them and flags the receipt.
+    let report_with = |n: u32, signers: Vec<Signer>| {
+        let mut c = report_content.clone();
+        c.record_id = meta(n, local(19, 52)).record_id;
+        c.signers = signers;
+        EncodedContent::encode(c).expect("valid").bytes().to_vec()
+    };
+    let sign_as = |bytes: &[u8], who: &[(SignerRole, &SigningKey, &str)]| -> Vec<TechSignature> {
+        who.iter().map(|(role, key, tech)| tech_sign(key, *role, tech, bytes)).collect()
+    };
+    let performer = keys.signer(SignerRole::Performer);
+    let mut judged = Vec::new();
+    let no_witness = report_with(10, vec![performer.clone()]);
+    judged.push((
+        "report_without_a_witness",
+        seal_raw(
+            &no_witness,
+            sign_as(&no_witness, &[(SignerRole::Performer, &keys.performer, PERFORMER)]),
+            next_seq,
+            prev,
+            &keys.device,
+        ),
+    ));
+    let both_roles =
+        report_with(11, vec![performer.clone(), Signer { role: SignerRole::Witness, ..performer.clone() }]);
+    judged.push((
+        "report_signed_by_one_technician_in_both_roles",
+        seal_raw(
+            &both_roles,
+            sign_as(
+                &both_roles,
+                &[
+                    (SignerRole::Performer, &keys.performer, PERFORMER),
+                    (SignerRole::Witness, &keys.performer, PERFORMER),
+                ],
+            ),
+            next_seq,
+            prev,
+            &keys.device,
+        ),
+    ));
+    let unsigned_witness = report_with(12, vec![performer.clone(), keys.signer(SignerRole::Witness)]);
+    judged.push((
+        "report_whose_listed_witness_did_not_sign",
+        seal_raw(
+            &unsigned_witness,
+            sign_as(&unsigned_witness, &[(SignerRole::Performer, &keys.performer, PERFORMER)]),
+            next_seq,
+            prev,
+            &keys.device,
+        ),
+    ));
+    let nobody = report_with(13, vec![]);
+    judged.push(("report_with_no_signers", seal_raw(&nobody, vec![], next_seq, prev, &keys.device)));
+
     let keys_for_reasons = directory(keys);
+    let mut judged_out = Vec::new();
+    for (name, envelope) in judged {
+        let flags: Vec<&str> = match hearth_protocol::verify_envelope(&envelope, &keys_for_reasons, &prev) {
+            Ok(record) => {
+                hearth_protocol::signers::signer_flags(record.decoded.content(), &envelope.tech_sigs)
+            }
+            Err(_) => vec!["unexpectedly_invalid"],
+        };
+        let mut v = vector(name, &envelope, None);
+        v["flags"] = json!(flags);
+        judged_out.push(v);
+    }
     for (name, envelope) in invalid {
         let reason = match hearth_protocol::verify_envelope(&envelope, &keys_for_reasons, &prev) {
             Ok(_) => "unexpectedly_valid".to_owned(),
@@ -469,6 +538,7 @@ pub fn generate() -> Value {
         "devices": {DEVICE_ID: {"public_key": b64::encode(chain.keys.device.verifying_key().as_bytes())}},
         "technicians": technicians,
         "vectors": chain.out,
+        "judged": judged_out,
     })
 }
 

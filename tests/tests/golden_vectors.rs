@@ -103,6 +103,27 @@ fn every_published_vector_verifies_or_fails_exactly_as_it_says() {
         }
     }
     assert!(valid >= 6 && invalid >= 5, "{valid} valid, {invalid} invalid");
+
+    // Judged vectors verify at the position after the valid chain, and the
+    // schema's signer rule gives exactly the flags they state.
+    let judged = doc["judged"].as_array().unwrap();
+    let names: Vec<&str> = judged.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    for expected in [
+        "report_without_a_witness",
+        "report_signed_by_one_technician_in_both_roles",
+        "report_with_no_signers",
+    ] {
+        assert!(names.contains(&expected), "a judged vector {expected}");
+    }
+    for v in judged {
+        let name = v["name"].as_str().unwrap();
+        let envelope: Envelope = serde_json::from_value(v["envelope"].clone()).unwrap();
+        let record =
+            verify_envelope(&envelope, &keys, &prev).unwrap_or_else(|e| panic!("{name} must verify: {e}"));
+        let flags = hearth_protocol::signers::signer_flags(record.decoded.content(), &envelope.tech_sigs);
+        assert_eq!(v["flags"], serde_json::json!(flags), "{name}: the stated flags are the rule's");
+        assert!(!flags.is_empty(), "{name}: a judged vector falls short");
+    }
 }
 
 #[test]

@@ -29,9 +29,9 @@ pub use signoff::{
     CoSignError, CustomerSignoff, Satisfaction, Signer, SignerRole, SignoffError, check_cosigned,
 };
 pub use temperature::{
-    CompletedTemperatureTest, Compliance, NewReading, NewTemperatureTest, Outlier, RoomCompliance, RoomKind,
-    RoomVerdict, TemperatureError, TemperatureReading, TemperatureReport, TemperatureTest, TestCompliance,
-    Thermometer,
+    CompletedTemperatureTest, Compliance, JudgedReport, NewReading, NewTemperatureTest, Outlier,
+    RoomCompliance, RoomKind, RoomVerdict, TemperatureError, TemperatureReading, TemperatureReport,
+    TemperatureTest, TestCompliance, Thermometer, judge_report,
 };
 pub use value::{
     CustomerName, NonEmptyText, Phone, Sha256Hex, TechnicianId, TestId, ValueError, WorkOrderId,

@@ -53,6 +53,10 @@ pub enum TemperatureError {
     NoReadings,
     #[error("only the living room counts under this rule set, and it has no reading")]
     NoLivingRoomReading,
+    #[error("the report names {stated} readings of test {test_id}; {sealed} such readings are sealed")]
+    ReadingsMismatch { test_id: TestId, stated: u32, sealed: u32 },
+    #[error("the report states {stated:?}, the readings judged by the rules give {judged:?}")]
+    VerdictMismatch { stated: Compliance, judged: Compliance },
 }
 
 impl TemperatureError {
@@ -69,6 +73,8 @@ impl TemperatureError {
             Self::OutlierNeedsReason { .. } => "outlier_needs_reason",
             Self::NoReadings => "no_readings",
             Self::NoLivingRoomReading => "no_living_room_reading",
+            Self::ReadingsMismatch { .. } => "report_readings_mismatch",
+            Self::VerdictMismatch { .. } => "verdict_mismatch",
         }
     }
 }
@@ -582,4 +588,98 @@ impl CompletedTemperatureTest {
     pub fn customer_refused(&self) -> bool {
         self.customer.is_refused()
     }
+}
+
+/// The judge's view of a sealed report: the verdict the rules give on the
+/// readings the report binds, and everything that falls short.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JudgedReport {
+    /// `None` when the readings cannot be judged (none, or no living room
+    /// under `living_room_only`).
+    pub compliance: Option<TestCompliance>,
+    /// Each rule the sealed evidence breaks, at most one per kind, in the
+    /// order checked: readings, calibration, consent and range, outliers,
+    /// verdict.
+    pub findings: Vec<TemperatureError>,
+}
+
+impl JudgedReport {
+    /// Whether the evidence is whole and the stated verdict is the rules' verdict.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty() && self.compliance.is_some()
+    }
+}
+
+/// Re-judges a sealed report from the readings it binds, as a verifier who
+/// trusts nothing the tablet concluded: the readings must be exactly the
+/// report's (its test, its count), the thermometer calibrated on each
+/// reading's date, every room entered with consent, every reading in range,
+/// every outlier explained, and the verdict must be the one the rules give.
+/// `thermometer` is the registry's record of the report's instrument.
+///
+/// Each reading's `taken_at` must already be the time the judge believes
+/// (on the server: the bracketed time, in the company's offset), because the
+/// threshold depends on its local hour.
+pub fn judge_report(
+    report: &TemperatureReport,
+    readings: &[TemperatureReading],
+    thermometer: Option<&Thermometer>,
+    rules: &TemperatureRules,
+) -> JudgedReport {
+    let mut findings = Vec::new();
+    let sealed = readings.iter().filter(|r| r.test_id == report.test_id).count();
+    let sealed = u32::try_from(sealed).unwrap_or(u32::MAX);
+    if sealed != report.reading_count || readings.len() != sealed as usize {
+        findings.push(TemperatureError::ReadingsMismatch {
+            test_id: report.test_id.clone(),
+            stated: report.reading_count,
+            sealed,
+        });
+    }
+    // No thermometer: the caller could not find it in its registry, and says so itself.
+    if let Some(e) = thermometer
+        .and_then(|t| readings.iter().find_map(|r| t.check_calibration(r.taken_at.date_naive()).err()))
+    {
+        findings.push(e);
+    }
+    let mut seen = Vec::new();
+    for e in readings.iter().filter_map(|r| r.check(rules).err()) {
+        if !seen.contains(&e.code()) {
+            seen.push(e.code());
+            findings.push(e);
+        }
+    }
+    let values: Vec<CentiCelsius> = readings.iter().map(|r| r.centi_celsius).collect();
+    if let Some(m) = median(&values)
+        && let Some(r) = readings
+            .iter()
+            .find(|r| r.outlier_reason.is_none() && outlier(r.centi_celsius, m, rules).is_some())
+    {
+        findings.push(TemperatureError::OutlierNeedsReason {
+            label: r.label.clone(),
+            median: m,
+            value: r.centi_celsius,
+        });
+    }
+    let compliance = match assess(readings, rules) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            findings.push(e);
+            None
+        }
+    };
+    if let Some(judged) = &compliance {
+        let stated = &report.compliance;
+        let rooms_agree = judged.rooms.len() == stated.rooms.len()
+            && judged
+                .rooms
+                .iter()
+                .zip(&stated.rooms)
+                .all(|(a, b)| a.room_kind == b.room_kind && a.label == b.label && a.verdict == b.verdict);
+        if judged.verdict != stated.verdict || !rooms_agree {
+            findings
+                .push(TemperatureError::VerdictMismatch { stated: stated.verdict, judged: judged.verdict });
+        }
+    }
+    JudgedReport { compliance, findings }
 }

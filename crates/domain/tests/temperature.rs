@@ -478,3 +478,78 @@ fn a_report_survives_a_json_round_trip() {
     let back: hearth_domain::TemperatureReport = serde_json::from_str(&json).expect("deserialises");
     assert_eq!(back, report);
 }
+
+// --- the judge: a sealed report re-judged from its readings --------------------
+
+fn report_of(readings: &[TemperatureReading]) -> hearth_domain::TemperatureReport {
+    test_with(readings.to_vec()).report(&rules()).expect("report")
+}
+
+#[test]
+fn the_judge_agrees_with_an_honest_report() {
+    let readings = [reading(RoomKind::Bedroom, "主卧", 1750, local(8, 10, 5, 59, 0))];
+    let judged =
+        hearth_domain::judge_report(&report_of(&readings), &readings, Some(&thermometer(31)), &rules());
+    assert!(judged.is_clean(), "{judged:?}");
+    assert_eq!(judged.compliance.map(|c| c.verdict), Some(Compliance::Compliant));
+}
+
+#[test]
+fn seventeen_and_a_half_is_compliant_at_five_fifty_nine_and_below_standard_at_six() {
+    // The tablet said 05:59 and judged it against the night minimum; the
+    // judge believes 06:00 (the server's bracketed time): day minimum.
+    let claimed = [reading(RoomKind::Bedroom, "主卧", 1750, local(8, 10, 5, 59, 0))];
+    let report = report_of(&claimed);
+    assert_eq!(report.compliance.verdict, Compliance::Compliant);
+    let believed = [TemperatureReading { taken_at: local(8, 10, 6, 0, 0), ..claimed[0].clone() }];
+    let judged = hearth_domain::judge_report(&report, &believed, Some(&thermometer(31)), &rules());
+    assert_eq!(judged.compliance.as_ref().map(|c| c.verdict), Some(Compliance::BelowStandard));
+    assert_eq!(
+        judged.findings,
+        [TemperatureError::VerdictMismatch {
+            stated: Compliance::Compliant,
+            judged: Compliance::BelowStandard
+        }]
+    );
+}
+
+#[test]
+fn a_thermometer_expired_the_day_before_is_found() {
+    let readings = [reading(RoomKind::Bedroom, "主卧", 1900, local(8, 10, 9, 0, 0))];
+    let judged =
+        hearth_domain::judge_report(&report_of(&readings), &readings, Some(&thermometer(9)), &rules());
+    assert_eq!(judged.findings.iter().map(|f| f.code()).collect::<Vec<_>>(), ["calibration_expired"]);
+}
+
+#[test]
+fn a_report_that_binds_other_readings_or_too_few_is_found() {
+    let two = [
+        reading(RoomKind::Bedroom, "主卧", 1900, local(8, 10, 9, 0, 0)),
+        reading(RoomKind::Kitchen, "厨房", 1900, local(8, 10, 9, 5, 0)),
+    ];
+    let report = report_of(&two);
+    let judged = hearth_domain::judge_report(&report, &two[..1], Some(&thermometer(31)), &rules());
+    assert_eq!(judged.findings.first().map(|f| f.code()), Some("report_readings_mismatch"));
+
+    let mut other = two[1].clone();
+    other.test_id = test_id("TT-2");
+    let judged =
+        hearth_domain::judge_report(&report, &[two[0].clone(), other], Some(&thermometer(31)), &rules());
+    assert!(judged.findings.iter().any(|f| f.code() == "report_readings_mismatch"));
+}
+
+#[test]
+fn a_reading_without_consent_or_a_stated_verdict_that_lies_is_found() {
+    let readings = [reading(RoomKind::Bedroom, "主卧", 1500, local(8, 10, 9, 0, 0))];
+    let mut report = report_of(&readings);
+    assert_eq!(report.compliance.verdict, Compliance::BelowStandard);
+    report.compliance.verdict = Compliance::Compliant;
+    report.compliance.rooms[0].verdict = RoomVerdict::Compliant;
+    let no_consent = [TemperatureReading { consent_to_enter: false, ..readings[0].clone() }];
+    let judged = hearth_domain::judge_report(&report, &no_consent, Some(&thermometer(31)), &rules());
+    assert_eq!(
+        judged.findings.iter().map(|f| f.code()).collect::<Vec<_>>(),
+        ["no_consent_to_enter", "verdict_mismatch"]
+    );
+    assert_eq!(judged.compliance.map(|c| c.verdict), Some(Compliance::BelowStandard));
+}

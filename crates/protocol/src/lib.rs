@@ -10,12 +10,14 @@
 pub mod api;
 pub mod b64;
 pub mod canonical;
+pub mod flags;
 pub mod hash;
 pub mod receipt;
 pub mod record;
 pub mod rescue;
 pub mod schema;
 pub mod seal;
+pub mod signers;
 pub mod verify;
 
 pub use canonical::CanonicalError;

@@ -45,7 +45,10 @@ fn reset() -> ApiError {
 fn item(row: FeedRow, device_id: &str, technicians: &[String]) -> Option<FeedItem> {
     let s = row.snapshot;
     let (kind, body) = match s.kind {
-        SnapshotKind::WorkOrder if s.scope.technicians.iter().any(|t| technicians.contains(t)) => {
+        SnapshotKind::WorkOrder
+            if s.scope.technicians.iter().any(|t| technicians.contains(t))
+                || s.scope.device_id.as_deref() == Some(device_id) =>
+        {
             (FeedKind::WorkOrder, Some(s.body))
         }
         SnapshotKind::WorkOrder => (FeedKind::WorkOrderRemoved, None),

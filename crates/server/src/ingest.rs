@@ -25,7 +25,9 @@ use hearth_protocol::{
 use crate::error::{ApiError, ApiResult};
 use crate::rules::RuleContext;
 use crate::state::AppState;
-use crate::storage::{DeviceKeys, NewConflict, NewEntry, ReceiptSigner, StorageError, StoredEntry};
+use crate::storage::{
+    BatchWrite, DeviceKeys, NewConflict, NewEntry, PutSnapshot, ReceiptSigner, StorageError, StoredEntry,
+};
 
 /// The verifier's view of one device's keys (plus any foreign kid the batch
 /// names, so a key of another tablet is reported as such), decompressed once
@@ -122,6 +124,24 @@ pub fn known_schema(s: &str) -> bool {
 struct Checked {
     decoded: Result<DecodedEnvelope, VerifyError>,
     signatures: Option<Result<SignatureReport, VerifyError>>,
+}
+
+impl Checked {
+    /// Whether this device's key signed the entry. Only such entries are
+    /// kept as conflict evidence: bytes anyone could have made up prove
+    /// nothing, and storing them would let garbage fill the evidence table.
+    fn device_signed(&self) -> bool {
+        match &self.signatures {
+            Some(Ok(_)) => true,
+            Some(Err(
+                VerifyError::UnknownDevice(_)
+                | VerifyError::DeviceKidMismatch
+                | VerifyError::BadDeviceSignature,
+            ))
+            | None => false,
+            Some(Err(_)) => true,
+        }
+    }
 }
 
 fn check(env: &Envelope, directory: &Directory) -> Checked {
@@ -255,11 +275,20 @@ async fn run_batch(
     let mut pending_ids: HashSet<String> = HashSet::new();
     let mut answers: Vec<Answer> = Vec::with_capacity(entries.len());
     let mut stopped = false;
-    // Conflicts are kept as evidence once the batch is committed; a batch
+    // Conflicts are kept as evidence in the batch's own transaction; a batch
     // abandoned for a concurrent write leaves none behind.
     let mut evidence: Vec<NewConflict> = Vec::new();
+    let keep = |evidence: &mut Vec<NewConflict>, checked: &Checked, seq: u64, kind: &str, env: &Envelope| {
+        if checked.device_signed() {
+            evidence.push(conflict_evidence(device_id, seq, kind, env, now));
+        } else {
+            tracing::warn!(device_id, seq, kind, "conflict not kept: the device signature does not verify");
+        }
+    };
 
-    for (env, checked) in entries.iter().zip(checked) {
+    // Where in `checked` each pending entry came from.
+    let mut pending_from: Vec<usize> = Vec::new();
+    for (index, (env, checked)) in entries.iter().zip(checked).enumerate() {
         if stopped {
             answers.push(answered(result(claimed_seq(env), EntryStatus::NotProcessed)));
             continue;
@@ -285,12 +314,12 @@ async fn run_batch(
                 {
                     break 'entry answered(with_receipt(EntryStatus::Duplicate, &stored));
                 }
-                evidence.push(conflict_evidence(device_id, seq, "fork", env, now));
+                keep(&mut evidence, checked, seq, "fork", env);
                 break 'entry answered(conflict(seq, ConflictReason::Fork));
             }
             let record_id = &decoded.content().record_id;
             if pending_ids.contains(record_id) {
-                evidence.push(conflict_evidence(device_id, seq, "record_id_reuse", env, now));
+                keep(&mut evidence, checked, seq, "record_id_reuse", env);
                 break 'entry answered(conflict(seq, ConflictReason::RecordIdReuse));
             }
             if careful && let Some(stored) = state.storage.entry_by_record_id(record_id).await? {
@@ -301,7 +330,7 @@ async fn run_batch(
                     head_hash.clone_from(&stored.entry_hash);
                     break 'entry answered(with_receipt(EntryStatus::Duplicate, &stored));
                 }
-                evidence.push(conflict_evidence(device_id, seq, "record_id_reuse", env, now));
+                keep(&mut evidence, checked, seq, "record_id_reuse", env);
                 break 'entry answered(conflict(seq, ConflictReason::RecordIdReuse));
             }
             // Chain position.
@@ -312,19 +341,20 @@ async fn run_batch(
                 });
             }
             if decoded.entry.prev.to_hex() != head_hash {
-                evidence.push(conflict_evidence(device_id, seq, "broken_chain", env, now));
+                keep(&mut evidence, checked, seq, "broken_chain", env);
                 break 'entry answered(conflict(seq, ConflictReason::BrokenChain));
             }
             // Signatures (already checked in parallel).
-            let signatures = match &checked.signatures {
-                Some(Ok(s)) => s,
+            match &checked.signatures {
+                Some(Ok(_)) => {}
                 Some(Err(e)) => break 'entry answered(rejected(seq, e.code())),
                 None => break 'entry answered(rejected(seq, "bad_entry")),
-            };
-            let flags = rules.flags(keys, decoded, signatures, now).await?;
-            rules.note_pending(decoded);
+            }
+            let flags = rules.flags(keys, decoded, env, now).await?;
+            rules.note_pending(decoded, &flags, now);
             let content = decoded.content();
             pending_seq.insert(seq, pending.len());
+            pending_from.push(index);
             pending_ids.insert(content.record_id.clone());
             head_seq = seq;
             head_hash.clone_from(&entry_hash);
@@ -352,16 +382,17 @@ async fn run_batch(
         answers.push(answer);
     }
 
-    let stored = if pending.is_empty() { Some(Vec::new()) } else { append(state, pending).await? };
-    let Some(stored) = stored else { return Err(BatchError::RecordIdTaken) };
-    for conflict in evidence {
+    // Every side effect of the batch commits with it, or not at all.
+    let snapshots: Vec<PutSnapshot> =
+        pending.iter().filter(|e| !e.flags.is_empty()).map(crate::rules::review_status_snapshot).collect();
+    let decoded: Vec<&DecodedEnvelope> =
+        pending_from.iter().filter_map(|&i| checked.get(i).and_then(|c| c.decoded.as_ref().ok())).collect();
+    let new_snapshots = orders_opened_on_site(&pending, &decoded, now)?;
+    for conflict in &evidence {
         tracing::warn!(device_id, seq = conflict.seq, kind = %conflict.kind, "conflict kept as evidence");
-        state.storage.record_conflict(conflict).await?;
     }
-    for s in stored.iter().filter(|s| !s.flags.is_empty()) {
-        crate::rules::publish_review_status(state, s).await?;
-    }
-    file_orders_opened_on_site(state, &stored).await?;
+    let batch = BatchWrite { entries: pending, conflicts: evidence, snapshots, new_snapshots };
+    let Some(stored) = append(state, batch).await? else { return Err(BatchError::RecordIdTaken) };
     let results = answers
         .into_iter()
         .map(|a| {
@@ -376,11 +407,16 @@ async fn run_batch(
     Ok(EntriesResponse { results, server_time_ms: state.now_ms() })
 }
 
-/// Files the orders technicians opened on site in these entries (the office
-/// confirms them later); an id already taken is left alone.
-async fn file_orders_opened_on_site(state: &AppState, stored: &[StoredEntry]) -> ApiResult<()> {
-    for s in stored.iter().filter(|s| s.schema == schema::WORK_ORDER_LOCAL) {
-        let Ok(decoded) = hearth_protocol::verify::decode_envelope(&s.envelope) else { continue };
+/// The orders technicians opened on site in these entries, to be filed with
+/// the batch (the office confirms or rejects them later); an id already
+/// taken is left alone.
+fn orders_opened_on_site(
+    pending: &[NewEntry],
+    decoded: &[&DecodedEnvelope],
+    now: i64,
+) -> ApiResult<Vec<PutSnapshot>> {
+    let mut out = Vec::new();
+    for (entry, decoded) in pending.iter().zip(decoded) {
         let content = decoded.content();
         let Some(order) =
             crate::rules::opened_on_site(&content.schema, content.work_order_id.as_deref(), &content.data)
@@ -389,24 +425,25 @@ async fn file_orders_opened_on_site(state: &AppState, stored: &[StoredEntry]) ->
         };
         let tech_id = content.signers.first().map(|x| x.tech_id.clone()).unwrap_or_default();
         let origin = crate::office::OpenedOnSite {
-            record_id: s.record_id.clone(),
-            device_id: s.device_id.clone(),
+            record_id: entry.record_id.clone(),
+            device_id: entry.device_id.clone(),
             tech_id,
             confirmed_at: None,
         };
-        if crate::office::file_order_opened_on_site(state, order, origin).await? {
-            tracing::info!(device_id = %s.device_id, record_id = %s.record_id, "order opened on site filed");
-        }
+        out.push(crate::office::service::opened_on_site_snapshot(order, origin, now)?);
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Appends in one transaction; `None` when a unique key (a record id or a
 /// position) turned out to be taken.
-async fn append(state: &AppState, pending: Vec<NewEntry>) -> ApiResult<Option<Vec<StoredEntry>>> {
+async fn append(state: &AppState, batch: BatchWrite) -> ApiResult<Option<Vec<StoredEntry>>> {
+    if batch.entries.is_empty() && batch.conflicts.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
     let key = state.server_key.clone();
-    let signer: ReceiptSigner = Arc::new(move |r| receipt::sign_receipt(r, &key).unwrap_or_default());
-    match state.storage.append_entries(pending, signer).await {
+    let signer: ReceiptSigner = Arc::new(move |r| receipt::sign_receipt(r, &key).map_err(|e| e.to_string()));
+    match state.storage.append_batch(batch, signer).await {
         Ok(stored) => Ok(Some(stored)),
         Err(StorageError::Exists(_)) => Ok(None),
         Err(e) => Err(e.into()),

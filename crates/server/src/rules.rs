@@ -2,33 +2,120 @@
 //! They never block a chain (protocol §5): each failed rule is a flag, and
 //! a flagged receipt says `needs_review`.
 
-use hearth_domain::{CompletedStep, RuleSet, TemperatureReading, Thermometer, WorkOrder};
-use hearth_protocol::schema;
-use hearth_protocol::verify::{DecodedEnvelope, SignatureReport};
+use chrono::{DateTime, Utc};
+use hearth_domain::{
+    CompletedStep, JudgedReport, RuleSet, TemperatureReading, TemperatureReport, Thermometer, WorkOrder,
+    judge_report,
+};
+use hearth_protocol::flags::*;
+use hearth_protocol::verify::DecodedEnvelope;
+use hearth_protocol::{Envelope, RecordRef, schema, signers};
 use std::collections::HashMap;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiResult;
+use crate::office::compute::{bracket, company_offset, ms_to_utc};
 use crate::state::AppState;
 use crate::storage::{DeviceKeys, PutSnapshot, Scope, SnapshotKind, StoredEntry};
 
-pub const DEVICE_KEY_REVOKED: &str = "device_key_revoked";
-pub const TECHNICIAN_KEY_REVOKED: &str = "technician_key_revoked";
-pub const MISSING_CO_SIGNER: &str = "missing_co_signer";
-pub const UNKNOWN_SCHEMA: &str = "unknown_schema";
-pub const UNKNOWN_WORK_ORDER: &str = "unknown_work_order";
-pub const CLOCK_SUSPECT: &str = "clock_suspect";
-pub const UNBOUND_REFERENCE: &str = "unbound_reference";
-pub const INVALID_DATA: &str = "invalid_data";
-pub const UNKNOWN_THERMOMETER: &str = "unknown_thermometer";
-
-#[derive(Deserialize)]
-struct ReadingData {
-    thermometer_serial: String,
+/// The data of a `hearth.temperature_reading/1` record.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReadingData {
+    pub thermometer_serial: String,
     #[serde(flatten)]
-    reading: TemperatureReading,
+    pub reading: TemperatureReading,
+}
+
+/// A sealed reading as the judge sees it: its data, the time the server
+/// believes it was taken (the claim bracketed, §8), and whether the reading
+/// record itself carries flags.
+#[derive(Debug, Clone)]
+pub struct SealedReading {
+    pub record_id: String,
+    pub content_hash: String,
+    pub work_order_id: Option<String>,
+    pub data: ReadingData,
+    pub at: DateTime<Utc>,
+    pub flagged: bool,
+}
+
+/// The server's judgement of a temperature-test report from the readings it
+/// binds (`refs`, in order), its own thermometer registry and rule set. The
+/// flags are every way the sealed evidence falls short; the judged report's
+/// verdict is the one the office shows and counts. One function, called by
+/// ingest (to flag) and by the office (to judge), so the two never differ.
+pub fn judge_sealed_report(
+    report: &TemperatureReport,
+    work_order_id: Option<&str>,
+    refs: &[RecordRef],
+    readings: &HashMap<String, SealedReading>,
+    thermometer: Option<&Thermometer>,
+    rules: &RuleSet,
+) -> (JudgedReport, Vec<&'static str>) {
+    let mut flags = Vec::new();
+    let offset = company_offset();
+    let mut believed = Vec::new();
+    let mut mismatch = work_order_id != Some(report.work_order_id.as_str());
+    for r in refs {
+        let Some(sealed) = readings.get(&r.record_id).filter(|s| s.content_hash == r.content_hash.to_hex())
+        else {
+            mismatch = true;
+            continue;
+        };
+        mismatch |= sealed.work_order_id.as_deref() != Some(report.work_order_id.as_str())
+            || sealed.data.thermometer_serial != report.thermometer_serial.as_str();
+        if sealed.flagged {
+            flags.push(READING_FLAGGED);
+        }
+        // The threshold follows the local hour of the time the server believes.
+        believed.push(TemperatureReading {
+            taken_at: sealed.at.with_timezone(&offset),
+            ..sealed.data.reading.clone()
+        });
+    }
+    if mismatch {
+        flags.push(REPORT_READINGS_MISMATCH);
+    }
+    if thermometer.is_none() {
+        flags.push(UNKNOWN_THERMOMETER);
+    }
+    let judged = judge_report(report, &believed, thermometer, rules.temperature());
+    flags.extend(judged.findings.iter().map(|f| f.code()));
+    flags.sort_unstable();
+    flags.dedup();
+    (judged, flags)
+}
+
+/// A reading record as the judge sees it, from its stored entry.
+pub async fn sealed_reading(state: &AppState, stored: &StoredEntry) -> ApiResult<Option<SealedReading>> {
+    if stored.schema != schema::TEMPERATURE_READING {
+        return Ok(None);
+    }
+    let Ok(decoded) = hearth_protocol::verify::decode_envelope(&stored.envelope) else { return Ok(None) };
+    let content = decoded.content();
+    let Ok(data) = serde_json::from_value::<ReadingData>(Value::Object(content.data.clone())) else {
+        return Ok(None);
+    };
+    let not_before = match decoded.entry.last_receipt_seq {
+        Some(n) => state.storage.received_at_of_server_seq(&stored.device_id, n).await?.map(ms_to_utc),
+        None => None,
+    };
+    let at = bracket(
+        data.reading.taken_at.with_timezone(&Utc),
+        not_before,
+        ms_to_utc(stored.receipt.received_at_ms),
+    )
+    .at;
+    Ok(Some(SealedReading {
+        record_id: stored.record_id.clone(),
+        content_hash: stored.content_hash.clone(),
+        work_order_id: content.work_order_id.clone(),
+        data,
+        at,
+        flagged: !stored.flags.is_empty(),
+    }))
 }
 
 /// The company rule set in force (the office's, or the defaults).
@@ -43,7 +130,11 @@ pub async fn rule_set(state: &AppState) -> ApiResult<RuleSet> {
 pub struct RuleContext<'a> {
     state: &'a AppState,
     rules: Option<RuleSet>,
-    work_orders: HashMap<String, bool>,
+    /// Work order id → its assigned technicians (`None`: no such order).
+    work_orders: HashMap<String, Option<Vec<String>>>,
+    /// Readings the batch's reports may bind: those accepted earlier in this
+    /// batch, and stored ones once looked up.
+    readings: HashMap<String, SealedReading>,
     thermometers: HashMap<String, Option<Thermometer>>,
     received_at: HashMap<u64, Option<i64>>,
     /// Last (device_time_ms, monotonic_ms) seen per boot.
@@ -58,6 +149,7 @@ impl<'a> RuleContext<'a> {
             state,
             rules: None,
             work_orders: HashMap::new(),
+            readings: HashMap::new(),
             thermometers: HashMap::new(),
             received_at: HashMap::new(),
             boots: HashMap::new(),
@@ -66,11 +158,13 @@ impl<'a> RuleContext<'a> {
     }
 
     /// Every rule the entry breaks, as flags; empty when it is simply valid.
+    /// `env` is the envelope as received: its technician signatures are
+    /// judged against the roles the schema requires.
     pub async fn flags(
         &mut self,
         keys: &DeviceKeys,
         decoded: &DecodedEnvelope,
-        signatures: &SignatureReport,
+        env: &Envelope,
         now: i64,
     ) -> ApiResult<Vec<String>> {
         let mut flags: Vec<&'static str> = Vec::new();
@@ -87,18 +181,22 @@ impl<'a> RuleContext<'a> {
         {
             flags.push(TECHNICIAN_KEY_REVOKED);
         }
-        if !signatures.missing_signers.is_empty() {
-            flags.push(MISSING_CO_SIGNER);
-        }
+        flags.extend(signers::signer_flags(content, &env.tech_sigs));
         if !crate::ingest::known_schema(&content.schema) {
             flags.push(UNKNOWN_SCHEMA);
         }
         // An order opened on site is new by definition: the server files it.
         if let Some(wo) = &content.work_order_id
             && content.schema != schema::WORK_ORDER_LOCAL
-            && !self.work_order_exists(wo).await?
         {
-            flags.push(UNKNOWN_WORK_ORDER);
+            match self.assignees(wo).await? {
+                None => flags.push(UNKNOWN_WORK_ORDER),
+                Some(assigned) => {
+                    if content.signers.iter().any(|s| !assigned.contains(&s.tech_id)) {
+                        flags.push(NOT_ASSIGNED);
+                    }
+                }
+            }
         }
         if self.clock_suspect(decoded, now).await? {
             flags.push(CLOCK_SUSPECT);
@@ -119,21 +217,40 @@ impl<'a> RuleContext<'a> {
                 break;
             }
         }
-        flags.extend(
-            self.domain_flags(&content.schema, content.work_order_id.as_deref(), &content.data).await?,
-        );
+        flags.extend(self.domain_flags(decoded, now).await?);
         flags.sort_unstable();
         flags.dedup();
         Ok(flags.into_iter().map(str::to_owned).collect())
     }
 
     /// Remembers an entry accepted into the batch, for the checks of later ones.
-    pub fn note_pending(&mut self, decoded: &DecodedEnvelope) {
+    pub fn note_pending(&mut self, decoded: &DecodedEnvelope, flags: &[String], now: i64) {
         let content = decoded.content();
-        if content.schema == schema::WORK_ORDER_LOCAL
-            && let Some(wo) = &content.work_order_id
+        if let Some(order) = opened_on_site(&content.schema, content.work_order_id.as_deref(), &content.data)
         {
-            self.work_orders.insert(wo.clone(), true);
+            let assigned = order.assigned_technicians.iter().map(|t| t.as_str().to_owned()).collect();
+            self.work_orders.insert(order.id.as_str().to_owned(), Some(assigned));
+        }
+        if content.schema == schema::TEMPERATURE_READING
+            && let Ok(data) = serde_json::from_value::<ReadingData>(Value::Object(content.data.clone()))
+        {
+            let not_before = decoded
+                .entry
+                .last_receipt_seq
+                .and_then(|n| self.received_at.get(&n).copied().flatten())
+                .map(ms_to_utc);
+            let at = bracket(data.reading.taken_at.with_timezone(&Utc), not_before, ms_to_utc(now)).at;
+            self.readings.insert(
+                content.record_id.clone(),
+                SealedReading {
+                    record_id: content.record_id.clone(),
+                    content_hash: decoded.content.hash().to_hex(),
+                    work_order_id: content.work_order_id.clone(),
+                    data,
+                    at,
+                    flagged: !flags.is_empty(),
+                },
+            );
         }
         self.pending.insert(content.record_id.clone(), decoded.content.hash().to_hex());
         self.boots.insert(
@@ -142,13 +259,35 @@ impl<'a> RuleContext<'a> {
         );
     }
 
-    async fn work_order_exists(&mut self, id: &str) -> ApiResult<bool> {
+    /// The technicians an order is assigned to; `None` when there is no such order.
+    async fn assignees(&mut self, id: &str) -> ApiResult<Option<Vec<String>>> {
         if let Some(known) = self.work_orders.get(id) {
-            return Ok(*known);
+            return Ok(known.clone());
         }
-        let known = self.state.storage.snapshot(SnapshotKind::WorkOrder, id).await?.is_some();
-        self.work_orders.insert(id.to_owned(), known);
-        Ok(known)
+        let assigned = match self.state.storage.snapshot(SnapshotKind::WorkOrder, id).await? {
+            None => None,
+            Some(s) => Some(crate::office::service::work_order_body(&s)?.order.assigned_technicians)
+                .map(|ts| ts.iter().map(|t| t.as_str().to_owned()).collect()),
+        };
+        self.work_orders.insert(id.to_owned(), assigned.clone());
+        Ok(assigned)
+    }
+
+    /// The readings a report binds, from this batch or from storage.
+    async fn bound_readings(&mut self, refs: &[RecordRef]) -> ApiResult<HashMap<String, SealedReading>> {
+        let mut out = HashMap::new();
+        for r in refs {
+            if !self.readings.contains_key(&r.record_id)
+                && let Some(stored) = self.state.storage.entry_by_record_id(&r.record_id).await?
+                && let Some(sealed) = sealed_reading(self.state, &stored).await?
+            {
+                self.readings.insert(r.record_id.clone(), sealed);
+            }
+            if let Some(sealed) = self.readings.get(&r.record_id) {
+                out.insert(r.record_id.clone(), sealed.clone());
+            }
+        }
+        Ok(out)
     }
 
     async fn rule_set(&mut self) -> ApiResult<RuleSet> {
@@ -172,6 +311,16 @@ impl<'a> RuleContext<'a> {
         Ok(t)
     }
 
+    /// Receive time of the device's receipt with `server_seq` (§8 brackets), cached.
+    async fn received_at_of(&mut self, device_id: &str, server_seq: u64) -> ApiResult<Option<i64>> {
+        if let Some(v) = self.received_at.get(&server_seq) {
+            return Ok(*v);
+        }
+        let v = self.state.storage.received_at_of_server_seq(device_id, server_seq).await?;
+        self.received_at.insert(server_seq, v);
+        Ok(v)
+    }
+
     /// §8: the device's time claim must fall between the receive time of the
     /// receipt it last held and now (with tolerance), and must not run
     /// backwards within one boot.
@@ -183,14 +332,7 @@ impl<'a> RuleContext<'a> {
             return Ok(true);
         }
         if let Some(server_seq) = decoded.entry.last_receipt_seq {
-            let lower = match self.received_at.get(&server_seq) {
-                Some(v) => *v,
-                None => {
-                    let v = self.state.storage.received_at_of_server_seq(device_id, server_seq).await?;
-                    self.received_at.insert(server_seq, v);
-                    v
-                }
-            };
+            let lower = self.received_at_of(device_id, server_seq).await?;
             if lower.is_some_and(|lower| created.device_time_ms < lower - tolerance) {
                 return Ok(true);
             }
@@ -214,26 +356,31 @@ impl<'a> RuleContext<'a> {
     }
 
     /// Schema-specific checks: the record's data must rebuild the domain
-    /// value, and that value must pass the rules the server knows.
-    async fn domain_flags(
-        &mut self,
-        schema_name: &str,
-        work_order_id: Option<&str>,
-        data: &serde_json::Map<String, Value>,
-    ) -> ApiResult<Vec<&'static str>> {
-        let value = Value::Object(data.clone());
+    /// value, and that value must pass the rules the server knows. A reading
+    /// is judged on the date the server believes it was taken; a report is
+    /// re-judged whole from the readings it binds.
+    async fn domain_flags(&mut self, decoded: &DecodedEnvelope, now: i64) -> ApiResult<Vec<&'static str>> {
+        let content = decoded.content();
+        let value = Value::Object(content.data.clone());
         let mut flags = Vec::new();
-        match schema_name {
+        match content.schema.as_str() {
             schema::TEMPERATURE_READING => match serde_json::from_value::<ReadingData>(value) {
                 Ok(d) => {
                     let rules = self.rule_set().await?;
                     if let Err(e) = d.reading.check(rules.temperature()) {
                         flags.push(e.code());
                     }
+                    let not_before = match decoded.entry.last_receipt_seq {
+                        Some(n) => self.received_at_of(&decoded.entry.device_id, n).await?.map(ms_to_utc),
+                        None => None,
+                    };
+                    let at = bracket(d.reading.taken_at.with_timezone(&Utc), not_before, ms_to_utc(now)).at;
                     match self.thermometer(&d.thermometer_serial).await? {
                         None => flags.push(UNKNOWN_THERMOMETER),
                         Some(t) => {
-                            if let Err(e) = t.check_calibration(d.reading.taken_at.date_naive()) {
+                            if let Err(e) =
+                                t.check_calibration(at.with_timezone(&company_offset()).date_naive())
+                            {
                                 flags.push(e.code());
                             }
                         }
@@ -241,7 +388,37 @@ impl<'a> RuleContext<'a> {
                 }
                 Err(_) => flags.push(INVALID_DATA),
             },
-            schema::WORK_ORDER_LOCAL if opened_on_site(schema_name, work_order_id, data).is_none() => {
+            schema::TEMPERATURE_TEST => match serde_json::from_value::<TemperatureReport>(value) {
+                Ok(report) => {
+                    let readings = self.bound_readings(&content.refs).await?;
+                    let thermometer = self.thermometer(report.thermometer_serial.as_str()).await?;
+                    let rules = self.rule_set().await?;
+                    let (_, found) = judge_sealed_report(
+                        &report,
+                        content.work_order_id.as_deref(),
+                        &content.refs,
+                        &readings,
+                        thermometer.as_ref(),
+                        &rules,
+                    );
+                    flags.extend(found);
+                    // The report's named testers are the ones who must sign it.
+                    let named = [
+                        (hearth_protocol::SignerRole::Performer, report.performer.as_str()),
+                        (hearth_protocol::SignerRole::Witness, report.witness.as_str()),
+                    ];
+                    if named.iter().any(|(role, tech)| {
+                        !content.signers.iter().any(|s| s.role == *role && s.tech_id == *tech)
+                    }) {
+                        flags.push(REQUIRED_SIGNER_MISSING);
+                    }
+                }
+                Err(_) => flags.push(INVALID_DATA),
+            },
+            schema::WORK_ORDER_LOCAL
+                if opened_on_site(&content.schema, content.work_order_id.as_deref(), &content.data)
+                    .is_none() =>
+            {
                 flags.push(INVALID_DATA);
             }
             schema::VISIT_STEP => match serde_json::from_value::<CompletedStep>(value) {
@@ -272,23 +449,20 @@ pub fn opened_on_site(
     (Some(order.id.as_str()) == work_order_id).then_some(order)
 }
 
-/// Tells the device (through its feed) that one of its records needs review.
-pub async fn publish_review_status(state: &AppState, stored: &StoredEntry) -> ApiResult<()> {
-    state
-        .storage
-        .put_snapshot(PutSnapshot {
-            kind: SnapshotKind::ReviewStatus,
-            id: stored.record_id.clone(),
-            body: json!({
-                "record_id": stored.record_id,
-                "seq": stored.seq,
-                "status": stored.receipt.status,
-                "flags": stored.flags,
-            }),
-            scope: Scope { technicians: vec![], device_id: Some(stored.device_id.clone()) },
-            expected_rev: None,
-            now_ms: state.now_ms(),
-        })
-        .await?;
-    Ok(())
+/// The feed row that tells a device one of its records needs review,
+/// written in the same transaction as the record.
+pub fn review_status_snapshot(entry: &crate::storage::NewEntry) -> PutSnapshot {
+    PutSnapshot {
+        kind: SnapshotKind::ReviewStatus,
+        id: entry.record_id.clone(),
+        body: json!({
+            "record_id": entry.record_id,
+            "seq": entry.seq,
+            "status": entry.status,
+            "flags": entry.flags,
+        }),
+        scope: Scope { technicians: vec![], device_id: Some(entry.device_id.clone()) },
+        expected_rev: None,
+        now_ms: entry.received_at_ms,
+    }
 }

@@ -160,6 +160,13 @@ fn order_body(id: &str, category: &str, received_at: DateTime<Utc>, room: &str) 
     })
 }
 
+/// The order assigned to `technicians`: records signed by anyone else are
+/// flagged `not_assigned`.
+fn for_team(mut body: Value, technicians: &[&str]) -> Value {
+    body["technicians"] = json!(technicians);
+    body
+}
+
 fn find<'a>(list: &'a [Value], id: &str) -> &'a Value {
     list.iter().find(|o| o["id"] == id).unwrap_or_else(|| panic!("{id} is not in the list"))
 }
@@ -532,7 +539,7 @@ async fn deadlines_are_met_open_at_risk_or_missed_on_server_bracketed_times() {
     server.technician("T1", "王师傅").await;
     let mut tablet = Tablet::enrol(&server, 3, &["T1"]).await;
 
-    server.order(order_body("WO-REPAIR", "repair", t0, "301")).await;
+    server.order(for_team(order_body("WO-REPAIR", "repair", t0, "301"), &["T1"])).await;
 
     // Dispatch records the phone call 10 minutes in.
     server.set_now(t0 + minutes(15));
@@ -549,7 +556,7 @@ async fn deadlines_are_met_open_at_risk_or_missed_on_server_bracketed_times() {
     let arrival = tablet.arrival(&server, "WO-REPAIR", t0 + minutes(90), t0 + minutes(95)).await;
     assert!(arrival.flags.is_empty(), "{:?}", arrival.flags);
 
-    server.order(order_body("WO-LATE-CLAIM", "leak", t0 + minutes(50), "302")).await;
+    server.order(for_team(order_body("WO-LATE-CLAIM", "leak", t0 + minutes(50), "302"), &["T1"])).await;
     // The tablet holds the +100 min receipt, then claims an arrival at +60 min
     // for a leak received at +50 min (due +80 min): the claim cannot be earlier
     // than the receipt it already held, so the leak was reached late.
@@ -611,7 +618,7 @@ async fn the_order_detail_lists_its_records_with_receipts_and_marks_the_latest_v
     let server = Server::start(t0).await;
     server.technician("T1", "王师傅").await;
     let mut tablet = Tablet::enrol(&server, 4, &["T1"]).await;
-    server.order(order_body("WO-REC", "repair", t0, "301")).await;
+    server.order(for_team(order_body("WO-REC", "repair", t0, "301"), &["T1"])).await;
 
     server.set_now(t0 + minutes(40));
     let first = tablet.arrival(&server, "WO-REC", t0 + minutes(30), t0 + minutes(30)).await;
@@ -692,7 +699,7 @@ async fn the_follow_up_queue_holds_exactly_the_repair_orders_completed_over_48_h
         ("WO-TT", "temperature_test", "304"),
         ("WO-R4", "repair", "305"),
     ] {
-        server.order(order_body(id, category, t0, room)).await;
+        server.order(for_team(order_body(id, category, t0, room), &["T1"])).await;
     }
     // R1 completed by dispatch's word at +1 h; TT too.
     server.set_now(t0 + minutes(70));
@@ -983,8 +990,8 @@ async fn temperature_tests_show_per_room_compliance_signers_the_customer_answer_
         )
         .await;
     let mut tablet = Tablet::enrol(&server, 9, &["T1", "T2"]).await;
-    server.order(order_body("WO-TT1", "temperature_test", t0, "301")).await;
-    server.order(order_body("WO-TT3", "temperature_test", t0, "999")).await;
+    server.order(for_team(order_body("WO-TT1", "temperature_test", t0, "301"), &["T1", "T2"])).await;
+    server.order(for_team(order_body("WO-TT3", "temperature_test", t0, "999"), &["T1", "T2"])).await;
 
     // 2025-01-10 10:00 local: the living room is cold, the bedroom fine.
     let cold = vec![
@@ -997,7 +1004,12 @@ async fn temperature_tests_show_per_room_compliance_signers_the_customer_answer_
 
     // 2025-01-15: back to standard, signed.
     server.set_now(utc("2025-01-15T01:00:00Z"));
-    server.order(order_body("WO-TT2", "temperature_test", utc("2025-01-15T01:00:00Z"), "301")).await;
+    server
+        .order(for_team(
+            order_body("WO-TT2", "temperature_test", utc("2025-01-15T01:00:00Z"), "301"),
+            &["T1", "T2"],
+        ))
+        .await;
     let warm = vec![
         reading("TEST-2", RoomKind::LivingRoom, "客厅", 1850, "2025-01-15T10:00:00+08:00"),
         reading("TEST-2", RoomKind::Bedroom, "主卧", 1900, "2025-01-15T10:10:00+08:00"),
@@ -1046,6 +1058,8 @@ async fn temperature_tests_show_per_room_compliance_signers_the_customer_answer_
     assert_eq!(t1["measured_on"], "2025-01-10");
     assert_eq!(t1["measured_at"]["claimed"], "2025-01-10T02:00:00Z");
     assert_eq!(t1["counts"], true, "a refusal is a complete answer");
+    assert_eq!(t1["judged"]["verdict"], "below_standard", "the server judged the readings itself");
+    assert_eq!(t1["judgement_flags"], json!([]));
 
     let t2 = of("WO-TT2");
     assert_eq!(t2["record_id"], second.record_id.as_str());

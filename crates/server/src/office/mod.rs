@@ -19,14 +19,16 @@
 //!    "follow_up": {"at": "<RFC 3339>", "outcome": "satisfied" | "unsatisfied" | "unreachable", "note": "…"},
 //!    "cancellation": {"at": "<RFC 3339>", "reason": "…"},
 //!    "history": [{"at": "<RFC 3339>", "action": "created" | "assigned" | "rescheduled" | "cancelled"
-//!                 | "milestones" | "follow_up" | "opened_on_site" | "confirmed", "detail": "…"}],
+//!                 | "milestones" | "follow_up" | "opened_on_site" | "confirmed" | "rejected",
+//!                 "detail": "…"}],
 //!    "opened_on_site": {"record_id", "device_id", "tech_id", "confirmed_at": "<RFC 3339>"}}
 //!   ```
 //!   `opened_on_site` is present for an order a technician opened on site:
 //!   the server files it when the tablet's `hearth.work_order_local/1` record
-//!   arrives (open, for that technician), and dispatch confirms it with
-//!   `POST …/confirm {expected_rev}` (409 `not_opened_on_site`,
-//!   `already_confirmed`).
+//!   arrives (open, scoped to that tablet alone), and dispatch confirms it
+//!   with `POST …/confirm {expected_rev}` (then it goes to its technicians)
+//!   or rejects it with `POST …/reject {reason, expected_rev}` (cancelled;
+//!   409 `not_opened_on_site`, `already_confirmed` for both).
 //!   `follow_up`, `cancellation`, `history` and `detail` are absent when
 //!   empty (no nulls). `order.milestones` holds what dispatch recorded;
 //!   record evidence is combined with it when read (below), never written
@@ -61,7 +63,15 @@
 //! unauthorized`, `404 not_found`, `409 stale_revision`, `409
 //! work_order_exists` / `technician_exists` / `thermometer_exists`, `409
 //! order_cancelled` / `order_closed`, `409 not_completed`, `409
-//! outside_calling_hours`, `409 not_opened_on_site` / `already_confirmed`.
+//! outside_calling_hours`, `409 not_opened_on_site` / `already_confirmed`,
+//! `409 not_flagged` (a review of a valid record).
+//!
+//! # Review (`decisions`)
+//!
+//! A record the server flagged `needs_review` is accepted or rejected with
+//! `POST /v1/office/records/{record_id}/review {decision, note}`, attributed
+//! to the operator token's name; a flagged temperature test counts toward
+//! compliance only once accepted.
 
 use std::collections::HashMap;
 
@@ -80,6 +90,7 @@ use crate::state::AppState;
 use crate::storage::SnapshotKind;
 
 pub mod compute;
+pub mod decisions;
 pub mod input;
 pub mod model;
 pub mod service;
@@ -92,8 +103,8 @@ pub use input::{
 };
 pub use model::{OpenedOnSite, OrderStatus, SnapshotView, TechnicianBody, WorkOrderBody};
 pub use service::{
-    assign, cancel, confirm, create_technician, create_thermometer, create_work_order,
-    file_order_opened_on_site, put_rule_set, record_follow_up, record_milestones, reschedule, rule_set_view,
+    assign, cancel, confirm, create_technician, create_thermometer, create_work_order, put_rule_set,
+    record_follow_up, record_milestones, reschedule, rule_set_view,
 };
 pub use views::{OrderFilter, follow_ups, repeat_repairs, temperature_tests, work_order_detail, work_orders};
 
@@ -113,6 +124,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/office/technicians", post(create_technician_h).get(technicians_h))
         .route("/v1/office/thermometers", post(create_thermometer_h).get(thermometers_h))
         .route("/v1/office/rule-set", get(rule_set_h).put(put_rule_set_h))
+        .merge(decisions::routes())
 }
 
 type Body = ApiJson<Value>;
@@ -331,5 +343,7 @@ struct OfficeDoc;
 
 /// The office operations, for `/v1/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    <OfficeDoc as utoipa::OpenApi>::openapi()
+    let mut doc = <OfficeDoc as utoipa::OpenApi>::openapi();
+    doc.merge(<decisions::DecisionsDoc as utoipa::OpenApi>::openapi());
+    doc
 }

@@ -75,6 +75,8 @@ pub enum Action {
     OpenedOnSite,
     /// Dispatch confirmed an order opened on site.
     Confirmed,
+    /// Dispatch rejected an order opened on site (it is cancelled).
+    Rejected,
 }
 
 /// One change the office made, newest last. `detail` never holds the

@@ -38,14 +38,17 @@ pub fn work_order_body(snapshot: &Snapshot) -> ApiResult<WorkOrderBody> {
 }
 
 /// Who the feed sends an order to: its technicians' devices while it is not
-/// cancelled; nobody once cancelled (tablets get `work_order_removed`).
+/// cancelled; nobody once cancelled (tablets get `work_order_removed`). An
+/// order a technician opened on site stays on the tablet that opened it
+/// until dispatch confirms it: no tablet can put work on another's.
 pub fn work_order_scope(body: &WorkOrderBody) -> Scope {
-    let technicians = match body.status {
-        OrderStatus::Cancelled => vec![],
-        OrderStatus::Open | OrderStatus::Closed => {
-            body.order.assigned_technicians.iter().map(|t| t.as_str().to_owned()).collect()
-        }
-    };
+    if body.status == OrderStatus::Cancelled {
+        return Scope::default();
+    }
+    if let Some(origin) = body.opened_on_site.as_ref().filter(|o| o.confirmed_at.is_none()) {
+        return Scope { technicians: vec![], device_id: Some(origin.device_id.clone()) };
+    }
+    let technicians = body.order.assigned_technicians.iter().map(|t| t.as_str().to_owned()).collect();
     Scope { technicians, device_id: None }
 }
 
@@ -206,25 +209,28 @@ pub async fn create_work_order(state: &AppState, input: input::NewWorkOrder) -> 
     Err(ApiError::conflict("busy", "could not allocate a work order id; try again"))
 }
 
-/// Files an order a technician opened on site, from their tablet's
-/// `hearth.work_order_local/1` record: open, for the technicians the tablet
-/// assigned, awaiting dispatch's confirmation. Idempotent: when an order
-/// already has the id (a resent record, or an office order) it is left as
-/// it is and `false` is answered.
-pub async fn file_order_opened_on_site(
-    state: &AppState,
+/// The snapshot that files an order a technician opened on site, from
+/// their tablet's `hearth.work_order_local/1` record: open, on that tablet
+/// only, awaiting dispatch's confirmation. Ingest writes it in the batch's
+/// transaction, only where no order has the id (a resent record, or an
+/// office order, leaves the existing one as it is).
+pub fn opened_on_site_snapshot(
     order: WorkOrder,
     origin: OpenedOnSite,
-) -> ApiResult<bool> {
-    let now = now(state);
+    now_ms: i64,
+) -> ApiResult<PutSnapshot> {
+    let now = compute::ms_to_utc(now_ms);
     let mut body = WorkOrderBody { opened_on_site: Some(origin), ..WorkOrderBody::open(order) };
     let detail = body.opened_on_site.as_ref().map(|o| o.tech_id.clone());
     body.note(now, Action::OpenedOnSite, detail);
-    match put_work_order(state, &body, 0, now).await {
-        Ok(_) => Ok(true),
-        Err(StorageError::StaleRevision { .. }) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    Ok(PutSnapshot {
+        kind: SnapshotKind::WorkOrder,
+        id: body.order.id.as_str().to_owned(),
+        body: to_value(&body)?,
+        scope: work_order_scope(&body),
+        expected_rev: None,
+        now_ms,
+    })
 }
 
 /// Dispatch confirms an order a technician opened on site (409
@@ -241,6 +247,29 @@ pub async fn confirm(state: &AppState, id: &str, input: input::ConfirmInput) -> 
     }
     origin.confirmed_at = Some(now);
     body.note(now, Action::Confirmed, None);
+    save(state, &body, snapshot.rev, now).await
+}
+
+/// Dispatch rejects an order a technician opened on site (opened by
+/// mistake, or not work for the company): it is cancelled with the reason
+/// and leaves the tablet. 409 as for `confirm`.
+pub async fn reject(state: &AppState, id: &str, input: input::CancelInput) -> ApiResult<SnapshotView> {
+    let now = now(state);
+    let reason = input::text("reason", &input.reason, input::MAX_REASON, true)?;
+    let (snapshot, mut body) = load_for_change(state, id, input.expected_rev).await?;
+    require_open(&body)?;
+    let origin = body.opened_on_site.as_ref().ok_or_else(|| {
+        ApiError::conflict("not_opened_on_site", "the work order was not opened on site by a technician")
+    })?;
+    if origin.confirmed_at.is_some() {
+        return Err(ApiError::conflict(
+            "already_confirmed",
+            "the work order is already confirmed; cancel it instead",
+        ));
+    }
+    body.status = OrderStatus::Cancelled;
+    body.cancellation = Some(Cancellation { at: now, reason });
+    body.note(now, Action::Rejected, None);
     save(state, &body, snapshot.rev, now).await
 }
 

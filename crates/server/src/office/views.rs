@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use hearth_domain::{
     Address, Customer, CustomerSignoff, DeadlineStatus, Milestones, RuleSet, TemperatureReading,
-    TemperatureReport, WorkOrder, WorkOrderCategory, deadlines,
+    TemperatureReport, TestCompliance, Thermometer, WorkOrder, WorkOrderCategory, deadlines,
 };
 use hearth_protocol::verify::decode_envelope;
 use hearth_protocol::{Attachment, Content, ReceiptStatus, RecordRef, SignerRole, schema};
@@ -23,9 +23,10 @@ use super::input::{self, bad_field};
 use super::model::{Cancellation, FollowUp, HistoryEntry, OpenedOnSite, OrderStatus, WorkOrderBody};
 use super::service::work_order_body;
 use crate::error::{ApiError, ApiResult};
-use crate::rules::{DEVICE_KEY_REVOKED, TECHNICIAN_KEY_REVOKED};
+use crate::rules::{ReadingData, SealedReading, judge_sealed_report};
 use crate::state::AppState;
-use crate::storage::{Snapshot, SnapshotKind, StoredEntry};
+use crate::storage::{ReviewDecision, ReviewVerdict, Snapshot, SnapshotKind, StoredEntry};
+use hearth_protocol::flags::{DEVICE_KEY_REVOKED, TECHNICIAN_KEY_REVOKED};
 
 /// A stored entry with its decoded content and the lower bound of its
 /// time bracket (protocol §8).
@@ -479,15 +480,73 @@ pub enum CustomerAnswer {
     Missing,
 }
 
+/// What the server needs to judge reports as the office reads them: its
+/// rule set, its thermometer registry, and the reviewers' decisions on the
+/// flagged reports and sign-offs.
+#[derive(Debug, Clone, Default)]
+pub struct Judge {
+    pub rules: RuleSet,
+    pub thermometers: HashMap<String, Thermometer>,
+    pub decisions: HashMap<String, Vec<ReviewDecision>>,
+}
+
+impl Judge {
+    pub async fn load(state: &AppState) -> ApiResult<Self> {
+        let thermometers = state
+            .storage
+            .snapshots(SnapshotKind::Thermometer)
+            .await?
+            .into_iter()
+            .filter_map(|s| serde_json::from_value::<Thermometer>(s.body).ok())
+            .map(|t| (t.serial.as_str().to_owned(), t))
+            .collect();
+        Ok(Self { rules: crate::rules::rule_set(state).await?, thermometers, decisions: HashMap::new() })
+    }
+
+    /// Loads the decisions on the flagged reports and sign-offs among `facts`.
+    async fn load_decisions(&mut self, state: &AppState, facts: &[RecordFact]) -> ApiResult<()> {
+        for f in facts.iter().filter(|f| {
+            !f.stored.flags.is_empty()
+                && (f.stored.schema == schema::TEMPERATURE_TEST
+                    || f.stored.schema == schema::CUSTOMER_SIGNOFF)
+        }) {
+            let decisions = state.storage.review_decisions(&f.stored.record_id).await?;
+            self.decisions.insert(f.stored.record_id.clone(), decisions);
+        }
+        Ok(())
+    }
+
+    /// The decision in force on a record: the latest one.
+    fn in_force(&self, record_id: &str) -> Option<ReviewVerdict> {
+        self.decisions.get(record_id).and_then(|d| d.last()).map(|d| d.decision)
+    }
+
+    /// Flags gate money: a flagged record counts only once a reviewer accepted it.
+    fn cleared(&self, f: &RecordFact) -> bool {
+        f.stored.flags.is_empty() || self.in_force(&f.stored.record_id) == Some(ReviewVerdict::Accept)
+    }
+}
+
 /// One temperature-test report record.
 #[derive(Debug, Clone, Serialize)]
 pub struct TestView {
     pub record_id: String,
     pub work_order_id: String,
     pub address: Address,
-    /// The report as sealed: median, reading count, per-room compliance.
+    /// The report as sealed: median, reading count, per-room compliance,
+    /// as the tablet judged it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<TemperatureReport>,
+    /// The server's verdict, judged from the sealed readings by its own rule
+    /// set and registry, each reading at its bracketed time in the company's
+    /// zone. This is the office's verdict; `report.compliance` is the
+    /// tablet's claim beside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judged: Option<TestCompliance>,
+    /// What the server finds wrong with the evidence as it judges it now.
+    pub judgement_flags: Vec<String>,
+    /// Reviewers' decisions on this report, oldest first; the last is in force.
+    pub reviews: Vec<ReviewDecision>,
     /// Performer and witness, each with whether their signature is on it.
     pub signers: Vec<SignerView>,
     pub customer: CustomerAnswer,
@@ -502,8 +561,10 @@ pub struct TestView {
     pub flags: Vec<String>,
     pub latest: bool,
     pub superseded_by: Vec<String>,
-    /// Whether it counts toward the address's compliance history: the
-    /// latest version, readable, and signed or refused by the customer.
+    /// Whether it counts toward the address's compliance history (and so
+    /// toward the fee): the latest version, judged by the server, signed or
+    /// refused by the customer, and the report and that sign-off each either
+    /// unflagged or accepted by a reviewer.
     pub counts: bool,
 }
 
@@ -564,8 +625,32 @@ fn measured_at(report: &RecordFact, facts: &[RecordFact]) -> Option<Bracketed> {
     by_reading.or_else(|| Some(report.bracket(ms_to_utc(content.created.device_time_ms))))
 }
 
-fn test_views(order: &WorkOrder, facts: &[RecordFact]) -> Vec<TestView> {
+/// The readings among `facts` as the judge sees them.
+fn sealed_readings(facts: &[RecordFact]) -> HashMap<String, SealedReading> {
+    facts
+        .iter()
+        .filter(|f| f.stored.schema == schema::TEMPERATURE_READING)
+        .filter_map(|f| {
+            let data = serde_json::from_value::<ReadingData>(Value::Object(f.data()?.clone())).ok()?;
+            let at = f.bracket(data.reading.taken_at.with_timezone(&Utc)).at;
+            Some((
+                f.stored.record_id.clone(),
+                SealedReading {
+                    record_id: f.stored.record_id.clone(),
+                    content_hash: f.stored.content_hash.clone(),
+                    work_order_id: f.stored.work_order_id.clone(),
+                    data,
+                    at,
+                    flagged: !f.stored.flags.is_empty(),
+                },
+            ))
+        })
+        .collect()
+}
+
+fn test_views(order: &WorkOrder, facts: &[RecordFact], judge: &Judge) -> Vec<TestView> {
     let versions = versions_of(facts);
+    let readings = sealed_readings(facts);
     facts
         .iter()
         .filter(|f| f.stored.schema == schema::TEMPERATURE_TEST)
@@ -573,7 +658,27 @@ fn test_views(order: &WorkOrder, facts: &[RecordFact]) -> Vec<TestView> {
             let report = f
                 .data()
                 .and_then(|d| serde_json::from_value::<TemperatureReport>(Value::Object(d.clone())).ok());
+            let (judged, judgement_flags) = match (&report, &f.content) {
+                (Some(report), Some(content)) => {
+                    let (judged, flags) = judge_sealed_report(
+                        report,
+                        content.work_order_id.as_deref(),
+                        &content.refs,
+                        &readings,
+                        judge.thermometers.get(report.thermometer_serial.as_str()),
+                        &judge.rules,
+                    );
+                    (judged.compliance, flags.into_iter().map(str::to_owned).collect())
+                }
+                _ => (None, vec![hearth_protocol::flags::INVALID_DATA.to_owned()]),
+            };
             let customer = customer_answer(f, facts, &versions);
+            let signoff_cleared = match &customer {
+                CustomerAnswer::Signed { record_id, .. } | CustomerAnswer::Refused { record_id, .. } => {
+                    facts.iter().find(|s| &s.stored.record_id == record_id).is_some_and(|s| judge.cleared(s))
+                }
+                CustomerAnswer::Missing => false,
+            };
             let measured = measured_at(f, facts);
             let v = versions.get(&f.stored.record_id);
             let latest = v.is_none_or(|v| v.latest);
@@ -582,10 +687,14 @@ fn test_views(order: &WorkOrder, facts: &[RecordFact]) -> Vec<TestView> {
                 work_order_id: order.id.as_str().to_owned(),
                 address: order.customer.address.clone(),
                 counts: latest
-                    && report.is_some()
-                    && customer != CustomerAnswer::Missing
+                    && judged.is_some()
+                    && signoff_cleared
+                    && judge.cleared(f)
                     && measured.is_some(),
                 report,
+                judged,
+                judgement_flags,
+                reviews: judge.decisions.get(&f.stored.record_id).cloned().unwrap_or_default(),
                 signers: signers(f),
                 customer,
                 measured_on: measured.map(|m| compute::local_date(m.at)),
@@ -615,12 +724,14 @@ pub async fn temperature_tests(state: &AppState, work_order: Option<&str>) -> Ap
         None => None,
     };
     let mut tests = Vec::new();
+    let mut judge = Judge::load(state).await?;
     for (snapshot, body) in &orders {
         if focus.as_ref().is_some_and(|key| *key != compute::address_key(&body.order.customer.address)) {
             continue;
         }
         let facts = record_facts(state, &snapshot.id).await?;
-        tests.extend(test_views(&body.order, &facts));
+        judge.load_decisions(state, &facts).await?;
+        tests.extend(test_views(&body.order, &facts, &judge));
     }
     let points: Vec<ReportPoint> = tests
         .iter()
@@ -631,7 +742,7 @@ pub async fn temperature_tests(state: &AppState, work_order: Option<&str>) -> Ap
                 work_order_id: t.work_order_id.clone(),
                 record_id: t.record_id.clone(),
                 measured_at: t.measured_at?.at,
-                compliant: t.report.as_ref()?.compliance.verdict == hearth_domain::Compliance::Compliant,
+                compliant: t.judged.as_ref()?.verdict == hearth_domain::Compliance::Compliant,
             })
         })
         .collect();

@@ -232,8 +232,59 @@ pub struct NewConflict {
     pub received_at_ms: i64,
 }
 
+/// What a reviewer decided about a flagged record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewVerdict {
+    /// The evidence is sound despite its flags: it counts.
+    Accept,
+    /// The evidence does not count.
+    Reject,
+}
+
+impl ReviewVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accept => "accept",
+            Self::Reject => "reject",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Accept, Self::Reject].into_iter().find(|v| v.as_str() == text)
+    }
+}
+
+/// One reviewer's decision on one record, attributed and never changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReviewDecision {
+    pub record_id: String,
+    pub decision: ReviewVerdict,
+    pub note: String,
+    /// The operator who decided.
+    pub operator: String,
+    pub decided_at_ms: i64,
+}
+
 /// Signs a receipt once its `server_seq` is known (inside the transaction).
-pub type ReceiptSigner = std::sync::Arc<dyn Fn(&Receipt) -> String + Send + Sync>;
+/// A receipt that cannot be signed is an error: the transaction rolls back
+/// and no receipt exists (never one with an empty signature).
+pub type ReceiptSigner = std::sync::Arc<dyn Fn(&Receipt) -> Result<String, String> + Send + Sync>;
+
+/// Everything one pushed batch writes, committed in one transaction: the
+/// entries, the conflict evidence found while checking them, the review
+/// status each flagged entry publishes to its device, and the orders its
+/// technicians opened on site. A crash leaves all of it or none of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchWrite {
+    pub entries: Vec<NewEntry>,
+    pub conflicts: Vec<NewConflict>,
+    /// Written as `put_snapshot` writes them (`expected_rev` must be `None`).
+    pub snapshots: Vec<PutSnapshot>,
+    /// Written only where no snapshot of that kind and id exists yet; an
+    /// existing one is left exactly as it is.
+    pub new_snapshots: Vec<PutSnapshot>,
+}
 
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
@@ -244,8 +295,17 @@ pub trait Storage: Send + Sync + 'static {
     /// has another, which resets tablets' feed cursors.
     async fn database_epoch(&self, fresh: String) -> StorageResult<String>;
 
-    async fn add_operator_token(&self, token_hash: &str, now_ms: i64) -> StorageResult<()>;
-    async fn operator_token_exists(&self, token_hash: &str) -> StorageResult<bool>;
+    /// An operator token for scripts, attributed to "operator".
+    async fn add_operator_token(&self, token_hash: &str, now_ms: i64) -> StorageResult<()> {
+        self.add_named_operator_token(token_hash, "operator", now_ms).await
+    }
+    /// An operator token whose actions are attributed to `name`.
+    async fn add_named_operator_token(&self, token_hash: &str, name: &str, now_ms: i64) -> StorageResult<()>;
+    async fn operator_token_exists(&self, token_hash: &str) -> StorageResult<bool> {
+        Ok(self.operator_name(token_hash).await?.is_some())
+    }
+    /// Who holds the operator token, `None` when it is unknown.
+    async fn operator_name(&self, token_hash: &str) -> StorageResult<Option<String>>;
 
     async fn add_enrol_code(&self, code: NewEnrolCode) -> StorageResult<()>;
     /// Consumes a device code and stores the device, atomically.
@@ -284,19 +344,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Allocates `server_seq`, signs the receipt and inserts, in one
     /// transaction. `Exists` when (device, seq) or the record_id is taken.
     async fn append_entry(&self, entry: NewEntry, sign: ReceiptSigner) -> StorageResult<StoredEntry>;
-    /// Appends a batch in one transaction: one commit for all of it, so
-    /// the server answers a batch after a single durable write.
-    async fn append_entries(
-        &self,
-        entries: Vec<NewEntry>,
-        sign: ReceiptSigner,
-    ) -> StorageResult<Vec<StoredEntry>> {
-        let mut out = Vec::with_capacity(entries.len());
-        for entry in entries {
-            out.push(self.append_entry(entry, sign.clone()).await?);
-        }
-        Ok(out)
-    }
+    /// Appends a batch and its side effects in one transaction: one commit
+    /// for all of it, so the server answers a batch after a single durable
+    /// write. Returns the stored entries in order.
+    async fn append_batch(&self, batch: BatchWrite, sign: ReceiptSigner) -> StorageResult<Vec<StoredEntry>>;
     async fn record_conflict(&self, conflict: NewConflict) -> StorageResult<()>;
     async fn conflicts(&self, device_id: &str) -> StorageResult<Vec<NewConflict>>;
     /// Entries of a device from `from_seq` on, in seq order, at most `limit`.
@@ -312,6 +363,10 @@ pub trait Storage: Send + Sync + 'static {
     /// The device's latest entry made under `boot_id` (for clocks running backwards).
     async fn last_entry_of_boot(&self, device_id: &str, boot_id: &str) -> StorageResult<Option<StoredEntry>>;
     async fn entries_for_work_order(&self, work_order_id: &str) -> StorageResult<Vec<StoredEntry>>;
+    /// Appends a reviewer's decision on a record (append-only).
+    async fn add_review_decision(&self, decision: ReviewDecision) -> StorageResult<()>;
+    /// Every decision on a record, oldest first; the last one is in force.
+    async fn review_decisions(&self, record_id: &str) -> StorageResult<Vec<ReviewDecision>>;
     /// Number of entries stored (all devices).
     async fn entry_count(&self) -> StorageResult<u64>;
 }

@@ -34,7 +34,10 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 use super::*;
 
 /// Numbered migrations, applied in order; never edit one that has landed.
-const MIGRATIONS: &[&str] = &[include_str!("../../../../migrations/server/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../../migrations/server/postgres/0001_init.sql"),
+    include_str!("../../../../migrations/server/postgres/0002_review.sql"),
+];
 
 /// Key of the advisory lock that serialises migrations across processes
 /// ("hearthmg" in ASCII). Advisory locks are per database.
@@ -198,6 +201,54 @@ async fn next(tx: &Transaction<'_>, counter: &str) -> StorageResult<u64> {
         .map_err(from_pg)?;
     let row = tx.query_one(&stmt, &[&counter]).await.map_err(from_pg)?;
     Ok(u(get(&row, 0)?))
+}
+
+async fn insert_conflict(tx: &Transaction<'_>, conflict: &NewConflict) -> StorageResult<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO conflict (device_id, seq, kind, envelope, received_at_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .await
+        .map_err(from_pg)?;
+    tx.execute(
+        &stmt,
+        &[
+            &conflict.device_id,
+            &i(conflict.seq),
+            &conflict.kind,
+            &to_json(&conflict.envelope)?,
+            &conflict.received_at_ms,
+        ],
+    )
+    .await
+    .map_err(from_pg)?;
+    Ok(())
+}
+
+/// Writes a snapshot row inside a batch's transaction (the caller appends
+/// it to the feed): an upsert that bumps the rev, or with `if_absent` an
+/// insert that leaves an existing row alone. Returns the key when written.
+async fn upsert_snapshot(
+    tx: &Transaction<'_>,
+    put: PutSnapshot,
+    if_absent: bool,
+) -> StorageResult<Option<(&'static str, String)>> {
+    let sql = if if_absent {
+        "INSERT INTO snapshot (kind, id, rev, body, scope, updated_at_ms) VALUES ($1, $2, 1, $3, $4, $5)
+         ON CONFLICT (kind, id) DO NOTHING RETURNING rev"
+    } else {
+        "INSERT INTO snapshot (kind, id, rev, body, scope, updated_at_ms) VALUES ($1, $2, 1, $3, $4, $5)
+         ON CONFLICT (kind, id) DO UPDATE SET rev = snapshot.rev + 1, body = excluded.body,
+             scope = excluded.scope, updated_at_ms = excluded.updated_at_ms
+         RETURNING rev"
+    };
+    let stmt = tx.prepare_cached(sql).await.map_err(from_pg)?;
+    let kind = put.kind.as_str();
+    let written = tx
+        .query_opt(&stmt, &[&kind, &put.id, &to_json(&put.body)?, &to_json(&put.scope)?, &put.now_ms])
+        .await
+        .map_err(from_pg)?;
+    Ok(written.map(|_| (kind, put.id)))
 }
 
 /// Consumes a one-time code of the given purpose, or says it is rejected. A
@@ -424,23 +475,31 @@ impl Storage for PostgresStorage {
         get(&row, 0)
     }
 
-    async fn add_operator_token(&self, token_hash: &str, now_ms: i64) -> StorageResult<()> {
+    async fn add_named_operator_token(&self, token_hash: &str, name: &str, now_ms: i64) -> StorageResult<()> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached("INSERT INTO operator_token (token_hash, created_at_ms) VALUES ($1, $2)")
+            .prepare_cached(
+                "INSERT INTO operator_token (token_hash, name, created_at_ms) VALUES ($1, $2, $3)",
+            )
             .await
             .map_err(from_pg)?;
-        client.execute(&stmt, &[&token_hash, &now_ms]).await.map_err(from_pg)?;
+        client.execute(&stmt, &[&token_hash, &name, &now_ms]).await.map_err(from_pg)?;
         Ok(())
     }
 
-    async fn operator_token_exists(&self, token_hash: &str) -> StorageResult<bool> {
+    async fn operator_name(&self, token_hash: &str) -> StorageResult<Option<String>> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM operator_token WHERE token_hash = $1)")
+            .prepare_cached("SELECT name FROM operator_token WHERE token_hash = $1")
             .await
             .map_err(from_pg)?;
-        get(&client.query_one(&stmt, &[&token_hash]).await.map_err(from_pg)?, 0)
+        client
+            .query_opt(&stmt, &[&token_hash])
+            .await
+            .map_err(from_pg)?
+            .as_ref()
+            .map(|r| get(r, 0))
+            .transpose()
     }
 
     async fn add_enrol_code(&self, code: NewEnrolCode) -> StorageResult<()> {
@@ -677,16 +736,14 @@ impl Storage for PostgresStorage {
     }
 
     async fn append_entry(&self, entry: NewEntry, sign: ReceiptSigner) -> StorageResult<StoredEntry> {
-        let mut stored = self.append_entries(vec![entry], sign).await?;
+        let batch = BatchWrite { entries: vec![entry], ..BatchWrite::default() };
+        let mut stored = self.append_batch(batch, sign).await?;
         stored.pop().ok_or_else(|| StorageError::Backend("append stored nothing".into()))
     }
 
-    async fn append_entries(
-        &self,
-        entries: Vec<NewEntry>,
-        sign: ReceiptSigner,
-    ) -> StorageResult<Vec<StoredEntry>> {
-        if entries.is_empty() {
+    async fn append_batch(&self, batch: BatchWrite, sign: ReceiptSigner) -> StorageResult<Vec<StoredEntry>> {
+        let BatchWrite { entries, conflicts, snapshots, new_snapshots } = batch;
+        if entries.is_empty() && conflicts.is_empty() && snapshots.is_empty() && new_snapshots.is_empty() {
             return Ok(Vec::new());
         }
         let mut client = self.client().await?;
@@ -702,69 +759,109 @@ impl Storage for PostgresStorage {
         // One range of server_seq for the whole batch. The counter row stays
         // locked to commit, so numbers are handed out in commit order.
         let count = i64::try_from(entries.len()).map_err(backend)?;
-        let last: i64 = tx
-            .query_one(
-                "UPDATE counter SET value = value + $2 WHERE name = $1 RETURNING value",
-                &[&"server_seq", &count],
-            )
-            .await
-            .map_err(from_pg)?
-            .try_get(0)
-            .map_err(from_pg)?;
-        let first = u64::try_from(last - count + 1).map_err(backend)?;
         let mut out = Vec::with_capacity(entries.len());
-        for (k, entry) in entries.into_iter().enumerate() {
-            let server_seq = first + k as u64;
-            let receipt = Receipt {
-                v: 1,
-                server_seq,
-                device_id: entry.device_id.clone(),
-                seq: entry.seq,
-                record_id: entry.record_id.clone(),
-                entry_hash: entry.entry_hash.parse().map_err(backend)?,
-                received_at_ms: entry.received_at_ms,
-                status: entry.status,
-            };
-            let receipt_sig = sign(&receipt);
-            tx.execute(
-                &stmt,
-                &[
-                    &entry.device_id,
-                    &i(entry.seq),
-                    &i(server_seq),
-                    &entry.record_id,
-                    &entry.entry_hash,
-                    &entry.content_hash,
-                    &entry.schema,
-                    &entry.work_order_id,
-                    &to_json(&entry.envelope)?,
-                    &to_json(&receipt)?,
-                    &receipt_sig,
-                    &to_json(&entry.flags)?,
-                    &entry.boot_id,
-                    &entry.device_time_ms,
-                    &entry.monotonic_ms,
-                    &entry.received_at_ms,
-                ],
-            )
-            .await
-            .map_err(from_pg)?;
-            out.push(StoredEntry {
-                device_id: entry.device_id,
-                seq: entry.seq,
-                record_id: entry.record_id,
-                entry_hash: entry.entry_hash,
-                content_hash: entry.content_hash,
-                schema: entry.schema,
-                work_order_id: entry.work_order_id,
-                envelope: entry.envelope,
-                receipt,
-                receipt_sig,
-                flags: entry.flags,
-                boot_id: entry.boot_id,
-                device_time_ms: entry.device_time_ms,
-                monotonic_ms: entry.monotonic_ms,
-            });
+        if count > 0 {
+            let last: i64 = tx
+                .query_one(
+                    "UPDATE counter SET value = value + $2 WHERE name = $1 RETURNING value",
+                    &[&"server_seq", &count],
+                )
+                .await
+                .map_err(from_pg)?
+                .try_get(0)
+                .map_err(from_pg)?;
+            let first = u64::try_from(last - count + 1).map_err(backend)?;
+            for (k, entry) in entries.into_iter().enumerate() {
+                let server_seq = first + k as u64;
+                let receipt = Receipt {
+                    v: 1,
+                    server_seq,
+                    device_id: entry.device_id.clone(),
+                    seq: entry.seq,
+                    record_id: entry.record_id.clone(),
+                    entry_hash: entry.entry_hash.parse().map_err(backend)?,
+                    received_at_ms: entry.received_at_ms,
+                    status: entry.status,
+                };
+                let receipt_sig =
+                    sign(&receipt).map_err(|e| StorageError::Backend(format!("receipt not signed: {e}")))?;
+                tx.execute(
+                    &stmt,
+                    &[
+                        &entry.device_id,
+                        &i(entry.seq),
+                        &i(server_seq),
+                        &entry.record_id,
+                        &entry.entry_hash,
+                        &entry.content_hash,
+                        &entry.schema,
+                        &entry.work_order_id,
+                        &to_json(&entry.envelope)?,
+                        &to_json(&receipt)?,
+                        &receipt_sig,
+                        &to_json(&entry.flags)?,
+                        &entry.boot_id,
+                        &entry.device_time_ms,
+                        &entry.monotonic_ms,
+                        &entry.received_at_ms,
+                    ],
+                )
+                .await
+                .map_err(from_pg)?;
+                out.push(StoredEntry {
+                    device_id: entry.device_id,
+                    seq: entry.seq,
+                    record_id: entry.record_id,
+                    entry_hash: entry.entry_hash,
+                    content_hash: entry.content_hash,
+                    schema: entry.schema,
+                    work_order_id: entry.work_order_id,
+                    envelope: entry.envelope,
+                    receipt,
+                    receipt_sig,
+                    flags: entry.flags,
+                    boot_id: entry.boot_id,
+                    device_time_ms: entry.device_time_ms,
+                    monotonic_ms: entry.monotonic_ms,
+                });
+            }
+        }
+        for conflict in &conflicts {
+            insert_conflict(&tx, conflict).await?;
+        }
+        // Every snapshot row first, the feed counter last and once: an office
+        // write locks one snapshot row and then the counter, so taking the
+        // counter after all rows cannot deadlock with it.
+        let mut fed = Vec::new();
+        for put in snapshots {
+            fed.push(upsert_snapshot(&tx, put, false).await?);
+        }
+        for put in new_snapshots {
+            fed.push(upsert_snapshot(&tx, put, true).await?);
+        }
+        let fed: Vec<(&'static str, String)> = fed.into_iter().flatten().collect();
+        if !fed.is_empty() {
+            let n = i64::try_from(fed.len()).map_err(backend)?;
+            let last: i64 = tx
+                .query_one(
+                    "UPDATE counter SET value = value + $2 WHERE name = $1 RETURNING value",
+                    &[&"feed_seq", &n],
+                )
+                .await
+                .map_err(from_pg)?
+                .try_get(0)
+                .map_err(from_pg)?;
+            let delete =
+                tx.prepare_cached("DELETE FROM feed WHERE kind = $1 AND id = $2").await.map_err(from_pg)?;
+            let insert = tx
+                .prepare_cached("INSERT INTO feed (feed_seq, kind, id) VALUES ($1, $2, $3)")
+                .await
+                .map_err(from_pg)?;
+            for (k, (kind, id)) in fed.iter().enumerate() {
+                let feed_seq = last - n + 1 + k as i64;
+                tx.execute(&delete, &[kind, id]).await.map_err(from_pg)?;
+                tx.execute(&insert, &[&feed_seq, kind, id]).await.map_err(from_pg)?;
+            }
         }
         tx.commit().await.map_err(from_pg)?;
         Ok(out)
@@ -783,27 +880,10 @@ impl Storage for PostgresStorage {
     }
 
     async fn record_conflict(&self, conflict: NewConflict) -> StorageResult<()> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "INSERT INTO conflict (device_id, seq, kind, envelope, received_at_ms) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .await
-            .map_err(from_pg)?;
-        client
-            .execute(
-                &stmt,
-                &[
-                    &conflict.device_id,
-                    &i(conflict.seq),
-                    &conflict.kind,
-                    &to_json(&conflict.envelope)?,
-                    &conflict.received_at_ms,
-                ],
-            )
-            .await
-            .map_err(from_pg)?;
-        Ok(())
+        let mut client = self.client().await?;
+        let tx = begin(&mut client).await?;
+        insert_conflict(&tx, &conflict).await?;
+        tx.commit().await.map_err(from_pg)
     }
 
     async fn conflicts(&self, device_id: &str) -> StorageResult<Vec<NewConflict>> {
@@ -872,6 +952,42 @@ impl Storage for PostgresStorage {
             &[&work_order_id],
         )
         .await
+    }
+
+    async fn add_review_decision(&self, d: ReviewDecision) -> StorageResult<()> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO review_decision (record_id, decision, note, operator, decided_at_ms) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await
+            .map_err(from_pg)?;
+        client
+            .execute(&stmt, &[&d.record_id, &d.decision.as_str(), &d.note, &d.operator, &d.decided_at_ms])
+            .await
+            .map_err(from_pg)?;
+        Ok(())
+    }
+
+    async fn review_decisions(&self, record_id: &str) -> StorageResult<Vec<ReviewDecision>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT record_id, decision, note, operator, decided_at_ms FROM review_decision
+                 WHERE record_id = $1 ORDER BY id",
+            )
+            .await
+            .map_err(from_pg)?;
+        rows(client.query(&stmt, &[&record_id]).await.map_err(from_pg)?, |r| {
+            let decision: String = get(r, 1)?;
+            Ok(ReviewDecision {
+                record_id: get(r, 0)?,
+                decision: ReviewVerdict::parse(&decision).unwrap_or(ReviewVerdict::Reject),
+                note: get(r, 2)?,
+                operator: get(r, 3)?,
+                decided_at_ms: get(r, 4)?,
+            })
+        })
     }
 
     async fn entry_count(&self) -> StorageResult<u64> {

@@ -12,7 +12,10 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 
 use super::*;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../../../migrations/server/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../../migrations/server/sqlite/0001_init.sql"),
+    include_str!("../../../../migrations/server/sqlite/0002_review.sql"),
+];
 
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
@@ -137,6 +140,65 @@ fn consume_code(
     if n == 1 { Ok(()) } else { Err(StorageError::CodeRejected) }
 }
 
+fn current_rev(tx: &Transaction<'_>, kind: &str, id: &str) -> StorageResult<u64> {
+    let current: Option<i64> = tx
+        .query_row("SELECT rev FROM snapshot WHERE kind = ?1 AND id = ?2", params![kind, id], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    Ok(current.map(u).unwrap_or(0))
+}
+
+/// Writes a snapshot, bumps its rev and moves it to the feed's end, inside the caller's transaction.
+fn write_snapshot(tx: &Transaction<'_>, put: PutSnapshot) -> StorageResult<Snapshot> {
+    let kind = put.kind.as_str();
+    let current = current_rev(tx, kind, &put.id)?;
+    if let Some(expected) = put.expected_rev
+        && expected != current
+    {
+        return Err(StorageError::StaleRevision { current });
+    }
+    let rev = current + 1;
+    let body = to_json(&put.body)?;
+    let scope = to_json(&put.scope)?;
+    tx.execute(
+        "INSERT INTO snapshot (kind, id, rev, body, scope, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (kind, id) DO UPDATE SET rev = excluded.rev, body = excluded.body,
+             scope = excluded.scope, updated_at_ms = excluded.updated_at_ms",
+        params![kind, put.id, i(rev), body, scope, put.now_ms],
+    )
+    .map_err(from_sqlite)?;
+    let feed_seq = next(tx, "feed_seq").map_err(backend)?;
+    tx.execute("DELETE FROM feed WHERE kind = ?1 AND id = ?2", params![kind, put.id]).map_err(backend)?;
+    tx.execute(
+        "INSERT INTO feed (feed_seq, kind, id) VALUES (?1, ?2, ?3)",
+        params![i(feed_seq), kind, put.id],
+    )
+    .map_err(from_sqlite)?;
+    Ok(Snapshot {
+        kind: put.kind,
+        id: put.id,
+        rev,
+        body: put.body,
+        scope: put.scope,
+        updated_at_ms: put.now_ms,
+    })
+}
+
+fn insert_conflict(tx: &Transaction<'_>, conflict: &NewConflict) -> StorageResult<()> {
+    tx.execute(
+        "INSERT INTO conflict (device_id, seq, kind, envelope, received_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            conflict.device_id,
+            i(conflict.seq),
+            conflict.kind,
+            to_json(&conflict.envelope)?,
+            conflict.received_at_ms
+        ],
+    )
+    .map_err(from_sqlite)?;
+    Ok(())
+}
+
 /// Takes the next server_seq, signs the receipt and inserts one entry.
 fn insert_entry(tx: &Transaction<'_>, entry: NewEntry, sign: &ReceiptSigner) -> StorageResult<StoredEntry> {
     let server_seq = next(tx, "server_seq").map_err(backend)?;
@@ -150,7 +212,8 @@ fn insert_entry(tx: &Transaction<'_>, entry: NewEntry, sign: &ReceiptSigner) -> 
         received_at_ms: entry.received_at_ms,
         status: entry.status,
     };
-    let receipt_sig = sign(&receipt);
+    let receipt_sig =
+        sign(&receipt).map_err(|e| StorageError::Backend(format!("receipt not signed: {e}")))?;
     tx.prepare_cached(
         "INSERT INTO entry (device_id, seq, server_seq, record_id, entry_hash, content_hash, schema, work_order_id,
                             envelope, receipt, receipt_sig, flags, boot_id, device_time_ms, monotonic_ms, received_at_ms)
@@ -266,12 +329,12 @@ impl Storage for SqliteStorage {
         .await
     }
 
-    async fn add_operator_token(&self, token_hash: &str, now_ms: i64) -> StorageResult<()> {
-        let token_hash = token_hash.to_owned();
+    async fn add_named_operator_token(&self, token_hash: &str, name: &str, now_ms: i64) -> StorageResult<()> {
+        let (token_hash, name) = (token_hash.to_owned(), name.to_owned());
         self.run(move |c| {
             c.execute(
-                "INSERT INTO operator_token (token_hash, created_at_ms) VALUES (?1, ?2)",
-                params![token_hash, now_ms],
+                "INSERT INTO operator_token (token_hash, name, created_at_ms) VALUES (?1, ?2, ?3)",
+                params![token_hash, name, now_ms],
             )
             .map_err(from_sqlite)?;
             Ok(())
@@ -279,15 +342,12 @@ impl Storage for SqliteStorage {
         .await
     }
 
-    async fn operator_token_exists(&self, token_hash: &str) -> StorageResult<bool> {
+    async fn operator_name(&self, token_hash: &str) -> StorageResult<Option<String>> {
         let token_hash = token_hash.to_owned();
         self.run(move |c| {
-            c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM operator_token WHERE token_hash = ?1)",
-                [token_hash],
-                |r| r.get(0),
-            )
-            .map_err(backend)
+            c.query_row("SELECT name FROM operator_token WHERE token_hash = ?1", [token_hash], |r| r.get(0))
+                .optional()
+                .map_err(backend)
         })
         .await
     }
@@ -436,33 +496,9 @@ impl Storage for SqliteStorage {
     async fn put_snapshot(&self, put: PutSnapshot) -> StorageResult<Snapshot> {
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-            let kind = put.kind.as_str();
-            let current: Option<i64> = tx
-                .query_row("SELECT rev FROM snapshot WHERE kind = ?1 AND id = ?2", params![kind, put.id], |r| r.get(0))
-                .optional()
-                .map_err(backend)?;
-            let current = current.map(u).unwrap_or(0);
-            if let Some(expected) = put.expected_rev
-                && expected != current
-            {
-                return Err(StorageError::StaleRevision { current });
-            }
-            let rev = current + 1;
-            let body = to_json(&put.body)?;
-            let scope = to_json(&put.scope)?;
-            tx.execute(
-                "INSERT INTO snapshot (kind, id, rev, body, scope, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (kind, id) DO UPDATE SET rev = excluded.rev, body = excluded.body,
-                     scope = excluded.scope, updated_at_ms = excluded.updated_at_ms",
-                params![kind, put.id, i(rev), body, scope, put.now_ms],
-            )
-            .map_err(from_sqlite)?;
-            let feed_seq = next(&tx, "feed_seq").map_err(backend)?;
-            tx.execute("DELETE FROM feed WHERE kind = ?1 AND id = ?2", params![kind, put.id]).map_err(backend)?;
-            tx.execute("INSERT INTO feed (feed_seq, kind, id) VALUES (?1, ?2, ?3)", params![i(feed_seq), kind, put.id])
-                .map_err(from_sqlite)?;
+            let snapshot = write_snapshot(&tx, put)?;
             tx.commit().map_err(backend)?;
-            Ok(Snapshot { kind: put.kind, id: put.id, rev, body: put.body, scope: put.scope, updated_at_ms: put.now_ms })
+            Ok(snapshot)
         })
         .await
     }
@@ -556,20 +592,28 @@ impl Storage for SqliteStorage {
     }
 
     async fn append_entry(&self, entry: NewEntry, sign: ReceiptSigner) -> StorageResult<StoredEntry> {
-        let mut stored = self.append_entries(vec![entry], sign).await?;
+        let batch = BatchWrite { entries: vec![entry], ..BatchWrite::default() };
+        let mut stored = self.append_batch(batch, sign).await?;
         stored.pop().ok_or_else(|| StorageError::Backend("append stored nothing".into()))
     }
 
-    async fn append_entries(
-        &self,
-        entries: Vec<NewEntry>,
-        sign: ReceiptSigner,
-    ) -> StorageResult<Vec<StoredEntry>> {
+    async fn append_batch(&self, batch: BatchWrite, sign: ReceiptSigner) -> StorageResult<Vec<StoredEntry>> {
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-            let mut out = Vec::with_capacity(entries.len());
-            for entry in entries {
+            let mut out = Vec::with_capacity(batch.entries.len());
+            for entry in batch.entries {
                 out.push(insert_entry(&tx, entry, &sign)?);
+            }
+            for conflict in &batch.conflicts {
+                insert_conflict(&tx, conflict)?;
+            }
+            for put in batch.snapshots {
+                write_snapshot(&tx, put)?;
+            }
+            for put in batch.new_snapshots {
+                if current_rev(&tx, put.kind.as_str(), &put.id)? == 0 {
+                    write_snapshot(&tx, put)?;
+                }
             }
             tx.commit().map_err(backend)?;
             Ok(out)
@@ -579,12 +623,9 @@ impl Storage for SqliteStorage {
 
     async fn record_conflict(&self, conflict: NewConflict) -> StorageResult<()> {
         self.run(move |c| {
-            c.execute(
-                "INSERT INTO conflict (device_id, seq, kind, envelope, received_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![conflict.device_id, i(conflict.seq), conflict.kind, to_json(&conflict.envelope)?, conflict.received_at_ms],
-            )
-            .map_err(from_sqlite)?;
-            Ok(())
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            insert_conflict(&tx, &conflict)?;
+            tx.commit().map_err(backend)
         })
         .await
     }
@@ -674,6 +715,44 @@ impl Storage for SqliteStorage {
                 .map_err(backend)?;
             let rows = stmt.query_map([work_order_id], entry_row).map_err(backend)?;
             rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn add_review_decision(&self, d: ReviewDecision) -> StorageResult<()> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO review_decision (record_id, decision, note, operator, decided_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![d.record_id, d.decision.as_str(), d.note, d.operator, d.decided_at_ms],
+            )
+            .map_err(from_sqlite)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn review_decisions(&self, record_id: &str) -> StorageResult<Vec<ReviewDecision>> {
+        let record_id = record_id.to_owned();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT record_id, decision, note, operator, decided_at_ms FROM review_decision
+                     WHERE record_id = ?1 ORDER BY id",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([record_id], |r| {
+                    let decision: String = r.get(1)?;
+                    Ok(ReviewDecision {
+                        record_id: r.get(0)?,
+                        decision: ReviewVerdict::parse(&decision).unwrap_or(ReviewVerdict::Reject),
+                        note: r.get(2)?,
+                        operator: r.get(3)?,
+                        decided_at_ms: r.get(4)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend)
         })
         .await
     }

@@ -1,0 +1,145 @@
+//! What the office decides about what tablets sent: an order a technician
+//! opened on site is confirmed or rejected by dispatch, and a record the
+//! server flagged `needs_review` is accepted or rejected by a reviewer.
+//!
+//! Review decisions are append-only and attributed to the operator whose
+//! token made them; the latest one is in force. A flagged temperature-test
+//! report (or the customer's sign-off on it) counts toward an address's
+//! compliance, and so toward money, only once the decision in force on
+//! each flagged one is `accept` (`views::temperature_tests`).
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hearth_protocol::ReceiptStatus;
+use hearth_protocol::api::ErrorBody;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::input;
+use super::model::SnapshotView;
+use super::service;
+use crate::api::ApiJson;
+use crate::auth::{bearer, secret_hash};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::storage::{PutSnapshot, ReviewDecision, ReviewVerdict, Scope, SnapshotKind};
+
+/// An operator, by the name their token was issued to: whoever decides is named.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub name: String,
+}
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+        let name =
+            state.storage.operator_name(&secret_hash(token)).await?.ok_or_else(ApiError::unauthorized)?;
+        Ok(Self { name })
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/office/work-orders/{id}/reject", post(reject_h))
+        .route("/v1/office/records/{record_id}/review", post(review_h))
+        .route("/v1/office/records/{record_id}/reviews", get(reviews_h))
+}
+
+#[utoipa::path(post, path = "/v1/office/work-orders/{id}/reject", tag = "office", summary = "Reject an order a technician opened on site (it is cancelled with the reason)", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn reject_h(
+    State(state): State<AppState>,
+    _office: Operator,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<SnapshotView>> {
+    Ok(Json(service::reject(&state, &id, input::from_json(body)?).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewInput {
+    decision: String,
+    note: String,
+}
+
+#[utoipa::path(post, path = "/v1/office/records/{record_id}/review", tag = "office", summary = "Accept or reject a record the server flagged needs_review", security(("operator_token" = [])), params(("record_id" = String, Path)), request_body = Object, responses((status = 201, body = ReviewDecision), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn review_h(
+    State(state): State<AppState>,
+    operator: Operator,
+    Path(record_id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<ReviewDecision>)> {
+    let input: ReviewInput = input::from_json(body)?;
+    let decision = ReviewVerdict::parse(&input.decision)
+        .ok_or_else(|| input::bad_field("decision", "must be \"accept\" or \"reject\""))?;
+    let note = input::text("note", &input.note, input::MAX_REASON, true)?;
+    let decided = review(&state, &record_id, decision, note, &operator).await?;
+    Ok((StatusCode::CREATED, Json(decided)))
+}
+
+/// Records a reviewer's decision on a flagged record (404 for an unknown
+/// record, 409 `not_flagged` for a valid one) and tells the tablet that sent
+/// it through its feed's `review_status`.
+pub async fn review(
+    state: &AppState,
+    record_id: &str,
+    decision: ReviewVerdict,
+    note: String,
+    operator: &Operator,
+) -> ApiResult<ReviewDecision> {
+    let stored = state
+        .storage
+        .entry_by_record_id(record_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the record"))?;
+    if stored.receipt.status != ReceiptStatus::NeedsReview {
+        return Err(ApiError::conflict("not_flagged", "the record is valid; there is nothing to review"));
+    }
+    let decided = ReviewDecision {
+        record_id: record_id.to_owned(),
+        decision,
+        note,
+        operator: operator.name.clone(),
+        decided_at_ms: state.now_ms(),
+    };
+    state.storage.add_review_decision(decided.clone()).await?;
+    tracing::info!(record_id, operator = %operator.name, decision = decision.as_str(), "review decision recorded");
+    state
+        .storage
+        .put_snapshot(PutSnapshot {
+            kind: SnapshotKind::ReviewStatus,
+            id: record_id.to_owned(),
+            body: json!({
+                "record_id": record_id,
+                "seq": stored.seq,
+                "status": stored.receipt.status,
+                "flags": stored.flags,
+                "decision": decision,
+            }),
+            scope: Scope { technicians: vec![], device_id: Some(stored.device_id.clone()) },
+            expected_rev: None,
+            now_ms: decided.decided_at_ms,
+        })
+        .await?;
+    Ok(decided)
+}
+
+#[utoipa::path(get, path = "/v1/office/records/{record_id}/reviews", tag = "office", summary = "Every review decision on a record, oldest first (the last is in force)", security(("operator_token" = [])), params(("record_id" = String, Path)), responses((status = 200, body = Vec<ReviewDecision>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn reviews_h(
+    State(state): State<AppState>,
+    _office: Operator,
+    Path(record_id): Path<String>,
+) -> ApiResult<Json<Vec<ReviewDecision>>> {
+    state.storage.entry_by_record_id(&record_id).await?.ok_or_else(|| ApiError::not_found("the record"))?;
+    Ok(Json(state.storage.review_decisions(&record_id).await?))
+}
+
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(paths(reject_h, review_h, reviews_h), components(schemas(ReviewDecision, ReviewVerdict)))]
+pub struct DecisionsDoc;
