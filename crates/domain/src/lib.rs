@@ -15,6 +15,8 @@
 
 pub mod centi;
 pub mod deadline;
+pub mod fee;
+pub mod follow_up;
 pub mod rules;
 pub mod signoff;
 pub mod temperature;
@@ -24,6 +26,11 @@ pub mod work_order;
 
 pub use centi::CentiCelsius;
 pub use deadline::{DeadlineKind, DeadlineState, DeadlineStatus, deadlines};
+pub use fee::{
+    CountedTest, FeeRules, FeeRulesError, HeatingSeason, NonCompliantStretch, SeasonAccount,
+    household_seasons, outside_season, season_account,
+};
+pub use follow_up::{CallRefusal, DayWindow, FollowUpDue, FollowUpRules, FollowUpRulesError};
 pub use rules::{CompanyProfile, DeadlineRules, RuleSet, RuleSetError, TemperatureRules};
 pub use signoff::{
     CoSignError, CustomerSignoff, Satisfaction, Signer, SignerRole, SignoffError, check_cosigned,

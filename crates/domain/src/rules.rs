@@ -1,14 +1,25 @@
 //! The company rule set: the figures the regulations fix, as data.
 //!
-//! Companies differ (see `domain.md`), so every figure is a setting with the
-//! regulations' value as its default. Durations are integer minutes and
+//! Companies differ (see `docs/domain.md`), so every figure is a setting with
+//! the regulations' value as its default. Durations are integer minutes and
 //! temperatures integer hundredths of a degree: no floats in the serialised
-//! form. Missing fields take their defaults, so an older rule set still loads.
+//! form.
+//!
+//! Nothing silently falls back. The wire form is strict: every key of every
+//! section is required and an unknown key is refused, with the path of the
+//! field in the error ([`RuleSet::from_json`], what the office sends). A rule
+//! set stored by an older server, or fed by a newer one, is read with
+//! [`RuleSet::from_stored`]: keys this version does not know are dropped and
+//! keys it added since are taken from the defaults, explicitly; a value that
+//! is wrong is still an error, never the defaults.
 
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::centi::CentiCelsius;
+use crate::fee::{FeeRules, FeeRulesError};
+use crate::follow_up::{FollowUpRules, FollowUpRulesError};
 
 /// Why a rule set was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +34,13 @@ pub enum RuleSetError {
     EmptyReadingRange { min: CentiCelsius, max: CentiCelsius },
     #[error("the outlier threshold must not be negative, got {0}")]
     NegativeOutlierThreshold(CentiCelsius),
+    #[error("{0}")]
+    Fee(FeeRulesError),
+    #[error("{0}")]
+    FollowUp(FollowUpRulesError),
+    /// The JSON does not have the rule set's shape: `path` names the field.
+    #[error("{path}: {message}")]
+    Shape { path: String, message: String },
 }
 
 impl RuleSetError {
@@ -34,6 +52,24 @@ impl RuleSetError {
             Self::EmptyDayWindow { .. } => "rule_empty_day_window",
             Self::EmptyReadingRange { .. } => "rule_empty_reading_range",
             Self::NegativeOutlierThreshold(_) => "rule_negative_outlier_threshold",
+            Self::Fee(e) => e.code(),
+            Self::FollowUp(e) => e.code(),
+            Self::Shape { .. } => "rule_set_shape",
+        }
+    }
+
+    /// The field the error is about, as a dotted path, where known.
+    pub fn field(&self) -> Option<String> {
+        match self {
+            Self::ZeroDuration { name } => Some(format!("deadlines.{name}")),
+            Self::AtRiskPercentOutOfRange(_) => Some("deadlines.at_risk_percent".into()),
+            Self::EmptyDayWindow { .. } => Some("temperature.day_starts".into()),
+            Self::EmptyReadingRange { .. } => Some("temperature.reading_min".into()),
+            Self::NegativeOutlierThreshold(_) => Some("temperature.outlier_threshold".into()),
+            Self::Fee(FeeRulesError::PercentOutOfRange(_)) => Some("fee.fee_reduction_percent".into()),
+            Self::Fee(FeeRulesError::NotADay { .. }) => Some("fee".into()),
+            Self::FollowUp(_) => Some("follow_up".into()),
+            Self::Shape { path, .. } => Some(path.clone()),
         }
     }
 }
@@ -41,7 +77,7 @@ impl RuleSetError {
 /// Deadlines, in minutes, counted from when the order was received (the
 /// follow-up call: from completion; the late notice: back from the appointment).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct DeadlineRules {
     /// Leak (跑冒滴漏): on site within 30 minutes.
     pub leak_on_site_minutes: u32,
@@ -82,7 +118,7 @@ impl Default for DeadlineRules {
 
 /// The indoor temperature standard and the plausibility limits of readings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct TemperatureRules {
     /// Local time the day window opens (inclusive), default 06:00.
     pub day_starts: NaiveTime,
@@ -125,7 +161,7 @@ impl Default for TemperatureRules {
 /// Empty until the office sets it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct CompanyProfile {
     pub name: String,
     /// The service hotline printed on the customer's copy.
@@ -138,6 +174,8 @@ pub struct CompanyProfile {
 pub struct RuleSet {
     deadlines: DeadlineRules,
     temperature: TemperatureRules,
+    fee: FeeRules,
+    follow_up: FollowUpRules,
     #[serde(default, skip_serializing_if = "is_unset")]
     company: CompanyProfile,
 }
@@ -146,18 +184,41 @@ fn is_unset(c: &CompanyProfile) -> bool {
     c == &CompanyProfile::default()
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+/// The wire form: every section required (the company profile may be left
+/// out while the office has not set one), no unknown key anywhere.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RuleSetData {
     deadlines: DeadlineRules,
     temperature: TemperatureRules,
+    fee: FeeRules,
+    follow_up: FollowUpRules,
+    #[serde(default)]
     company: CompanyProfile,
 }
 
 impl TryFrom<RuleSetData> for RuleSet {
     type Error = RuleSetError;
     fn try_from(data: RuleSetData) -> Result<Self, Self::Error> {
-        Ok(Self::new(data.deadlines, data.temperature)?.with_company(data.company))
+        Ok(Self::new(data.deadlines, data.temperature)?
+            .with_fee(data.fee)?
+            .with_follow_up(data.follow_up)?
+            .with_company(data.company))
+    }
+}
+
+/// Keeps the keys of `known` (the defaults' shape), taking each value from
+/// `given` where it has one: keys `given` has and `known` lacks are
+/// dropped, keys it lacks are the defaults'. Leaves (and arrays) are taken
+/// whole, so a wrong value stays wrong and is refused by the strict parse.
+fn overlay(known: &Value, given: &Value) -> Value {
+    match (known, given) {
+        (Value::Object(k), Value::Object(g)) => Value::Object(
+            k.iter()
+                .map(|(key, kv)| (key.clone(), g.get(key).map_or_else(|| kv.clone(), |gv| overlay(kv, gv))))
+                .collect(),
+        ),
+        (_, g) => g.clone(),
     }
 }
 
@@ -193,7 +254,79 @@ impl RuleSet {
         if temperature.outlier_threshold < CentiCelsius(0) {
             return Err(RuleSetError::NegativeOutlierThreshold(temperature.outlier_threshold));
         }
-        Ok(Self { deadlines, temperature, company: CompanyProfile::default() })
+        Ok(Self {
+            deadlines,
+            temperature,
+            fee: FeeRules::default(),
+            follow_up: FollowUpRules::default(),
+            company: CompanyProfile::default(),
+        })
+    }
+
+    /// The strict wire form (what the office sends): every key present and
+    /// known, every value valid. The error names the field.
+    pub fn from_json(value: &Value) -> Result<Self, RuleSetError> {
+        let data: RuleSetData = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            RuleSetError::Shape {
+                path: if path == "." { "rule set".into() } else { path },
+                message: e.into_inner().to_string(),
+            }
+        })?;
+        Self::try_from(data)
+    }
+
+    /// A rule set as stored or fed by another version of Hearth: keys this
+    /// version does not know are dropped, keys it added since take their
+    /// defaults (explicitly, here), and a wrong value is an error.
+    pub fn from_stored(value: &Value) -> Result<Self, RuleSetError> {
+        if !value.is_object() {
+            return Err(RuleSetError::Shape {
+                path: "rule set".into(),
+                message: "is not a JSON object".into(),
+            });
+        }
+        let defaults = serde_json::to_value(Self::default())
+            .map_err(|e| RuleSetError::Shape { path: "rule set".into(), message: e.to_string() })?;
+        let mut known = defaults;
+        // The company profile is optional (absent while unset): known when given.
+        if let Value::Object(k) = &mut known
+            && value.get("company").is_some()
+        {
+            let blank = serde_json::to_value(CompanyProfile::default()).unwrap_or(Value::Null);
+            k.insert("company".into(), blank);
+        }
+        Self::from_json(&overlay(&known, value))
+    }
+
+    /// The same rules with this heating season and fee consequence.
+    pub fn with_fee(self, fee: FeeRules) -> Result<Self, RuleSetError> {
+        fee.check().map_err(RuleSetError::Fee)?;
+        Ok(Self { fee, ..self })
+    }
+
+    /// The same rules with these follow-up and repeat-repair settings.
+    pub fn with_follow_up(self, follow_up: FollowUpRules) -> Result<Self, RuleSetError> {
+        follow_up.check().map_err(RuleSetError::FollowUp)?;
+        Ok(Self { follow_up, ..self })
+    }
+
+    pub fn fee(&self) -> &FeeRules {
+        &self.fee
+    }
+
+    pub fn follow_up(&self) -> &FollowUpRules {
+        &self.follow_up
+    }
+
+    /// Where a completed order stands in the follow-up queue: one window,
+    /// `deadlines.follow_up_minutes`, counted from completion.
+    pub fn follow_up_due(
+        &self,
+        completed_at: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::follow_up::FollowUpDue {
+        crate::follow_up::FollowUpDue::new(completed_at, self.deadlines.follow_up_minutes, now)
     }
 
     /// The same rules, naming the company.

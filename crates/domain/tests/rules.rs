@@ -1,6 +1,6 @@
 use chrono::NaiveTime;
 use hearth_domain::{CentiCelsius, DeadlineRules, RuleSet, RuleSetError, TemperatureRules};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[test]
 fn the_default_rule_set_holds_the_regulations_figures() {
@@ -55,12 +55,61 @@ fn the_serialised_rule_set_holds_no_floats_and_no_nulls() {
     assert_eq!(value["deadlines"]["follow_up_minutes"], Value::from(2880));
 }
 
+fn refusal(json: Value) -> (String, Option<String>) {
+    let e = RuleSet::from_json(&json).expect_err("refused");
+    (e.code().to_owned(), e.field())
+}
+
 #[test]
-fn a_partial_rule_set_takes_defaults_for_what_it_leaves_out() {
-    let rules: RuleSet = serde_json::from_str(r#"{"temperature":{"living_room_only":true}}"#).expect("loads");
-    assert!(rules.temperature().living_room_only);
-    assert_eq!(rules.temperature().day_min, CentiCelsius(1800));
-    assert_eq!(rules.deadlines(), &DeadlineRules::default());
+fn the_office_sends_a_whole_rule_set_or_none_and_the_error_names_the_field() {
+    // These used to reset the company's rules to the defaults, silently.
+    assert_eq!(refusal(json!([])).0, "rule_set_shape");
+    assert_eq!(refusal(json!({})), ("rule_set_shape".into(), Some("rule set".into())));
+    let whole = serde_json::to_value(RuleSet::default()).expect("serialises");
+    assert_eq!(RuleSet::from_json(&whole), Ok(RuleSet::default()));
+
+    let mut misspelt = whole.clone();
+    misspelt["deadlines"]["leak_on_site_minuts"] = json!(20);
+    let (code, field) = refusal(misspelt);
+    assert_eq!(code, "rule_set_shape");
+    assert_eq!(field.as_deref(), Some("deadlines.leak_on_site_minuts"));
+
+    let mut missing = whole.clone();
+    if let Some(d) = missing["deadlines"].as_object_mut() {
+        d.remove("repair_fixed_minutes");
+    }
+    let e = RuleSet::from_json(&missing).expect_err("a key is missing");
+    assert_eq!(e.field().as_deref(), Some("deadlines"));
+    assert!(e.to_string().contains("repair_fixed_minutes"), "{e}");
+
+    let mut wrong_type = whole.clone();
+    wrong_type["temperature"]["day_min"] = json!("18");
+    assert_eq!(refusal(wrong_type).1.as_deref(), Some("temperature.day_min"));
+
+    let mut zero = whole;
+    zero["deadlines"]["leak_on_site_minutes"] = json!(0);
+    assert_eq!(refusal(zero), ("rule_zero_duration".into(), Some("deadlines.leak_on_site_minutes".into())));
+}
+
+#[test]
+fn a_stored_rule_set_from_another_version_is_read_explicitly_and_a_wrong_value_stays_an_error() {
+    // Stored before the fee and follow-up sections existed: they take their defaults.
+    let mut old = serde_json::to_value(RuleSet::default()).expect("serialises");
+    if let Some(o) = old.as_object_mut() {
+        o.remove("fee");
+        o.remove("follow_up");
+    }
+    old["temperature"]["living_room_only"] = json!(true);
+    let read = RuleSet::from_stored(&old).expect("an older rule set reads");
+    assert!(read.temperature().living_room_only);
+    assert_eq!(read.fee().fee_reduction_percent, 50);
+    // Fed by a newer server with a key this version does not know: dropped.
+    old["deadlines"]["a_newer_setting"] = json!(5);
+    assert!(RuleSet::from_stored(&old).is_ok());
+    // But a wrong value is never the defaults.
+    old["deadlines"]["leak_on_site_minutes"] = json!(0);
+    assert!(RuleSet::from_stored(&old).is_err());
+    assert!(RuleSet::from_stored(&json!("rules")).is_err());
 }
 
 #[test]
@@ -70,7 +119,9 @@ fn an_at_risk_share_above_one_hundred_percent_is_refused() {
         TemperatureRules::default(),
     );
     assert_eq!(result, Err(RuleSetError::AtRiskPercentOutOfRange(101)));
-    assert!(serde_json::from_str::<RuleSet>(r#"{"deadlines":{"at_risk_percent":101}}"#).is_err());
+    let mut json = serde_json::to_value(RuleSet::default()).expect("serialises");
+    json["deadlines"]["at_risk_percent"] = Value::from(101);
+    assert!(RuleSet::from_json(&json).is_err());
 }
 
 #[test]
@@ -84,8 +135,10 @@ fn a_zero_minute_deadline_is_refused_and_named() {
 
 #[test]
 fn a_day_window_that_ends_before_it_starts_is_refused() {
-    let json = r#"{"temperature":{"day_starts":"21:00:00","day_ends":"06:00:00"}}"#;
-    assert!(serde_json::from_str::<RuleSet>(json).is_err());
+    let mut json = serde_json::to_value(RuleSet::default()).expect("serialises");
+    json["temperature"]["day_starts"] = Value::from("21:00:00");
+    json["temperature"]["day_ends"] = Value::from("06:00:00");
+    assert!(matches!(RuleSet::from_json(&json), Err(RuleSetError::EmptyDayWindow { .. })));
 }
 
 #[test]

@@ -17,7 +17,7 @@ use hearth_protocol::api::{
 use hearth_protocol::{VerifyingKey, b64, hash, seal::kid_of};
 use serde::Deserialize;
 
-use crate::auth::{self, DeviceAuth, OperatorAuth};
+use crate::auth::{self, DeviceAuth, OperatorAuth, PushingDevice};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{NewDevice, TechnicianKeyRow};
@@ -152,9 +152,6 @@ pub async fn enroll_technician(
 ) -> ApiResult<Json<EnrollTechnicianResponse>> {
     let key = public_key(&req.pubkey)?;
     let tech_id = bounded_text("tech_id", &req.tech_id, 64)?;
-    if device.0.revoked_at_ms.is_some() {
-        return Err(ApiError::forbidden("this tablet is revoked and cannot enrol technicians"));
-    }
     let kid = kid_of(&key);
     let row = TechnicianKeyRow {
         kid: kid.clone(),
@@ -171,7 +168,7 @@ pub async fn enroll_technician(
 #[utoipa::path(get, path = "/v1/devices/{device_id}/head", tag = "protocol", security(("device_token" = [])), params(("device_id" = String, Path)), responses((status = 200, body = Head), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn head(
     State(state): State<AppState>,
-    device: DeviceAuth,
+    device: PushingDevice,
     Path(device_id): Path<String>,
 ) -> ApiResult<Json<Head>> {
     device.require(&device_id)?;
@@ -183,7 +180,7 @@ pub async fn head(
 #[utoipa::path(post, path = "/v1/devices/{device_id}/entries", tag = "protocol", security(("device_token" = [])), params(("device_id" = String, Path)), request_body = EntriesRequest, responses((status = 200, body = EntriesResponse, description = "One result per entry"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn entries(
     State(state): State<AppState>,
-    device: DeviceAuth,
+    device: PushingDevice,
     Path(device_id): Path<String>,
     ApiJson(req): ApiJson<EntriesRequest>,
 ) -> ApiResult<Json<EntriesResponse>> {
@@ -200,7 +197,7 @@ pub struct ReceiptsQuery {
 #[utoipa::path(get, path = "/v1/devices/{device_id}/receipts", tag = "protocol", security(("device_token" = [])), params(("device_id" = String, Path), ("from_seq" = Option<u64>, Query), ("limit" = Option<usize>, Query)), responses((status = 200, body = ReceiptsResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn receipts(
     State(state): State<AppState>,
-    device: DeviceAuth,
+    device: PushingDevice,
     Path(device_id): Path<String>,
     Query(q): Query<ReceiptsQuery>,
 ) -> ApiResult<Json<ReceiptsResponse>> {

@@ -16,7 +16,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Clock, Limits};
 use crate::storage::Storage;
 
-/// Loads (or creates) the server key and epoch from storage and assembles the state.
+/// Assembles the state for tests and embedders, with the server key kept
+/// in the database (`serve` and `import` keep it in a 0600 key file instead:
+/// [`state_with_key`], `server_key`).
 pub async fn state(
     storage: Arc<dyn Storage>,
     blob_dir: PathBuf,
@@ -26,11 +28,22 @@ pub async fn state(
     let mut fresh = [0u8; 32];
     OsRng.fill_bytes(&mut fresh);
     let secret = storage.server_secret(fresh).await?;
+    state_with_key(storage, SigningKey::from_bytes(&secret), blob_dir, clock, limits).await
+}
+
+/// Loads (or creates) the epoch from storage and assembles the state around `server_key`.
+pub async fn state_with_key(
+    storage: Arc<dyn Storage>,
+    server_key: SigningKey,
+    blob_dir: PathBuf,
+    clock: Clock,
+    limits: Limits,
+) -> ApiResult<AppState> {
     let epoch = storage.database_epoch(uuid::Uuid::now_v7().simple().to_string()).await?;
     std::fs::create_dir_all(&blob_dir).map_err(|e| ApiError::internal(format!("blob directory: {e}")))?;
     Ok(AppState {
         storage,
-        server_key: Arc::new(SigningKey::from_bytes(&secret)),
+        server_key: Arc::new(server_key),
         epoch: epoch.into(),
         blob_dir,
         clock,

@@ -45,7 +45,30 @@ pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
-/// The device a request comes from. Also applies the per-device rate limit.
+/// The device a request comes from, revoked or not. Also applies the
+/// per-device rate limit.
+async fn any_device(parts: &Parts, state: &AppState) -> Result<DeviceRow, ApiError> {
+    let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+    let device =
+        state.storage.device_by_token(&secret_hash(token)).await?.ok_or_else(ApiError::unauthorized)?;
+    let limits = state.limits;
+    if let Err(wait) =
+        state.rate.take(&device.device_id, state.now_ms(), limits.device_rate_per_sec, limits.device_burst)
+    {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests from this tablet; wait and retry",
+        );
+        e.retry_after = Some(wait);
+        return Err(e);
+    }
+    Ok(device)
+}
+
+/// A device the office has not revoked. A revoked tablet's token opens
+/// nothing but the push of its entries (protocol §9): no feed (customers'
+/// names, phones, addresses), no uploads, no blob queries, no enrolment.
 #[derive(Debug, Clone)]
 pub struct DeviceAuth(pub DeviceRow);
 
@@ -53,25 +76,45 @@ impl FromRequestParts<AppState> for DeviceAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
-        let device =
-            state.storage.device_by_token(&secret_hash(token)).await?.ok_or_else(ApiError::unauthorized)?;
-        let limits = state.limits;
-        if let Err(wait) = state.rate.take(
-            &device.device_id,
-            state.now_ms(),
-            limits.device_rate_per_sec,
-            limits.device_burst,
-        ) {
-            let mut e = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many requests from this tablet; wait and retry",
-            );
-            e.retry_after = Some(wait);
-            return Err(e);
+        let device = any_device(parts, state).await?;
+        match device.revoked_at_ms {
+            Some(at) if at <= state.now_ms() => Err(device_revoked(at)),
+            _ => Ok(Self(device)),
         }
-        Ok(Self(device))
+    }
+}
+
+fn device_revoked(at_ms: i64) -> ApiError {
+    let at = chrono::DateTime::from_timestamp_millis(at_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "device_revoked",
+        format!(
+            "this tablet was revoked by the office at {at}: records it sealed can still be sent; \
+             for anything else ask dispatch to enrol the tablet again"
+        ),
+    )
+}
+
+/// A device pushing its chain: revoked tablets too, so records sealed
+/// before (or after) the revocation reach the server and are stored and
+/// flagged, never lost. Only the head, the push and the receipts take it.
+#[derive(Debug, Clone)]
+pub struct PushingDevice(pub DeviceAuth);
+
+impl FromRequestParts<AppState> for PushingDevice {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self(DeviceAuth(any_device(parts, state).await?)))
+    }
+}
+
+impl PushingDevice {
+    pub fn require(&self, device_id: &str) -> Result<(), ApiError> {
+        self.0.require(device_id)
     }
 }
 

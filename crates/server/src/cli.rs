@@ -54,6 +54,10 @@ pub struct ServeArgs {
     pub database: String,
     #[arg(long, env = "HEARTH_BLOBS", default_value = "hearth-blobs")]
     pub blobs: PathBuf,
+    /// The receipt-signing key (created 0600 if absent); default
+    /// `<database>.key` for SQLite, `<blobs>.key` for PostgreSQL.
+    #[arg(long, env = "HEARTH_SERVER_KEY_FILE")]
+    pub server_key_file: Option<PathBuf>,
     #[arg(long, env = "HEARTH_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     #[arg(long, env = "HEARTH_TLS_KEY", requires = "tls_cert")]
@@ -80,6 +84,9 @@ pub struct ImportArgs {
     /// The blob directory `serve` uses.
     #[arg(long, env = "HEARTH_BLOBS", default_value = "hearth-blobs")]
     pub blobs: PathBuf,
+    /// The key file `serve` uses (the same default).
+    #[arg(long, env = "HEARTH_SERVER_KEY_FILE")]
+    pub server_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,5 +25,6 @@ pub mod limits;
 pub mod office;
 pub mod openapi;
 pub mod rules;
+pub mod server_key;
 pub mod state;
 pub mod storage;

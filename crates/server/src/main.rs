@@ -82,8 +82,13 @@ async fn import(args: ImportArgs) -> Result<(), String> {
         file.blobs.len()
     );
     let storage = open_storage(&args.database).await.map_err(|e| e.to_string())?;
-    let state =
-        app::state(storage, args.blobs, state::system_clock(), limits).await.map_err(|e| e.message)?;
+    let key_file = args
+        .server_key_file
+        .unwrap_or_else(|| hearth_server::server_key::default_path(&args.database, &args.blobs));
+    let key = hearth_server::server_key::load_or_create(&key_file, storage.as_ref()).await?;
+    let state = app::state_with_key(storage, key, args.blobs, state::system_clock(), limits)
+        .await
+        .map_err(|e| e.message)?;
     let summary = hearth_server::import::import(&state, file).await.map_err(failed)?;
     if summary.needs_review > 0 {
         println!("{} of the accepted entries need review (flags on their receipts)", summary.needs_review);
@@ -109,7 +114,12 @@ async fn serve(args: hearth_server::cli::ServeArgs) -> Result<(), String> {
         device_burst: args.device_burst.max(1),
         ..state::Limits::default()
     };
-    let state = app::state(storage, args.blobs.clone(), state::system_clock(), limits)
+    let key_file = args
+        .server_key_file
+        .clone()
+        .unwrap_or_else(|| hearth_server::server_key::default_path(&args.database, &args.blobs));
+    let key = hearth_server::server_key::load_or_create(&key_file, storage.as_ref()).await?;
+    let state = app::state_with_key(storage, key, args.blobs.clone(), state::system_clock(), limits)
         .await
         .map_err(|e| e.message)?;
     let router = app::router(state.clone());

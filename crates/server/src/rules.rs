@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::office::compute::{bracket, company_offset, ms_to_utc};
 use crate::state::AppState;
 use crate::storage::{DeviceKeys, PutSnapshot, Scope, SnapshotKind, StoredEntry};
@@ -118,10 +118,16 @@ pub async fn sealed_reading(state: &AppState, stored: &StoredEntry) -> ApiResult
     }))
 }
 
-/// The company rule set in force (the office's, or the defaults).
+/// The company rule set in force: the office's, or the regulations' defaults
+/// when the office never stored one.
 pub async fn rule_set(state: &AppState) -> ApiResult<RuleSet> {
-    let stored = state.storage.snapshot(SnapshotKind::RuleSet, "company").await?;
-    Ok(stored.and_then(|s| serde_json::from_value(s.body).ok()).unwrap_or_default())
+    match state.storage.snapshot(SnapshotKind::RuleSet, "company").await? {
+        None => Ok(RuleSet::default()),
+        // Never the defaults in its place: a rule set this server cannot read
+        // is a fault to fix, and judging by other rules would be silent.
+        Some(s) => RuleSet::from_stored(&s.body)
+            .map_err(|e| ApiError::internal(format!("the stored rule set cannot be read: {e}"))),
+    }
 }
 
 /// The business rules for one batch, with what they look up cached, and the

@@ -1328,9 +1328,34 @@ async fn technicians_thermometers_and_the_rule_set_are_kept_as_snapshots() {
     assert_eq!(stored.1["rev"], 1);
     let (status, stale) = server.put("/v1/office/rule-set?expected_rev=0", changed.clone()).await;
     assert_eq!((status, stale["error"].as_str()), (StatusCode::CONFLICT, Some("stale_revision")));
-    changed["deadlines"]["leak_on_site_minutes"] = json!(0);
-    let (status, bad) = server.put("/v1/office/rule-set", changed).await;
-    assert_eq!((status, bad["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_rule_set")), "{bad}");
+    // Nothing silently falls back: each of these is refused, naming the
+    // field, and the stored rules stay as they were.
+    let mut zero = changed.clone();
+    zero["deadlines"]["leak_on_site_minutes"] = json!(0);
+    let mut misspelt = changed.clone();
+    misspelt["deadlines"]["leak_on_site_minuts"] = json!(20);
+    let mut partial = changed.clone();
+    if let Some(t) = partial["temperature"].as_object_mut() {
+        t.remove("day_min");
+    }
+    for (bad_body, names) in [
+        (json!([]), "rule set"),
+        (json!({}), "rule set"),
+        (misspelt, "deadlines.leak_on_site_minuts"),
+        (partial, "day_min"),
+        (zero, "deadlines.leak_on_site_minutes"),
+    ] {
+        let (status, bad) = server.put("/v1/office/rule-set", bad_body.clone()).await;
+        assert_eq!(
+            (status, bad["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_rule_set")),
+            "{bad_body}: {bad}"
+        );
+        assert!(bad["message"].as_str().unwrap_or("").contains(names), "{bad_body}: {bad}");
+        let (_, now_in_force) = server.get("/v1/office/rule-set").await;
+        assert_eq!(now_in_force["rev"], 1, "unchanged");
+        assert_eq!(now_in_force["body"]["deadlines"]["follow_up_minutes"], 24 * 60, "unchanged");
+    }
 
     // The new rule applies: an order completed 30 h ago is now due a call.
     server.order(order_body("WO-RULE", "repair", t0 - minutes(31 * 60), "301")).await;

@@ -526,6 +526,47 @@ async fn an_order_opened_on_site_stays_on_its_tablet_until_dispatch_confirms(bac
     assert_eq!((code, body["error"].as_str()), (409, Some("already_confirmed")), "{body}");
 }
 
+// --- a revoked tablet is cut off ---------------------------------------------
+
+async fn a_revoked_tablet_may_only_push_its_entries(backend: Backend) {
+    let server = TestServer::start(backend);
+    let mut device = team(&server, "lost", 100).await;
+    let code = server.admin(&["technician-code", "--id", "T0031"]);
+    server.admin(&["revoke-device", "--device-id", &device.device_id]);
+
+    let id = device.device_id.clone();
+    let tus = |req: reqwest::RequestBuilder| req.bearer_auth(&device.token).header("Tus-Resumable", "1.0.0");
+    let refused = [
+        server.http.get(server.url(&format!("/v1/devices/{id}/feed"))).bearer_auth(&device.token),
+        tus(server.http.post(server.url("/v1/uploads")))
+            .header("Upload-Length", "3")
+            .header("Upload-Metadata", "sha256 YWJj,media_type aW1hZ2UvanBlZw"),
+        server
+            .http
+            .post(server.url("/v1/blobs/missing"))
+            .bearer_auth(&device.token)
+            .json(&json!({"sha256": ["ab".repeat(32)]})),
+        server.http.post(server.url("/v1/enroll/technician")).bearer_auth(&device.token).json(&json!({
+            "code": code, "tech_id": "T0031",
+            "pubkey": hearth_protocol::b64::encode(hearth_protocol::SigningKey::from_bytes(&[7; 32]).verifying_key().as_bytes()),
+        })),
+    ];
+    for req in refused {
+        let resp = req.send().await.unwrap();
+        let body = common::expect_json_error(resp, 403, Some("device_revoked")).await;
+        assert!(body["message"].as_str().unwrap_or("").contains("revoked"), "{body}");
+    }
+
+    // What it sealed still reaches the server: stored and flagged, never dropped.
+    let arrival = device.arrival("WO-DEMO-0001");
+    let sealed = device.seal(arrival);
+    let answer = server.push(&device, std::slice::from_ref(&sealed.envelope)).await;
+    assert_eq!(answer.results[0].status, EntryStatus::Accepted);
+    assert_eq!(flags(&answer.results[0]), ["device_key_revoked"]);
+    let head: Value = server.device_get(&device, &format!("/v1/devices/{id}/head")).await;
+    assert_eq!(head["seq"], 1);
+}
+
 on_both_backends!(
     an_empty_unsigned_report_is_stored_and_flagged_never_valid,
     a_report_signed_by_one_technician_twice_or_without_a_witness_is_flagged,
@@ -535,4 +576,57 @@ on_both_backends!(
     a_report_signed_by_a_revoked_key_counts_only_once_accepted,
     garbage_signed_forks_leave_no_evidence_and_a_signed_fork_does,
     an_order_opened_on_site_stays_on_its_tablet_until_dispatch_confirms,
+    a_revoked_tablet_may_only_push_its_entries,
 );
+
+// --- the server's key --------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_key_lives_in_a_0600_file_that_survives_restarts_and_a_readable_one_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut server = TestServer::start(Backend::Sqlite);
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+    let key_file = server.dir.path().join("server.db.key");
+    assert_eq!(mode(&key_file), 0o600, "created readable by the server alone");
+    assert_eq!(mode(&server.dir.path().join("server.db")), 0o600, "so is the database");
+    let key = server.server_key().await;
+    let text = std::fs::read_to_string(&key_file).unwrap_or_default();
+    assert!(
+        !text.contains(&hex::encode(key.as_bytes())),
+        "the file holds the secret seed, not the public key"
+    );
+
+    server.kill();
+    server.spawn();
+    assert_eq!(server.server_key().await, key, "the same key after a restart");
+
+    server.kill();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap_or_default();
+    let out = std::process::Command::new(common::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &server.database])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("can be read by others"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_held_the_key_hands_it_to_the_key_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("old.db");
+    // An older server kept the key in the database.
+    let storage = hearth_server::storage::sqlite::SqliteStorage::open(&db).unwrap_or_else(|e| panic!("{e}"));
+    let seed = hearth_server::storage::Storage::server_secret(&storage, [9; 32]).await.unwrap_or_default();
+    drop(storage);
+    let key_file = dir.path().join("old.db.key");
+    let key = hearth_server::server_key::load_or_create(
+        &key_file,
+        &hearth_server::storage::sqlite::SqliteStorage::open(&db).unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(key.to_bytes(), seed, "receipts already issued keep verifying");
+    assert!(key_file.exists());
+}

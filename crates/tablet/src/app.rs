@@ -405,11 +405,18 @@ impl App {
     }
 
     pub(crate) fn rules(&self, store: &Store) -> Result<RuleSet, AppError> {
-        // As the server does: the office's rule set, or the regulations' defaults.
-        Ok(store
-            .snapshot(FeedKind::RuleSet, "company")?
-            .and_then(|body| serde_json::from_value(body).ok())
-            .unwrap_or_default())
+        // As the server does: the office's rule set, or the regulations'
+        // defaults when the office never sent one — never the defaults in
+        // place of one that cannot be read.
+        match store.snapshot(FeedKind::RuleSet, "company")? {
+            None => Ok(RuleSet::default()),
+            Some(body) => RuleSet::from_stored(&body).map_err(|e| {
+                AppError::new(
+                    "rule_set_unreadable",
+                    format!("the company's rule set from the server cannot be read: {e}"),
+                )
+            }),
+        }
     }
 
     pub fn today(&self, query: &str) -> Result<Vec<TodayItem>, AppError> {

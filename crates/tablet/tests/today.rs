@@ -6,6 +6,8 @@ use hearth_domain::{Address, Customer, RuleSet, WorkOrder, WorkOrderCategory};
 use hearth_tablet::today::{orders_from_feed, search, today};
 use serde_json::json;
 
+mod common;
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap()
 }
@@ -74,4 +76,21 @@ fn search_finds_a_flat_by_room_name_or_id_and_an_empty_query_keeps_all() {
     assert_eq!(search(&list, "幸福").len(), 2);
     assert_eq!(search(&list, "  ").len(), 2);
     assert!(search(&list, "不存在").is_empty());
+}
+
+#[test]
+fn a_rule_set_the_tablet_cannot_read_is_an_error_never_the_defaults() {
+    use hearth_protocol::api::{FeedItem, FeedKind, FeedPage};
+    let f = common::signed_in();
+    assert!(f.app.today("").is_ok(), "the fed rule set reads");
+    // The server fed a rule set whose deadline is zero minutes (a fault):
+    // judging by the regulations' defaults instead would be silent.
+    let mut bad = serde_json::to_value(RuleSet::default()).unwrap();
+    bad["deadlines"]["leak_on_site_minutes"] = json!(0);
+    let mut store = hearth_store::Store::open(f.dir.path()).unwrap();
+    let item =
+        FeedItem { feed_seq: 8, kind: FeedKind::RuleSet, id: "company".into(), rev: 2, body: Some(bad) };
+    store.apply_feed_page(&FeedPage { items: vec![item], cursor: "8".into(), has_more: false }, 2).unwrap();
+    drop(store);
+    assert_eq!(common::code(f.app.today("")), "rule_set_unreadable");
 }

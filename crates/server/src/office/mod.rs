@@ -314,8 +314,16 @@ async fn put_rule_set_h(
         .get("expected_rev")
         .map(|r| r.parse::<u64>().map_err(|_| input::bad_field("expected_rev", "must be a whole number")))
         .transpose()?;
-    let rules: RuleSet = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request("bad_rule_set", format!("the rule set is not valid: {e}")))?;
+    // Strict: a whole rule set, every key known, every value valid. `[]`,
+    // `{}` or a misspelt key used to reset the company's rules to defaults.
+    let rules = RuleSet::from_json(&body).map_err(|e| {
+        let field = e.field().unwrap_or_else(|| "rule set".into());
+        let message = match &e {
+            hearth_domain::RuleSetError::Shape { message, .. } => format!("{field}: {message}"),
+            other => format!("{field}: {other}"),
+        };
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_rule_set", message)
+    })?;
     Ok(Json(service::put_rule_set(&state, rules, expected_rev).await?))
 }
 

@@ -291,6 +291,9 @@ pub trait Storage: Send + Sync + 'static {
     /// The server's signing-key seed: `fresh` is stored if none is, and the
     /// stored one is returned either way.
     async fn server_secret(&self, fresh: [u8; 32]) -> StorageResult<[u8; 32]>;
+    /// The signing-key seed an older database holds, if any (it now lives in
+    /// a key file of its own, `server_key`); nothing is created.
+    async fn stored_server_secret(&self) -> StorageResult<Option<[u8; 32]>>;
     /// An id fixed at database creation; a restored or different database
     /// has another, which resets tablets' feed cursors.
     async fn database_epoch(&self, fresh: String) -> StorageResult<String>;

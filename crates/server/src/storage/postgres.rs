@@ -461,6 +461,21 @@ impl Storage for PostgresStorage {
         Ok(out)
     }
 
+    async fn stored_server_secret(&self) -> StorageResult<Option<[u8; 32]>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT value FROM meta WHERE key = 'server_secret'", &[])
+            .await
+            .map_err(from_pg)?;
+        row.map(|r| {
+            let text: &str = get(&r, 0)?;
+            let mut out = [0u8; 32];
+            hex::decode_to_slice(text, &mut out).map_err(backend)?;
+            Ok(out)
+        })
+        .transpose()
+    }
+
     async fn database_epoch(&self, fresh: String) -> StorageResult<String> {
         let client = self.client().await?;
         client

@@ -263,6 +263,17 @@ impl SqliteStorage {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(backend)?;
         }
+        // The database holds customers' names, phones and addresses: readable
+        // by the server's user alone from its first byte (SQLite gives its
+        // -wal and -shm files the same mode).
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(backend(format!("creating {}: {e}", path.display()))),
+            }
+        }
         let mut conn = Connection::open(path).map_err(backend)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(backend)?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(())).map_err(backend)?;
@@ -316,6 +327,22 @@ impl Storage for SqliteStorage {
             let mut out = [0u8; 32];
             hex::decode_to_slice(text, &mut out).map_err(backend)?;
             Ok(out)
+        })
+        .await
+    }
+
+    async fn stored_server_secret(&self) -> StorageResult<Option<[u8; 32]>> {
+        self.run(move |c| {
+            let text: Option<String> = c
+                .query_row("SELECT value FROM meta WHERE key = 'server_secret'", [], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            text.map(|t| {
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(t, &mut out).map_err(backend)?;
+                Ok(out)
+            })
+            .transpose()
         })
         .await
     }
