@@ -154,6 +154,22 @@ async fn create_upload(
     }
 
     let store = Store::new(&state.blob_dir);
+    // A per-device quota on what is announced and not yet a blob: one tablet
+    // (or whoever holds its token) cannot fill the server's disk.
+    let (now, ttl, quota) = (state.now_ms(), state.limits.upload_ttl_ms, state.limits.device_upload_quota);
+    let (counting, device_id) = (store.clone(), device.device_id.clone());
+    let exists = store.blob(&meta.sha256).try_exists().map_err(ApiError::internal)?;
+    let pending = blocking(move || counting.pending_bytes(&device_id, now, ttl).map_err(ApiError::internal)).await?;
+    if !exists && pending.saturating_add(length) > quota {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "quota_exceeded",
+            format!(
+                "this tablet has {pending} bytes of unfinished uploads; at most {quota} may be open at once: \
+                 finish or let them expire first"
+            ),
+        ));
+    }
     let id = UploadId::random().map_err(ApiError::internal)?;
     let sidecar = Sidecar {
         device_id: device.device_id,
@@ -316,7 +332,7 @@ struct MissingRequest {
 #[utoipa::path(post, path = "/v1/blobs/missing", tag = "blobs", security(("device_token" = [])), request_body = BlobsMissingRequest, responses((status = 200, body = BlobsMissingResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn missing(
     State(state): State<AppState>,
-    _device: DeviceAuth,
+    DeviceAuth(device): DeviceAuth,
     ApiJson(req): ApiJson<MissingRequest>,
 ) -> ApiResult<Json<BlobsMissingResponse>> {
     if req.sha256.len() > MAX_MISSING_IDS {
@@ -333,11 +349,16 @@ async fn missing(
             ids.push(id);
         }
     }
+    // A device learns only about blobs its own records name: any other id
+    // is answered missing, so whether another tablet's photo exists is never
+    // revealed (uploading it completes at once if it does).
+    let hex: Vec<String> = ids.iter().map(Digest::to_hex).collect();
+    let own: HashSet<String> = state.storage.blobs_named_by(&device.device_id, &hex).await?.into_iter().collect();
     let store = Store::new(&state.blob_dir);
     let missing = blocking(move || {
         let mut missing = Vec::new();
         for id in ids {
-            if !store.blob(&id).try_exists().map_err(ApiError::internal)? {
+            if !own.contains(&id.to_hex()) || !store.blob(&id).try_exists().map_err(ApiError::internal)? {
                 missing.push(id);
             }
         }
@@ -365,7 +386,7 @@ async fn download(
     };
     let length = file.metadata().await.map_err(ApiError::internal)?.len();
     let media_type = match tokio::fs::read_to_string(store.meta(&id)).await {
-        Ok(text) => plain_media_type(text.trim()),
+        Ok(text) => plain_media_type(text.trim()).filter(|m| BLOB_MEDIA_TYPES.contains(&m.as_str())),
         Err(_) => None,
     }
     .unwrap_or_else(|| "application/octet-stream".to_owned());
@@ -378,10 +399,20 @@ async fn download(
     if revalidated {
         return Ok(with_headers(StatusCode::NOT_MODIFIED, &fixed));
     }
+    // Served only as the type it was accepted as, never rendered in the
+    // office's origin: a download, sandboxed, not sniffed.
+    let extension = match media_type.as_str() {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "application/json" => "json",
+        _ => "bin",
+    };
     fixed.extend([
-        ("content-type", media_type),
+        ("content-type", media_type.clone()),
         ("content-length", length.to_string()),
         ("x-content-type-options", "nosniff".to_owned()),
+        ("content-disposition", format!("attachment; filename=\"{id}.{extension}\"")),
+        ("content-security-policy", "sandbox; default-src 'none'".to_owned()),
     ]);
     let mut response = with_headers(StatusCode::OK, &fixed);
     *response.body_mut() = file_body(file);
@@ -431,8 +462,7 @@ pub fn store_blob(
 /// What an upload's creation checks before any byte: a plain media type
 /// (answered lowercased, as stored) and a size within `max_blob`.
 pub fn check_blob(max_blob: u64, media_type: &str, size: u64) -> ApiResult<String> {
-    let media_type = plain_media_type(media_type)
-        .ok_or_else(|| bad_metadata("media_type must be a plain type/subtype"))?;
+    let media_type = blob_media_type(media_type)?;
     if size > max_blob {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -597,9 +627,10 @@ fn parse_metadata(text: &str) -> ApiResult<UploadMeta> {
                 sha256 = Some(id);
             }
             "media_type" => {
-                let media = plain_media_type(&decoded()?)
+                let text = decoded()?;
+                plain_media_type(&text)
                     .ok_or_else(|| bad_metadata("metadata media_type must be a plain type/subtype"))?;
-                media_type = Some(media);
+                media_type = Some(blob_media_type(&text)?);
             }
             _ => {}
         }
@@ -608,6 +639,25 @@ fn parse_metadata(text: &str) -> ApiResult<UploadMeta> {
         (Some(sha256), Some(media_type)) => Ok(UploadMeta { sha256, media_type }),
         _ => Err(bad_metadata("Upload-Metadata must hold sha256 and media_type")),
     }
+}
+
+/// The media types the protocol names for blobs (§3.1 attachments): photos
+/// (JPEG), the customer's signature image (PNG) and its pen strokes (JSON).
+/// Nothing else is accepted, so nothing else is ever served.
+pub const BLOB_MEDIA_TYPES: [&str; 3] = ["image/jpeg", "image/png", "application/json"];
+
+fn unsupported_media_type(media: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!("a blob is a JPEG photo, a PNG signature or JSON pen strokes ({}); not {media}", BLOB_MEDIA_TYPES.join(", ")),
+    )
+}
+
+/// A media type the protocol names for blobs, or 415.
+pub fn blob_media_type(media: &str) -> ApiResult<String> {
+    let plain = plain_media_type(media).ok_or_else(|| bad_metadata("media_type must be a plain type/subtype"))?;
+    if BLOB_MEDIA_TYPES.contains(&plain.as_str()) { Ok(plain) } else { Err(unsupported_media_type(&plain)) }
 }
 
 /// A plain `type/subtype` (RFC 6838 restricted names, no parameters),
@@ -1006,6 +1056,32 @@ impl Store {
     fn discard(&self, id: &UploadId) -> io::Result<()> {
         remove_if_present(&self.part(id))?;
         remove_if_present(&self.sidecar(id))
+    }
+
+    /// Bytes `device_id` has announced in uploads still open (neither
+    /// expired nor turned into a blob): what its quota counts.
+    fn pending_bytes(&self, device_id: &str, now_ms: i64, ttl_ms: i64) -> io::Result<u64> {
+        let entries = match fs::read_dir(self.uploads()) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut total: u64 = 0;
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")).and_then(UploadId::parse) else {
+                continue;
+            };
+            if let Ok(Some(sidecar)) = self.read_sidecar(&id)
+                && sidecar.device_id == device_id
+                && !sidecar.expired(now_ms, ttl_ms)
+                && !self.blob(&sidecar.sha256).try_exists()?
+            {
+                total = total.saturating_add(sidecar.length);
+            }
+        }
+        Ok(total)
     }
 
     fn sweep(&self, now_ms: i64, ttl_ms: i64) -> io::Result<usize> {

@@ -391,7 +391,11 @@ async fn run_batch(
     for conflict in &evidence {
         tracing::warn!(device_id, seq = conflict.seq, kind = %conflict.kind, "conflict kept as evidence");
     }
-    let batch = BatchWrite { entries: pending, conflicts: evidence, snapshots, new_snapshots };
+    let blob_refs = decoded
+        .iter()
+        .flat_map(|d| d.content().attachments.iter().map(|a| (device_id.to_owned(), a.sha256.to_hex())))
+        .collect();
+    let batch = BatchWrite { entries: pending, conflicts: evidence, snapshots, new_snapshots, blob_refs };
     let Some(stored) = append(state, batch).await? else { return Err(BatchError::RecordIdTaken) };
     let results = answers
         .into_iter()

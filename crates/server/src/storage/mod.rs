@@ -284,6 +284,8 @@ pub struct BatchWrite {
     /// Written only where no snapshot of that kind and id exists yet; an
     /// existing one is left exactly as it is.
     pub new_snapshots: Vec<PutSnapshot>,
+    /// `(device_id, sha256)`: the blobs the entries' attachments name.
+    pub blob_refs: Vec<(String, String)>,
 }
 
 #[async_trait]
@@ -368,6 +370,8 @@ pub trait Storage: Send + Sync + 'static {
     async fn entries_for_work_order(&self, work_order_id: &str) -> StorageResult<Vec<StoredEntry>>;
     /// Appends a reviewer's decision on a record (append-only).
     async fn add_review_decision(&self, decision: ReviewDecision) -> StorageResult<()>;
+    /// Which of `sha256s` the records of `device_id` name as attachments.
+    async fn blobs_named_by(&self, device_id: &str, sha256s: &[String]) -> StorageResult<Vec<String>>;
     /// Every decision on a record, oldest first; the last one is in force.
     async fn review_decisions(&self, record_id: &str) -> StorageResult<Vec<ReviewDecision>>;
     /// Number of entries stored (all devices).

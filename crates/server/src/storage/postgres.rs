@@ -37,6 +37,7 @@ use super::*;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0001_init.sql"),
     include_str!("../../../../migrations/server/postgres/0002_review.sql"),
+    include_str!("../../../../migrations/server/postgres/0003_blob_ref.sql"),
 ];
 
 /// Key of the advisory lock that serialises migrations across processes
@@ -757,7 +758,7 @@ impl Storage for PostgresStorage {
     }
 
     async fn append_batch(&self, batch: BatchWrite, sign: ReceiptSigner) -> StorageResult<Vec<StoredEntry>> {
-        let BatchWrite { entries, conflicts, snapshots, new_snapshots } = batch;
+        let BatchWrite { entries, conflicts, snapshots, new_snapshots, blob_refs } = batch;
         if entries.is_empty() && conflicts.is_empty() && snapshots.is_empty() && new_snapshots.is_empty() {
             return Ok(Vec::new());
         }
@@ -843,6 +844,18 @@ impl Storage for PostgresStorage {
         }
         for conflict in &conflicts {
             insert_conflict(&tx, conflict).await?;
+        }
+        if !blob_refs.is_empty() {
+            let (devices, shas): (Vec<&str>, Vec<&str>) =
+                blob_refs.iter().map(|(d, s)| (d.as_str(), s.as_str())).unzip();
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO blob_ref (device_id, sha256) SELECT * FROM unnest($1::text[], $2::text[])
+                     ON CONFLICT DO NOTHING",
+                )
+                .await
+                .map_err(from_pg)?;
+            tx.execute(&stmt, &[&devices, &shas]).await.map_err(from_pg)?;
         }
         // Every snapshot row first, the feed counter last and once: an office
         // write locks one snapshot row and then the counter, so taking the
@@ -982,6 +995,15 @@ impl Storage for PostgresStorage {
             .await
             .map_err(from_pg)?;
         Ok(())
+    }
+
+    async fn blobs_named_by(&self, device_id: &str, sha256s: &[String]) -> StorageResult<Vec<String>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT sha256 FROM blob_ref WHERE device_id = $1 AND sha256 = ANY($2)")
+            .await
+            .map_err(from_pg)?;
+        rows(client.query(&stmt, &[&device_id, &sha256s]).await.map_err(from_pg)?, |r| get(r, 0))
     }
 
     async fn review_decisions(&self, record_id: &str) -> StorageResult<Vec<ReviewDecision>> {

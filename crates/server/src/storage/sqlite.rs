@@ -15,6 +15,7 @@ use super::*;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0001_init.sql"),
     include_str!("../../../../migrations/server/sqlite/0002_review.sql"),
+    include_str!("../../../../migrations/server/sqlite/0003_blob_ref.sql"),
 ];
 
 #[derive(Debug, Clone)]
@@ -642,6 +643,12 @@ impl Storage for SqliteStorage {
                     write_snapshot(&tx, put)?;
                 }
             }
+            for (device_id, sha256) in &batch.blob_refs {
+                tx.prepare_cached("INSERT OR IGNORE INTO blob_ref (device_id, sha256) VALUES (?1, ?2)")
+                    .map_err(backend)?
+                    .execute(params![device_id, sha256])
+                    .map_err(from_sqlite)?;
+            }
             tx.commit().map_err(backend)?;
             Ok(out)
         })
@@ -754,6 +761,23 @@ impl Storage for SqliteStorage {
             )
             .map_err(from_sqlite)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn blobs_named_by(&self, device_id: &str, sha256s: &[String]) -> StorageResult<Vec<String>> {
+        let (device_id, sha256s) = (device_id.to_owned(), sha256s.to_vec());
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT 1 FROM blob_ref WHERE device_id = ?1 AND sha256 = ?2")
+                .map_err(backend)?;
+            let mut named = Vec::new();
+            for sha in sha256s {
+                if stmt.exists(params![device_id, sha]).map_err(backend)? {
+                    named.push(sha);
+                }
+            }
+            Ok(named)
         })
         .await
     }
