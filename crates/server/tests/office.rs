@@ -687,7 +687,7 @@ async fn the_order_detail_lists_its_records_with_receipts_and_marks_the_latest_v
 }
 
 #[tokio::test]
-async fn the_follow_up_queue_holds_exactly_the_repair_orders_completed_over_48_hours_ago_without_a_call() {
+async fn the_follow_up_queue_holds_the_repair_orders_from_completion_with_time_left_and_late_ones_marked() {
     let t0 = utc("2025-01-10T02:00:00Z"); // 10:00 local
     let server = Server::start(t0).await;
     server.technician("T1", "王师傅").await;
@@ -725,16 +725,21 @@ async fn the_follow_up_queue_holds_exactly_the_repair_orders_completed_over_48_h
         )
         .await;
 
-    // +56 h = 2025-01-12 18:00 local.
-    server.set_now(t0 + minutes(56 * 60));
+    // +57.5 h = 2025-01-12 19:30 local (after the evening meal).
+    let call_at = t0 + minutes(57 * 60 + 30);
+    server.set_now(call_at);
     let (status, queue) = server.get("/v1/office/follow-ups").await;
     assert_eq!(status, StatusCode::OK, "{queue}");
     let ids: Vec<&str> = queue.as_array().into_iter().flatten().filter_map(|q| q["id"].as_str()).collect();
     assert_eq!(
         ids,
-        ["WO-R1", "WO-R2"],
-        "oldest completion first; R3 only 45 h ago, TT not a repair, R4 not done"
+        ["WO-R1", "WO-R2", "WO-R3"],
+        "oldest completion first, each from its completion; TT not a repair, R4 not done"
     );
+    assert_eq!(queue[0]["due"]["late"], true, "R1 was completed 56.5 h ago: its 48 h window passed");
+    assert_eq!(queue[0]["due"]["minutes_left"], -(8 * 60 + 30));
+    assert_eq!(queue[2]["due"]["late"], false, "R3 was completed 46.5 h ago");
+    assert_eq!(queue[2]["due"]["minutes_left"], 90);
     assert_eq!(queue[0]["customer"]["phone"], "13800138000", "the dispatcher needs the number to call");
     assert_eq!(queue[1]["completed_evidence"]["received_at"], iso(t0 + minutes(185)));
 
@@ -752,7 +757,7 @@ async fn the_follow_up_queue_holds_exactly_the_repair_orders_completed_over_48_h
         .await;
     assert_eq!(called["body"]["status"], "closed");
     assert_eq!(called["body"]["follow_up"]["outcome"], "satisfied");
-    assert_eq!(called["body"]["order"]["milestones"]["follow_up_at"], iso(t0 + minutes(56 * 60)));
+    assert_eq!(called["body"]["order"]["milestones"]["follow_up_at"], iso(call_at));
 
     let r2_rev = server.rev_of("WO-R2").await;
     let attempt = server
@@ -766,7 +771,7 @@ async fn the_follow_up_queue_holds_exactly_the_repair_orders_completed_over_48_h
 
     let (_, queue) = server.get("/v1/office/follow-ups").await;
     let ids: Vec<&str> = queue.as_array().into_iter().flatten().filter_map(|q| q["id"].as_str()).collect();
-    assert_eq!(ids, ["WO-R2"], "the recorded call removed R1");
+    assert_eq!(ids, ["WO-R2", "WO-R3"], "the recorded call removed R1");
     assert_eq!(queue[0]["last_attempt"]["outcome"], "unreachable");
 
     let (status, not_done) = server
@@ -778,19 +783,18 @@ async fn the_follow_up_queue_holds_exactly_the_repair_orders_completed_over_48_h
         "{not_done}"
     );
 
-    // Just past 48 h after R3's completion, it joins the queue.
+    // Just past 48 h after R3's completion, it is late.
     server.set_now(t0 + minutes(11 * 60 + 48 * 60 + 1));
     let (_, queue) = server.get("/v1/office/follow-ups").await;
-    let ids: Vec<&str> = queue.as_array().into_iter().flatten().filter_map(|q| q["id"].as_str()).collect();
-    assert_eq!(ids, ["WO-R2", "WO-R3"]);
+    let r3 = queue.as_array().into_iter().flatten().find(|q| q["id"] == "WO-R3").cloned().unwrap_or_default();
+    assert_eq!((r3["due"]["late"].clone(), r3["due"]["minutes_left"].clone()), (json!(true), json!(-1)));
 
-    // The call is the follow-up milestone the domain's deadline is judged on.
-    // (The domain counts "within 48 h" (seed 000), the queue "48 h after"
-    // (seed 003), so a call from the queue is late by the domain's count.)
+    // The call is the follow-up milestone the domain's deadline is judged on:
+    // one window, within 48 h of completion, for the queue and the deadline.
     let closed = server.listed("?status=closed").await;
     let r1 = find(&closed, "WO-R1");
     let call = r1["deadlines"].as_array().into_iter().flatten().find(|d| d["kind"] == "follow_up_call");
-    assert_eq!(call.map(|d| d["at"].clone()), Some(json!(iso(t0 + minutes(56 * 60)))), "{r1}");
+    assert_eq!(call.map(|d| d["at"].clone()), Some(json!(iso(call_at))), "{r1}");
 }
 
 #[tokio::test]
@@ -825,14 +829,16 @@ async fn follow_up_calls_outside_seven_to_twenty_two_local_time_are_refused() {
 }
 
 #[tokio::test]
-async fn repeat_repairs_are_found_within_30_days_and_not_beyond() {
+async fn repeat_repairs_are_repairs_and_leaks_at_one_home_within_30_days_flagged_on_the_newer_order() {
     let d0 = utc("2025-01-01T02:00:00Z");
-    let server = Server::start(d0 + TimeDelta::days(60)).await;
+    let server = Server::start(d0 + TimeDelta::days(100)).await;
     let day = |n: i64| d0 + TimeDelta::days(n);
     server.order(order_body("WO-L1", "leak", day(0), "301")).await;
     server.order(order_body("WO-L2", "leak", day(20), "301")).await;
-    server.order(order_body("WO-L3", "leak", day(55), "301")).await; // 35 days after L2
-    server.order(order_body("WO-R1", "repair", day(5), "301")).await; // another category
+    server.order(order_body("WO-L3", "leak", day(95), "301")).await; // 65 days after R2
+    server.order(order_body("WO-R1", "repair", day(5), "301")).await; // a repair counts too
+    server.order(order_body("WO-T1", "temperature_test", day(6), "301")).await; // not a repair
+    server.order(order_body("WO-V1", "valve_open", day(7), "301")).await; // not a repair
     server.order(order_body("WO-L-OTHER", "leak", day(1), "302")).await; // another room
     // The same home written with a space and a full-width digit is the same home.
     let mut same_home = order_body("WO-R2", "repair", day(30), "301");
@@ -847,12 +853,20 @@ async fn repeat_repairs_are_found_within_30_days_and_not_beyond() {
         .iter()
         .map(|g| g["work_orders"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect())
         .collect();
-    assert_eq!(members, vec![vec!["WO-L1", "WO-L2"], vec!["WO-R1", "WO-R2"]]);
+    assert_eq!(members, vec![vec!["WO-L1", "WO-R1", "WO-L2", "WO-R2"]]);
     assert_eq!(groups[0]["category"], "leak");
     assert_eq!(groups[0]["address"]["room"], "301");
 
     let (_, leaks_only) = server.get("/v1/office/repeat-repairs?category=leak").await;
     assert_eq!(leaks_only.as_array().map(Vec::len), Some(1));
+
+    // The flag is on the newer order, for the dispatcher.
+    let (_, r2) = server.get("/v1/office/work-orders/WO-R2").await;
+    assert_eq!(r2["repeat_of"], json!(["WO-L1", "WO-R1", "WO-L2"]), "within 30 days, the 30th day included: {r2}");
+    let (_, l1) = server.get("/v1/office/work-orders/WO-L1").await;
+    assert!(l1.get("repeat_of").is_none(), "the first one repeats nothing: {l1}");
+    let (_, t1) = server.get("/v1/office/work-orders/WO-T1").await;
+    assert!(t1.get("repeat_of").is_none(), "a temperature test is never a repeat repair: {t1}");
 }
 
 fn reading(test: &str, kind: RoomKind, label: &str, centi: i32, at: &str) -> TemperatureReading {

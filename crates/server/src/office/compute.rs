@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Offset, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Offset, Utc};
 use hearth_domain::{
     Address, CompletedStep, ConcludedVisit, Milestones, RuleSet, StepEvidence, TemperatureReading,
     VisitOutcome, WorkOrderCategory,
@@ -19,16 +19,6 @@ use super::model::OrderStatus;
 /// The company's local time zone, UTC+08:00 (China Standard Time). Calling
 /// hours, local dates of measurements and generated work-order ids use it.
 pub const COMPANY_UTC_OFFSET_MINUTES: i32 = 8 * 60;
-
-/// Follow-up calls are allowed from 07:00 …
-pub const CALLS_FROM_MINUTE_OF_DAY: u32 = 7 * 60;
-/// … up to and including 22:00 local time (`domain.md`: "not before 07:00
-/// or after 22:00").
-pub const CALLS_UNTIL_MINUTE_OF_DAY: u32 = 22 * 60;
-
-/// Orders of the same category at the same address, each received within
-/// this many days of the previous one, form a repeat-repair group.
-pub const REPEAT_WINDOW_DAYS: i64 = 30;
 
 /// The categories that get a follow-up call after completion.
 pub const REPAIR_TYPES: [WorkOrderCategory; 5] = [
@@ -58,12 +48,10 @@ pub fn ms_to_utc(ms: i64) -> DateTime<Utc> {
     })
 }
 
-/// Whether a follow-up call may be made at `now`: 07:00 to 22:00 inclusive,
-/// company-local time.
-pub fn within_calling_hours(now: DateTime<Utc>) -> bool {
-    let local = now.with_timezone(&company_offset()).time();
-    let seconds = local.num_seconds_from_midnight();
-    (CALLS_FROM_MINUTE_OF_DAY * 60..=CALLS_UNTIL_MINUTE_OF_DAY * 60).contains(&seconds)
+/// Whether a follow-up call may be made at `now`, company time: the rule
+/// set's calling hours and meal times (`hearth_domain::FollowUpRules`).
+pub fn may_call_at(rules: &RuleSet, now: DateTime<Utc>) -> Result<(), hearth_domain::CallRefusal> {
+    rules.follow_up().may_call_at(now, company_offset())
 }
 
 /// A device's time claim placed between what the server knows (protocol §8).
@@ -385,13 +373,14 @@ pub struct FollowUpCandidate {
 }
 
 /// Whether the order is waiting for its follow-up call: an open repair-type
-/// order, completed strictly more than `follow_up_minutes` ago, no call recorded.
-pub fn follow_up_due(c: &FollowUpCandidate, rules: &RuleSet, now: DateTime<Utc>) -> bool {
-    let wait = TimeDelta::minutes(i64::from(rules.deadlines().follow_up_minutes));
+/// order, completed, no call recorded. It is on the queue from completion
+/// (with the time left, `hearth_domain::FollowUpDue`), not once its window
+/// has passed: a queue that starts at the deadline makes every call late.
+pub fn follow_up_due(c: &FollowUpCandidate, _rules: &RuleSet, now: DateTime<Utc>) -> bool {
     c.status == OrderStatus::Open
         && REPAIR_TYPES.contains(&c.category)
         && c.follow_up_at.is_none()
-        && c.completed_at.is_some_and(|done| now.signed_duration_since(done) > wait)
+        && c.completed_at.is_some_and(|done| done <= now)
 }
 
 /// The follow-up queue: the due orders, oldest completion first.
@@ -430,13 +419,18 @@ pub struct RepeatGroup {
     pub work_orders: Vec<RepeatMember>,
 }
 
-/// Orders of the same category at the same address (see [`address_key`])
-/// where each was received within `window` of the previous one; cancelled
-/// orders do not count. Groups of two or more, oldest group first.
-pub fn repeat_repairs(candidates: &[RepeatCandidate], window: TimeDelta) -> Vec<RepeatGroup> {
-    let mut by_key: HashMap<(String, WorkOrderCategory), Vec<&RepeatCandidate>> = HashMap::new();
-    for c in candidates.iter().filter(|c| c.status != OrderStatus::Cancelled) {
-        by_key.entry((address_key(&c.address), c.category)).or_default().push(c);
+/// Repair and leak orders at the same address (see [`address_key`]) where
+/// each was received within the rule set's window of the previous one
+/// (`hearth_domain::FollowUpRules::repeats`); cancelled orders, temperature
+/// tests, valve and meter jobs do not count. Groups of two or more, oldest
+/// group first.
+pub fn repeat_repairs(candidates: &[RepeatCandidate], rules: &RuleSet) -> Vec<RepeatGroup> {
+    let follow_up = rules.follow_up();
+    let mut by_key: HashMap<String, Vec<&RepeatCandidate>> = HashMap::new();
+    for c in candidates.iter().filter(|c| {
+        c.status != OrderStatus::Cancelled && hearth_domain::FollowUpRules::counts_as_repair(c.category)
+    }) {
+        by_key.entry(address_key(&c.address)).or_default().push(c);
     }
     let mut groups = Vec::new();
     for (_, mut orders) in by_key {
@@ -444,7 +438,7 @@ pub fn repeat_repairs(candidates: &[RepeatCandidate], window: TimeDelta) -> Vec<
         let mut run: Vec<&RepeatCandidate> = Vec::new();
         for o in orders {
             if let Some(prev) = run.last()
-                && o.received_at.signed_duration_since(prev.received_at) > window
+                && !follow_up.repeats((prev.category, prev.received_at), (o.category, o.received_at))
             {
                 push_group(&mut groups, &run);
                 run.clear();
@@ -458,6 +452,29 @@ pub fn repeat_repairs(candidates: &[RepeatCandidate], window: TimeDelta) -> Vec<
         first(a).cmp(&first(b))
     });
     groups
+}
+
+/// The earlier orders `order` repeats: repairs or leaks at the same address
+/// within the window before it. Flagged on the order for the dispatcher and
+/// the technician.
+pub fn repeats_of<'a>(
+    order: &RepeatCandidate,
+    others: &'a [RepeatCandidate],
+    rules: &RuleSet,
+) -> Vec<&'a str> {
+    let key = address_key(&order.address);
+    let mut earlier: Vec<&RepeatCandidate> = others
+        .iter()
+        .filter(|o| o.id != order.id && o.status != OrderStatus::Cancelled && address_key(&o.address) == key)
+        .filter(|o| {
+            o.received_at < order.received_at || (o.received_at == order.received_at && o.id < order.id)
+        })
+        .filter(|o| {
+            rules.follow_up().repeats((o.category, o.received_at), (order.category, order.received_at))
+        })
+        .collect();
+    earlier.sort_by(|a, b| a.received_at.cmp(&b.received_at).then_with(|| a.id.cmp(&b.id)));
+    earlier.into_iter().map(|o| o.id.as_str()).collect()
 }
 
 fn push_group(groups: &mut Vec<RepeatGroup>, run: &[&RepeatCandidate]) {
@@ -489,6 +506,7 @@ pub fn next_work_order_id<'a>(date: NaiveDate, taken: impl IntoIterator<Item = &
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
     use chrono::TimeZone;
 
     fn t(h: u32, m: u32) -> DateTime<Utc> {
@@ -537,7 +555,7 @@ mod tests {
     }
 
     #[test]
-    fn calling_hours_are_seven_to_twenty_two_local_inclusive() {
+    fn calling_hours_are_seven_to_twenty_two_local_inclusive_and_not_at_meal_times() {
         // 07:00 local = 23:00 UTC the day before.
         let local = |h: u32, m: u32, s: u32| {
             company_offset()
@@ -549,14 +567,21 @@ mod tests {
         let cases = [
             ((6, 59, 59), false),
             ((7, 0, 0), true),
-            ((12, 30, 0), true),
+            ((11, 29, 59), true),
+            ((12, 30, 0), false),
+            ((13, 30, 0), true),
+            ((18, 0, 0), false),
             ((22, 0, 0), true),
             ((22, 0, 1), false),
             ((23, 30, 0), false),
             ((0, 0, 0), false),
         ];
         for ((h, m, s), allowed) in cases {
-            assert_eq!(within_calling_hours(local(h, m, s)), allowed, "{h:02}:{m:02}:{s:02}");
+            assert_eq!(
+                may_call_at(&RuleSet::default(), local(h, m, s)).is_ok(),
+                allowed,
+                "{h:02}:{m:02}:{s:02}"
+            );
         }
     }
 
@@ -729,7 +754,7 @@ mod tests {
     }
 
     #[test]
-    fn the_queue_holds_repair_orders_completed_over_48_hours_ago_without_a_call_oldest_first() {
+    fn the_queue_holds_repair_orders_from_completion_without_a_call_oldest_first() {
         let now = day(20);
         let h = |hours: i64| Some(now - TimeDelta::hours(hours));
         let mut called = cand("called", WorkOrderCategory::Repair, h(60));
@@ -745,13 +770,14 @@ mod tests {
             cand("test-72h", WorkOrderCategory::TemperatureTest, h(72)),
             cand("valve-50h", WorkOrderCategory::ValveOpen, h(50)),
             cand("not-done", WorkOrderCategory::Repair, None),
+            cand("just-done", WorkOrderCategory::Repair, h(0)),
             called,
             cancelled,
             exactly,
         ];
         let queue: Vec<&str> =
             follow_up_queue(&candidates, &RuleSet::default(), now).iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(queue, ["repair-72h", "valve-50h", "leak-49h"]);
+        assert_eq!(queue, ["repair-72h", "valve-50h", "leak-49h", "exactly-48h", "repair-47h", "just-done"]);
     }
 
     fn rep(id: &str, category: WorkOrderCategory, address: &Address, d: u32) -> RepeatCandidate {
@@ -765,10 +791,9 @@ mod tests {
     }
 
     #[test]
-    fn repeat_repairs_group_orders_within_30_days_at_the_same_address_and_category() {
+    fn repeat_repairs_group_repairs_and_leaks_within_30_days_at_the_same_address() {
         let home = addr("幸福小区", "301");
         let other = addr("幸福小区", "302");
-        let window = TimeDelta::days(REPEAT_WINDOW_DAYS);
         let mut cancelled = rep("cancelled", WorkOrderCategory::Leak, &home, 3);
         cancelled.status = OrderStatus::Cancelled;
         let candidates = [
@@ -776,13 +801,24 @@ mod tests {
             rep("leak-2", WorkOrderCategory::Leak, &home, 21),
             rep("repair-1", WorkOrderCategory::Repair, &home, 2),
             rep("other-leak", WorkOrderCategory::Leak, &other, 2),
+            rep("test-1", WorkOrderCategory::TemperatureTest, &home, 3),
+            rep("test-2", WorkOrderCategory::TemperatureTest, &home, 4),
+            rep("valve-1", WorkOrderCategory::ValveOpen, &home, 5),
             cancelled,
         ];
-        let groups = repeat_repairs(&candidates, window);
-        assert_eq!(groups.len(), 1);
+        let rules = RuleSet::default();
+        let groups = repeat_repairs(&candidates, &rules);
+        assert_eq!(groups.len(), 1, "tests and valve jobs are not repairs");
         let ids: Vec<&str> = groups[0].work_orders.iter().map(|m| m.id.as_str()).collect();
-        assert_eq!(ids, ["leak-1", "leak-2"]);
+        assert_eq!(ids, ["leak-1", "repair-1", "leak-2"]);
         assert_eq!(groups[0].category, WorkOrderCategory::Leak);
+        assert_eq!(
+            repeats_of(&candidates[1], &candidates, &rules),
+            ["leak-1", "repair-1"],
+            "flagged on the newer order"
+        );
+        assert!(repeats_of(&candidates[0], &candidates, &rules).is_empty());
+        assert!(repeats_of(&candidates[5], &candidates, &rules).is_empty());
     }
 
     #[test]
@@ -791,14 +827,16 @@ mod tests {
         let a = rep("a", WorkOrderCategory::Repair, &home, 1);
         let mut b = rep("b", WorkOrderCategory::Repair, &home, 1);
         b.received_at = a.received_at + TimeDelta::days(30) + TimeDelta::seconds(1);
-        assert!(repeat_repairs(&[a.clone(), b], TimeDelta::days(REPEAT_WINDOW_DAYS)).is_empty());
+        let rules = RuleSet::default();
+        assert!(repeat_repairs(&[a.clone(), b.clone()], &rules).is_empty());
         let mut c = rep("c", WorkOrderCategory::Repair, &home, 1);
         c.received_at = a.received_at + TimeDelta::days(30);
-        assert_eq!(
-            repeat_repairs(&[a, c], TimeDelta::days(REPEAT_WINDOW_DAYS)).len(),
-            1,
-            "exactly 30 days is within"
-        );
+        assert_eq!(repeat_repairs(&[a.clone(), c], &rules).len(), 1, "exactly 30 days is within");
+        // The window is a setting.
+        let mut longer = serde_json::to_value(&rules).unwrap_or_default();
+        longer["follow_up"]["repeat_window_days"] = serde_json::json!(45);
+        let longer = RuleSet::from_json(&longer).unwrap_or_default();
+        assert_eq!(repeat_repairs(&[a, b], &longer).len(), 1);
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub mod model;
 pub mod service;
 pub mod views;
 
-pub use compute::{COMPANY_UTC_OFFSET_MINUTES, REPEAT_WINDOW_DAYS};
+pub use compute::COMPANY_UTC_OFFSET_MINUTES;
 pub use input::{
     AddressInput, AppointmentInput, AssignInput, CancelInput, ConfirmInput, CustomerInput, FollowUpInput,
     MilestonesInput, NewWorkOrder, RescheduleInput, TechnicianInput, ThermometerInput,

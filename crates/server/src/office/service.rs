@@ -420,15 +420,29 @@ pub async fn record_follow_up(
     let outcome = CallOutcome::parse(input.outcome.trim())
         .ok_or_else(|| bad_field("outcome", "must be one of satisfied, unsatisfied, unreachable"))?;
     let note = input::optional_text("note", input.note.as_deref(), input::MAX_NOTE, true)?;
-    if !compute::within_calling_hours(now) {
-        return Err(ApiError::conflict(
-            "outside_calling_hours",
-            "follow-up calls are made between 07:00 and 22:00 local time",
-        ));
+    let rules = crate::rules::rule_set(state).await?;
+    if let Err(refusal) = compute::may_call_at(&rules, now) {
+        let f = rules.follow_up();
+        let message = match refusal {
+            hearth_domain::CallRefusal::OutsideCallingHours => format!(
+                "follow-up calls are made between {} and {} local time",
+                f.calls_from.format("%H:%M"),
+                f.calls_until.format("%H:%M")
+            ),
+            hearth_domain::CallRefusal::MealTime => {
+                let meals: Vec<String> = f
+                    .meal_windows
+                    .iter()
+                    .map(|w| format!("{}–{}", w.from.format("%H:%M"), w.until.format("%H:%M")))
+                    .collect();
+                format!("no follow-up calls at meal times ({})", meals.join(", "))
+            }
+        };
+        return Err(ApiError::conflict(refusal.code(), message));
     }
     let (snapshot, mut body) = load_for_change(state, id, input.expected_rev).await?;
     require_open(&body)?;
-    let view = views::order_view(state, &snapshot, &body, now, &crate::rules::rule_set(state).await?).await?;
+    let view = views::order_view(state, &snapshot, &body, now, &rules).await?;
     if view.milestones.completed_at.is_none() {
         return Err(ApiError::conflict("not_completed", "the work order is not completed yet"));
     }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use hearth_domain::{
     Address, Customer, CustomerSignoff, DeadlineStatus, Milestones, RuleSet, TemperatureReading,
     TemperatureReport, TestCompliance, Thermometer, WorkOrder, WorkOrderCategory, deadlines,
@@ -155,6 +155,10 @@ pub struct OrderView {
     pub evidence: Evidence,
     /// Empty for a cancelled order.
     pub deadlines: Vec<DeadlineStatus>,
+    /// A repeat repair: the earlier repair or leak orders at this address
+    /// within the rule set's window (`compute::repeats_of`), oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeat_of: Vec<String>,
 }
 
 fn view_from(
@@ -184,6 +188,28 @@ fn view_from(
         milestones,
         evidence,
         deadlines,
+        repeat_of: vec![],
+    }
+}
+
+fn repeat_candidate(body: &WorkOrderBody) -> RepeatCandidate {
+    RepeatCandidate {
+        id: body.order.id.as_str().to_owned(),
+        category: body.order.category,
+        address: body.order.customer.address.clone(),
+        received_at: body.order.received_at,
+        status: body.status,
+    }
+}
+
+/// Flags each view that repeats an earlier repair at its address.
+fn flag_repeats(views: &mut [OrderView], all: &[(Snapshot, WorkOrderBody)], rules: &RuleSet) {
+    let candidates: Vec<RepeatCandidate> = all.iter().map(|(_, b)| repeat_candidate(b)).collect();
+    for view in views {
+        if let Some(me) = candidates.iter().find(|c| c.id == view.id) {
+            view.repeat_of =
+                compute::repeats_of(me, &candidates, rules).into_iter().map(str::to_owned).collect();
+        }
     }
 }
 
@@ -250,12 +276,14 @@ async fn all_orders(state: &AppState) -> ApiResult<Vec<(Snapshot, WorkOrderBody)
 pub async fn work_orders(state: &AppState, filter: &OrderFilter) -> ApiResult<Vec<OrderView>> {
     let now = ms_to_utc(state.now_ms());
     let rules = crate::rules::rule_set(state).await?;
+    let all = all_orders(state).await?;
     let mut out = Vec::new();
-    for (snapshot, body) in all_orders(state).await? {
-        if filter.keeps(&body) {
-            out.push(order_view(state, &snapshot, &body, now, &rules).await?);
+    for (snapshot, body) in &all {
+        if filter.keeps(body) {
+            out.push(order_view(state, snapshot, body, now, &rules).await?);
         }
     }
+    flag_repeats(&mut out, &all, &rules);
     out.sort_by(|a, b| b.order.received_at.cmp(&a.order.received_at).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
 }
@@ -378,7 +406,9 @@ pub async fn work_order_detail(state: &AppState, id: &str) -> ApiResult<OrderDet
     let rules = crate::rules::rule_set(state).await?;
     let facts = record_facts(state, id).await?;
     let versions = versions_of(&facts);
-    let view = view_from(&snapshot, &body, &facts, &versions, ms_to_utc(state.now_ms()), &rules);
+    let mut view = [view_from(&snapshot, &body, &facts, &versions, ms_to_utc(state.now_ms()), &rules)];
+    flag_repeats(&mut view, &all_orders(state).await?, &rules);
+    let [view] = view;
     let by_id: HashMap<&str, &RecordFact> = facts.iter().map(|f| (f.stored.record_id.as_str(), f)).collect();
     let records = facts.iter().map(|f| record_view(f, &versions, &by_id)).collect();
     Ok(OrderDetail { view, history: body.history.clone(), records })
@@ -398,6 +428,9 @@ pub struct FollowUpItem {
     pub completed_evidence: Option<Evidenced>,
     /// Minutes since completion.
     pub waiting_minutes: i64,
+    /// When the call is due (the rule set's window from completion), the
+    /// minutes left and whether it is late: on the queue from completion.
+    pub due: hearth_domain::FollowUpDue,
     /// An earlier attempt that did not reach the customer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_attempt: Option<FollowUp>,
@@ -435,6 +468,7 @@ pub async fn follow_ups(state: &AppState) -> ApiResult<Vec<FollowUpItem>> {
             completed_at,
             completed_evidence: view.evidence.completed_at,
             waiting_minutes: now.signed_duration_since(completed_at).num_minutes(),
+            due: rules.follow_up_due(completed_at, now),
             last_attempt: view.follow_up,
         });
     }
@@ -448,17 +482,12 @@ pub async fn repeat_repairs(
 ) -> ApiResult<Vec<RepeatGroup>> {
     let candidates: Vec<RepeatCandidate> = all_orders(state)
         .await?
-        .into_iter()
+        .iter()
         .filter(|(_, b)| category.is_none_or(|c| c == b.order.category))
-        .map(|(_, b)| RepeatCandidate {
-            id: b.order.id.as_str().to_owned(),
-            category: b.order.category,
-            address: b.order.customer.address.clone(),
-            received_at: b.order.received_at,
-            status: b.status,
-        })
+        .map(|(_, b)| repeat_candidate(b))
         .collect();
-    Ok(compute::repeat_repairs(&candidates, TimeDelta::days(compute::REPEAT_WINDOW_DAYS)))
+    let rules = crate::rules::rule_set(state).await?;
+    Ok(compute::repeat_repairs(&candidates, &rules))
 }
 
 /// The customer's answer to a test report.
