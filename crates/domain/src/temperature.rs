@@ -491,6 +491,7 @@ impl TemperatureTest {
             reading_count: u32::try_from(self.readings.len()).unwrap_or(u32::MAX),
             median,
             compliance,
+            customer_side_cause: None,
         })
     }
 
@@ -539,6 +540,19 @@ pub struct TemperatureReport {
     pub reading_count: u32,
     pub median: CentiCelsius,
     pub compliance: TestCompliance,
+    /// What the testers found on the customer's side of the property line
+    /// that causes the cold (their own alterations, `004…` 第二十六条): the
+    /// days it opens count as non-compliant but earn no fee reduction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_side_cause: Option<NonEmptyText>,
+}
+
+impl TemperatureReport {
+    /// The same report, with the cause the testers found on the customer's side.
+    pub fn with_customer_side_cause(self, cause: &str) -> Result<Self, TemperatureError> {
+        let cause = field("customer_side_cause", NonEmptyText::parse(cause))?;
+        Ok(Self { customer_side_cause: Some(cause), ..self })
+    }
 }
 
 impl TemperatureReport {

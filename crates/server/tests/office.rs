@@ -862,7 +862,11 @@ async fn repeat_repairs_are_repairs_and_leaks_at_one_home_within_30_days_flagged
 
     // The flag is on the newer order, for the dispatcher.
     let (_, r2) = server.get("/v1/office/work-orders/WO-R2").await;
-    assert_eq!(r2["repeat_of"], json!(["WO-L1", "WO-R1", "WO-L2"]), "within 30 days, the 30th day included: {r2}");
+    assert_eq!(
+        r2["repeat_of"],
+        json!(["WO-L1", "WO-R1", "WO-L2"]),
+        "within 30 days, the 30th day included: {r2}"
+    );
     let (_, l1) = server.get("/v1/office/work-orders/WO-L1").await;
     assert!(l1.get("repeat_of").is_none(), "the first one repeats nothing: {l1}");
     let (_, t1) = server.get("/v1/office/work-orders/WO-T1").await;
@@ -1093,6 +1097,29 @@ async fn temperature_tests_show_per_room_compliance_signers_the_customer_answer_
     assert_eq!(home["compliant_again_on"], "2025-01-15");
     assert_eq!(home["work_orders"], json!(["WO-TT1", "WO-TT2"]));
     assert!(addresses.iter().all(|a| a["address"]["room"] != "999"), "an unanswered report does not count");
+
+    // The household's heating season: cold from 10 January (the refusal is
+    // a complete answer) until measured warm on 15 January: five days at
+    // half the fee. The unanswered home is not measured at all.
+    assert_eq!(t1["outside_heating_season"], false);
+    let (status, homes) = server.get("/v1/office/households").await;
+    assert_eq!(status, StatusCode::OK, "{homes}");
+    let homes = homes.as_array().cloned().unwrap_or_default();
+    assert_eq!(homes.len(), 1, "{homes:?}");
+    let season = &homes[0]["seasons"][0];
+    assert_eq!(season["season"], json!({"first_day": "2024-11-01", "last_day": "2025-03-31"}));
+    assert_eq!(season["first_non_compliant"]["record_id"], first.record_id.as_str());
+    assert_eq!(season["back_to_standard"]["record_id"], second.record_id.as_str());
+    assert_eq!((season["non_compliant_days"].clone(), season["reduced_days"].clone()), (json!(5), json!(5)));
+    assert_eq!(season["fee_reduction_percent"], 50);
+    let (_, communities) = server.get("/v1/office/communities").await;
+    assert_eq!(
+        communities,
+        json!([{"community": "幸福小区", "households_measured": 1, "households_non_compliant": 1,
+                "non_compliant_days": 5, "reduced_days": 5}])
+    );
+    let (_, other) = server.get("/v1/office/households?community=别的小区").await;
+    assert_eq!(other, json!([]));
 
     // One order's view still knows when its home was first found cold.
     let (_, only) = server.get("/v1/office/temperature-tests?work_order=WO-TT2").await;

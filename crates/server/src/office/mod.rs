@@ -91,6 +91,7 @@ use crate::storage::SnapshotKind;
 
 pub mod compute;
 pub mod decisions;
+pub mod households;
 pub mod input;
 pub mod model;
 pub mod service;
@@ -125,6 +126,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/office/thermometers", post(create_thermometer_h).get(thermometers_h))
         .route("/v1/office/rule-set", get(rule_set_h).put(put_rule_set_h))
         .merge(decisions::routes())
+        .merge(households::routes())
 }
 
 type Body = ApiJson<Value>;
@@ -147,7 +149,7 @@ async fn create_work_order_h(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[utoipa::path(get, path = "/v1/office/work-orders", tag = "office", summary = "Work orders with their deadlines", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/office/work-orders", tag = "office", summary = "Work orders with their deadlines", security(("operator_token" = [])), params(("status" = Option<String>, Query, description = "open, cancelled or closed"), ("category" = Option<String>, Query, description = "a work-order category"), ("technician" = Option<String>, Query, description = "a tech id")), responses((status = 200, body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn list_work_orders_h(
     State(state): State<AppState>,
     _office: OperatorAuth,
@@ -226,7 +228,7 @@ async fn follow_up_h(
     Ok(Json(service::record_follow_up(&state, &id, input::from_json(body)?).await?))
 }
 
-#[utoipa::path(get, path = "/v1/office/follow-ups", tag = "office", summary = "The follow-up-call queue", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/office/follow-ups", tag = "office", summary = "The follow-up-call queue", security(("operator_token" = [])), responses((status = 200, body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn follow_ups_h(
     State(state): State<AppState>,
     _office: OperatorAuth,
@@ -236,7 +238,7 @@ async fn follow_ups_h(
     Ok(Json(views::follow_ups(&state).await?))
 }
 
-#[utoipa::path(get, path = "/v1/office/repeat-repairs", tag = "office", summary = "Repeat repairs within 30 days", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/office/repeat-repairs", tag = "office", summary = "Repeat repairs within 30 days", security(("operator_token" = [])), params(("category" = Option<String>, Query, description = "a work-order category")), responses((status = 200, body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn repeat_repairs_h(
     State(state): State<AppState>,
     _office: OperatorAuth,
@@ -247,7 +249,7 @@ async fn repeat_repairs_h(
     Ok(Json(views::repeat_repairs(&state, category).await?))
 }
 
-#[utoipa::path(get, path = "/v1/office/temperature-tests", tag = "office", summary = "Temperature-test results", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/office/temperature-tests", tag = "office", summary = "Temperature-test results", security(("operator_token" = [])), params(("work_order" = Option<String>, Query, description = "one work order's tests")), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn temperature_tests_h(
     State(state): State<AppState>,
     _office: OperatorAuth,
@@ -269,7 +271,7 @@ async fn create_technician_h(
     Ok((status, Json(service::create_technician(&state, input).await?)))
 }
 
-#[utoipa::path(get, path = "/v1/office/technicians", tag = "office", summary = "Technicians", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/office/technicians", tag = "office", summary = "Technicians", security(("operator_token" = [])), responses((status = 200, body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn technicians_h(
     State(state): State<AppState>,
     _office: OperatorAuth,
@@ -288,7 +290,7 @@ async fn create_thermometer_h(
     Ok((status, Json(service::create_thermometer(&state, input).await?)))
 }
 
-#[utoipa::path(get, path = "/v1/office/thermometers", tag = "office", summary = "Thermometers", security(("operator_token" = [])), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/office/thermometers", tag = "office", summary = "Thermometers", security(("operator_token" = [])), responses((status = 200, body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn thermometers_h(
     State(state): State<AppState>,
     _office: OperatorAuth,
@@ -302,7 +304,7 @@ async fn rule_set_h(State(state): State<AppState>, _office: OperatorAuth) -> Api
 }
 
 /// `PUT /v1/office/rule-set[?expected_rev=N]` with a `RuleSet` body.
-#[utoipa::path(put, path = "/v1/office/rule-set", tag = "office", summary = "Replace the company rule set", security(("operator_token" = [])), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(put, path = "/v1/office/rule-set", tag = "office", summary = "Replace the company rule set", security(("operator_token" = [])), params(("expected_rev" = Option<u64>, Query, description = "the rev the office saw")), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "stale_revision"), (status = 422, body = ErrorBody, description = "invalid_rule_set: the message names the field")))]
 async fn put_rule_set_h(
     State(state): State<AppState>,
     _office: OperatorAuth,
@@ -353,5 +355,6 @@ struct OfficeDoc;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = <OfficeDoc as utoipa::OpenApi>::openapi();
     doc.merge(<decisions::DecisionsDoc as utoipa::OpenApi>::openapi());
+    doc.merge(<households::HouseholdsDoc as utoipa::OpenApi>::openapi());
     doc
 }

@@ -576,6 +576,9 @@ pub struct TestView {
     pub judgement_flags: Vec<String>,
     /// Reviewers' decisions on this report, oldest first; the last is in force.
     pub reviews: Vec<ReviewDecision>,
+    /// Measured outside every heating season (the rule set's): shown,
+    /// flagged, and never counted toward non-compliant days.
+    pub outside_heating_season: bool,
     /// Performer and witness, each with whether their signature is on it.
     pub signers: Vec<SignerView>,
     pub customer: CustomerAnswer,
@@ -724,6 +727,8 @@ fn test_views(order: &WorkOrder, facts: &[RecordFact], judge: &Judge) -> Vec<Tes
                 judged,
                 judgement_flags,
                 reviews: judge.decisions.get(&f.stored.record_id).cloned().unwrap_or_default(),
+                outside_heating_season: measured
+                    .is_some_and(|m| judge.rules.fee().season_of(compute::local_date(m.at)).is_none()),
                 signers: signers(f),
                 customer,
                 measured_on: measured.map(|m| compute::local_date(m.at)),
