@@ -15,6 +15,7 @@
 
 pub mod centi;
 pub mod deadline;
+pub mod evidence;
 pub mod fee;
 pub mod follow_up;
 pub mod rules;
@@ -26,6 +27,7 @@ pub mod work_order;
 
 pub use centi::CentiCelsius;
 pub use deadline::{DeadlineKind, DeadlineState, DeadlineStatus, deadlines};
+pub use evidence::{EvidenceRecord, LateNotice, Milestone, effective_milestones, milestone_claim};
 pub use fee::{
     CountedTest, FeeRules, FeeRulesError, HeatingSeason, NonCompliantStretch, SeasonAccount,
     household_seasons, outside_season, season_account,

@@ -1418,3 +1418,35 @@ async fn technicians_thermometers_and_the_rule_set_are_kept_as_snapshots() {
         .await;
     assert_eq!((status, bad["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_field")), "{bad}");
 }
+
+#[tokio::test]
+async fn a_late_notice_is_evidence_for_the_office_as_it_is_for_the_tablet() {
+    // The tablet counted its late notices toward the late-notice deadline;
+    // the office did not. One rule now (hearth_domain::evidence).
+    let t0 = utc("2025-01-10T01:00:00Z");
+    let server = Server::start(t0).await;
+    server.technician("T1", "王师傅").await;
+    let mut tablet = Tablet::enrol(&server, 21, &["T1"]).await;
+    server.order(for_team(order_body("WO-LATE", "repair", t0, "301"), &["T1"])).await;
+    server.set_now(t0 + minutes(20));
+    let told = t0 + minutes(15);
+    let notice = json!({"told_whom": "张三本人", "told_at_ms": told.timestamp_millis(),
+                        "new_eta_ms": (t0 + minutes(120)).timestamp_millis()});
+    let pushed = tablet
+        .push(
+            &server,
+            "hearth.late_notice/1",
+            "WO-LATE",
+            told,
+            &[(SignerRole::Performer, "T1")],
+            vec![],
+            vec![],
+            None,
+            notice,
+        )
+        .await;
+    assert!(pushed.flags.is_empty(), "{:?}", pushed.flags);
+    let (_, detail) = server.get("/v1/office/work-orders/WO-LATE").await;
+    assert_eq!(detail["milestones"]["late_notice_at"], iso(told), "{detail}");
+    assert_eq!(detail["evidence"]["late_notice_at"]["record_id"], pushed.record_id.as_str());
+}

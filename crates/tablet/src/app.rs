@@ -436,48 +436,33 @@ impl App {
 
     /// The order's milestones as the office last sent them, met earlier by
     /// what this tablet itself sealed (the feed only brings them back after
-    /// a sync): contact by the appointment step, on site by the arrival or
-    /// the first reading, completed by a resolved outcome or the test's
-    /// report — the records the server counts as evidence of each.
+    /// a sync), by the one rule the server judges by
+    /// (`hearth_domain::evidence`): contact by the appointment step, on site
+    /// by the arrival or a reading, completed by a resolved outcome or the
+    /// test's report, the late notice by when the customer was told.
     fn with_own_milestones(&self, store: &Store, mut order: WorkOrder) -> WorkOrder {
-        let earlier = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let mut m = order.milestones.clone();
+        use hearth_domain::{EvidenceRecord, milestone_claim};
+        let mut claims = Vec::new();
         // A chain that does not replay shows the office's milestones only; the
         // order's own screen reports the problem.
         if let Ok(state) = self.visit_state(store, &order) {
-            for s in &state.steps {
-                match s.step.evidence.step() {
-                    hearth_domain::VisitStep::Appointment => {
-                        m.contacted_at = earlier(m.contacted_at, Some(s.step.at))
-                    }
-                    hearth_domain::VisitStep::Arrival => {
-                        m.on_site_at = earlier(m.on_site_at, Some(s.step.at))
-                    }
-                    _ => {}
-                }
-            }
-            if let Some((c, _)) = &state.outcome
-                && c.outcome == hearth_domain::VisitOutcome::Resolved
-            {
-                m.completed_at = earlier(m.completed_at, Some(c.at));
+            claims.extend(state.steps.iter().filter_map(|s| milestone_claim(EvidenceRecord::Step(&s.step))));
+            if let Some((c, _)) = &state.outcome {
+                claims.extend(milestone_claim(EvidenceRecord::Outcome(c)));
             }
             if let Some((n, _)) = &state.late {
-                m.late_notice_at = earlier(m.late_notice_at, DateTime::from_timestamp_millis(n.told_at_ms));
+                claims.extend(milestone_claim(EvidenceRecord::LateNotice(n)));
             }
         }
         if let Ok(Some(test)) = self.test_state(store, order.id.as_str()) {
-            for (reading, _) in test.in_force() {
-                m.on_site_at = earlier(m.on_site_at, Some(reading.taken_at.with_timezone(&Utc)));
-            }
-            if let Some((_, report)) = &test.report {
-                m.completed_at =
-                    earlier(m.completed_at, DateTime::from_timestamp_millis(report.sealed_at_ms));
+            claims.extend(test.in_force().filter_map(|(r, _)| milestone_claim(EvidenceRecord::Reading(r))));
+            if let Some((_, report)) = &test.report
+                && let Some(made_at) = DateTime::from_timestamp_millis(report.content.created.device_time_ms)
+            {
+                claims.extend(milestone_claim(EvidenceRecord::Report { made_at }));
             }
         }
-        order.milestones = m;
+        order.milestones = hearth_domain::effective_milestones(&order.milestones, claims);
         order
     }
 

@@ -335,12 +335,7 @@ pub fn supersede(
 }
 
 /// What a late notice says: who was told, when, and the new arrival time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct LateNotice {
-    pub told_whom: String,
-    pub told_at_ms: i64,
-    pub new_eta_ms: i64,
-}
+pub use hearth_domain::LateNotice;
 
 /// `hearth.late_notice/1`: the customer was told the technician will be
 /// late — the evidence the late-notice deadline is judged on.

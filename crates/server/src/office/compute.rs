@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Offset, Utc};
+pub use hearth_domain::Milestone;
 use hearth_domain::{
-    Address, CompletedStep, ConcludedVisit, Milestones, RuleSet, StepEvidence, TemperatureReading,
-    VisitOutcome, WorkOrderCategory,
+    Address, CompletedStep, ConcludedVisit, EvidenceRecord, LateNotice, Milestones, RuleSet,
+    TemperatureReading, WorkOrderCategory, milestone_claim,
 };
 use hearth_protocol::schema;
 use serde::Serialize;
@@ -151,51 +152,35 @@ pub fn versions(records: &[RecordLink<'_>]) -> HashMap<String, Versions> {
     out
 }
 
-/// A milestone a record can evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Milestone {
-    ContactedAt,
-    OnSiteAt,
-    CompletedAt,
-}
-
-/// What a record's content claims about the order's milestones:
-///
-/// | record | milestone | claimed time |
-/// | --- | --- | --- |
-/// | `visit_step` Appointment (一预约, time agreed with the customer) | contacted | the step's `at` |
-/// | `visit_step` Arrival (二到达) | on site | the step's `at` |
-/// | `temperature_reading` | on site (the testers are in the home) | `taken_at` |
-/// | `visit_outcome` resolved | completed | the outcome's `at` |
-/// | `temperature_test` (the report) | completed | the content's `created.device_time_ms` |
-///
-/// Data that does not rebuild its domain value claims nothing.
+/// What a record's content claims about the order's milestones: the
+/// record's data rebuilt as its domain value, and the one rule of
+/// `hearth_domain::evidence` (the tablet applies the same). Data that does
+/// not rebuild its domain value claims nothing.
 pub fn milestone_claims(
     schema_name: &str,
     data: &Map<String, Value>,
     created_ms: i64,
 ) -> Vec<(Milestone, DateTime<Utc>)> {
     let value = Value::Object(data.clone());
-    match schema_name {
-        schema::VISIT_STEP => match serde_json::from_value::<CompletedStep>(value) {
-            Ok(CompletedStep { at, evidence: StepEvidence::Appointment(_) }) => {
-                vec![(Milestone::ContactedAt, at)]
-            }
-            Ok(CompletedStep { at, evidence: StepEvidence::Arrival(_) }) => vec![(Milestone::OnSiteAt, at)],
-            _ => vec![],
-        },
-        schema::VISIT_OUTCOME => match serde_json::from_value::<ConcludedVisit>(value) {
-            Ok(ConcludedVisit { at, outcome: VisitOutcome::Resolved }) => vec![(Milestone::CompletedAt, at)],
-            _ => vec![],
-        },
-        schema::TEMPERATURE_READING => match serde_json::from_value::<TemperatureReading>(value) {
-            Ok(r) => vec![(Milestone::OnSiteAt, r.taken_at.with_timezone(&Utc))],
-            Err(_) => vec![],
-        },
-        schema::TEMPERATURE_TEST => vec![(Milestone::CompletedAt, ms_to_utc(created_ms))],
-        _ => vec![],
-    }
+    let claim = match schema_name {
+        schema::VISIT_STEP => serde_json::from_value::<CompletedStep>(value)
+            .ok()
+            .and_then(|s| milestone_claim(EvidenceRecord::Step(&s))),
+        schema::VISIT_OUTCOME => serde_json::from_value::<ConcludedVisit>(value)
+            .ok()
+            .and_then(|o| milestone_claim(EvidenceRecord::Outcome(&o))),
+        schema::TEMPERATURE_READING => serde_json::from_value::<TemperatureReading>(value)
+            .ok()
+            .and_then(|r| milestone_claim(EvidenceRecord::Reading(&r))),
+        schema::TEMPERATURE_TEST => {
+            milestone_claim(EvidenceRecord::Report { made_at: ms_to_utc(created_ms) })
+        }
+        schema::LATE_NOTICE => serde_json::from_value::<LateNotice>(value)
+            .ok()
+            .and_then(|n| milestone_claim(EvidenceRecord::LateNotice(&n))),
+        _ => None,
+    };
+    claim.into_iter().collect()
 }
 
 /// A milestone as a record evidences it.
@@ -215,6 +200,8 @@ pub struct Evidence {
     pub on_site_at: Option<Evidenced>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Evidenced>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_notice_at: Option<Evidenced>,
 }
 
 impl Evidence {
@@ -224,6 +211,7 @@ impl Evidence {
             Milestone::ContactedAt => &mut self.contacted_at,
             Milestone::OnSiteAt => &mut self.on_site_at,
             Milestone::CompletedAt => &mut self.completed_at,
+            Milestone::LateNoticeAt => &mut self.late_notice_at,
         };
         if slot.as_ref().is_none_or(|held| candidate.time.at < held.time.at) {
             *slot = Some(candidate);
@@ -231,25 +219,21 @@ impl Evidence {
     }
 }
 
-fn earlier(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, y) => x.or(y),
-    }
-}
-
-/// The milestones deadlines are judged on: for each of contact, on site and
-/// completed, the earlier of what dispatch recorded (a trusted operator,
-/// never in the future when entered) and the bracketed time of the
-/// evidencing record. The rest is as dispatch recorded it.
+/// The milestones deadlines are judged on (`hearth_domain::effective_milestones`):
+/// for each evidenced milestone, the earlier of what dispatch recorded (a
+/// trusted operator, never in the future when entered) and the bracketed
+/// time of the evidencing record. The rest is as dispatch recorded it.
 pub fn effective_milestones(recorded: &Milestones, evidence: &Evidence) -> Milestones {
-    let at = |e: &Option<Evidenced>| e.as_ref().map(|e| e.time.at);
-    Milestones {
-        contacted_at: earlier(recorded.contacted_at, at(&evidence.contacted_at)),
-        on_site_at: earlier(recorded.on_site_at, at(&evidence.on_site_at)),
-        completed_at: earlier(recorded.completed_at, at(&evidence.completed_at)),
-        ..recorded.clone()
-    }
+    let evidenced = [
+        (Milestone::ContactedAt, &evidence.contacted_at),
+        (Milestone::OnSiteAt, &evidence.on_site_at),
+        (Milestone::CompletedAt, &evidence.completed_at),
+        (Milestone::LateNoticeAt, &evidence.late_notice_at),
+    ];
+    hearth_domain::effective_milestones(
+        recorded,
+        evidenced.into_iter().filter_map(|(m, e)| e.as_ref().map(|e| (m, e.time.at))),
+    )
 }
 
 /// Folds an address for comparison: no whitespace (ASCII or the
@@ -664,8 +648,12 @@ mod tests {
         let recorded =
             Milestones { contacted_at: Some(t(1, 0)), on_site_at: Some(t(5, 0)), ..Milestones::default() };
         let ev = |at| Some(Evidenced { record_id: "r".into(), time: bracket(at, None, t(23, 0)) });
-        let evidence =
-            Evidence { contacted_at: ev(t(2, 0)), on_site_at: ev(t(4, 0)), completed_at: ev(t(6, 0)) };
+        let evidence = Evidence {
+            contacted_at: ev(t(2, 0)),
+            on_site_at: ev(t(4, 0)),
+            completed_at: ev(t(6, 0)),
+            late_notice_at: None,
+        };
         let m = effective_milestones(&recorded, &evidence);
         assert_eq!(m.contacted_at, Some(t(1, 0)));
         assert_eq!(m.on_site_at, Some(t(4, 0)));
