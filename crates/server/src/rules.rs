@@ -118,6 +118,72 @@ pub async fn sealed_reading(state: &AppState, stored: &StoredEntry) -> ApiResult
     }))
 }
 
+/// Every version of the company's rules, each with the time it took effect:
+/// a past result is judged by the version in force at its time and says
+/// which (issue 14), so a change never rewrites what was met or missed.
+/// Version 0 is the regulations' defaults, in force until the office first
+/// stored a rule set.
+#[derive(Debug, Clone)]
+pub struct RuleBook {
+    /// `(version, effective_at_ms, rules)`, oldest first.
+    versions: Vec<(u64, i64, RuleSet)>,
+}
+
+impl Default for RuleBook {
+    fn default() -> Self {
+        Self { versions: vec![(0, i64::MIN, RuleSet::default())] }
+    }
+}
+
+impl RuleBook {
+    /// The version in force at `at` and its rules.
+    pub fn at(&self, at: chrono::DateTime<Utc>) -> (u64, &RuleSet) {
+        let ms = at.timestamp_millis();
+        let (v, _, rules) = self
+            .versions
+            .iter()
+            .rev()
+            .find(|(_, effective, _)| *effective <= ms)
+            .or_else(|| self.versions.first())
+            .unwrap_or_else(|| unreachable_defaults());
+        (*v, rules)
+    }
+
+    /// The version in force now.
+    pub fn current(&self) -> (u64, &RuleSet) {
+        let (v, _, rules) = self.versions.last().unwrap_or_else(|| unreachable_defaults());
+        (*v, rules)
+    }
+}
+
+fn unreachable_defaults() -> &'static (u64, i64, RuleSet) {
+    static DEFAULTS: std::sync::OnceLock<(u64, i64, RuleSet)> = std::sync::OnceLock::new();
+    DEFAULTS.get_or_init(|| (0, i64::MIN, RuleSet::default()))
+}
+
+/// Every stored version of the rules. A database from before versions were
+/// kept has only the feed's snapshot: it stands as version 1, in force since
+/// the beginning (nothing older is known).
+pub async fn rule_book(state: &AppState) -> ApiResult<RuleBook> {
+    let stored = state.storage.rule_set_versions().await?;
+    let mut book = RuleBook::default();
+    if stored.is_empty() {
+        if let Some(s) = state.storage.snapshot(SnapshotKind::RuleSet, "company").await? {
+            let rules = RuleSet::from_stored(&s.body)
+                .map_err(|e| ApiError::internal(format!("the stored rule set cannot be read: {e}")))?;
+            book.versions = vec![(1, i64::MIN, rules)];
+        }
+        return Ok(book);
+    }
+    for row in stored {
+        let rules = RuleSet::from_stored(&row.body).map_err(|e| {
+            ApiError::internal(format!("rule set version {} cannot be read: {e}", row.version))
+        })?;
+        book.versions.push((row.version, row.effective_at_ms, rules));
+    }
+    Ok(book)
+}
+
 /// The company rule set in force: the office's, or the regulations' defaults
 /// when the office never stored one.
 pub async fn rule_set(state: &AppState) -> ApiResult<RuleSet> {

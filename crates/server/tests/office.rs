@@ -1450,3 +1450,45 @@ async fn a_late_notice_is_evidence_for_the_office_as_it_is_for_the_tablet() {
     assert_eq!(detail["milestones"]["late_notice_at"], iso(told), "{detail}");
     assert_eq!(detail["evidence"]["late_notice_at"]["record_id"], pushed.record_id.as_str());
 }
+
+#[tokio::test]
+async fn a_new_rule_set_applies_from_then_on_and_never_rewrites_past_results() {
+    let t0 = utc("2025-01-10T01:00:00Z");
+    let server = Server::start(t0).await;
+    server.technician("T1", "王师傅").await;
+    let mut tablet = Tablet::enrol(&server, 23, &["T1"]).await;
+    server.order(for_team(order_body("WO-BEFORE", "repair", t0, "301"), &["T1"])).await;
+    // On site after 100 minutes: within the 2 hours in force.
+    server.set_now(t0 + minutes(105));
+    tablet.arrival(&server, "WO-BEFORE", t0 + minutes(100), t0 + minutes(101)).await;
+    let on_site = |o: &Value| deadline_state(o, "on_site");
+    let (_, before) = server.get("/v1/office/work-orders/WO-BEFORE").await;
+    assert_eq!((on_site(&before).as_str(), before["rule_set_version"].clone()), ("met", json!(0)));
+
+    // The office tightens "on site" to one hour.
+    server.set_now(t0 + minutes(200));
+    let (_, rules) = server.get("/v1/office/rule-set").await;
+    let mut tighter = rules["body"].clone();
+    tighter["deadlines"]["repair_on_site_minutes"] = json!(60);
+    let (status, stored) = server.put("/v1/office/rule-set", tighter).await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+
+    let (_, after) = server.get("/v1/office/work-orders/WO-BEFORE").await;
+    assert_eq!(on_site(&after), "met", "a past result keeps the rules it was judged by: {after}");
+    assert_eq!(after["rule_set_version"], 0);
+
+    server.order(for_team(order_body("WO-AFTER", "repair", t0 + minutes(200), "302"), &["T1"])).await;
+    let (_, new) = server.get("/v1/office/work-orders/WO-AFTER").await;
+    assert_eq!(new["rule_set_version"], 1);
+    let due = new["deadlines"].as_array().and_then(|d| d.iter().find(|x| x["kind"] == "on_site")).cloned();
+    assert_eq!(
+        due.map(|d| d["due"].clone()),
+        Some(json!(iso(t0 + minutes(260)))),
+        "the new rule applies from then on"
+    );
+
+    let (_, versions) = server.get("/v1/office/rule-set/versions").await;
+    assert_eq!(versions.as_array().map(Vec::len), Some(1));
+    assert_eq!(versions[0]["set_by"], "operator", "attributed to whoever set it");
+    assert_eq!(versions[0]["effective_at_ms"], (t0 + minutes(200)).timestamp_millis(), "never back-dated");
+}

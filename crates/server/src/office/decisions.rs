@@ -49,6 +49,37 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/office/work-orders/{id}/reject", post(reject_h))
         .route("/v1/office/records/{record_id}/review", post(review_h))
         .route("/v1/office/records/{record_id}/reviews", get(reviews_h))
+        .route("/v1/office/rule-set/versions", get(rule_set_versions_h))
+}
+
+/// One version of the company's rule set, as stored.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct RuleSetVersionView {
+    pub version: u64,
+    /// From when it applies (Unix milliseconds); results before it keep the version they were judged by.
+    pub effective_at_ms: i64,
+    /// The operator who stored it.
+    pub set_by: String,
+    #[schema(value_type = Object)]
+    pub rules: Value,
+}
+
+#[utoipa::path(get, path = "/v1/office/rule-set/versions", tag = "office", summary = "Every version of the company rule set, oldest first, with who set it and from when", security(("operator_token" = [])), responses((status = 200, body = Vec<RuleSetVersionView>), (status = 401, body = ErrorBody)))]
+async fn rule_set_versions_h(
+    State(state): State<AppState>,
+    _office: Operator,
+) -> ApiResult<Json<Vec<RuleSetVersionView>>> {
+    let rows = state.storage.rule_set_versions().await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| RuleSetVersionView {
+                version: r.version,
+                effective_at_ms: r.effective_at_ms,
+                set_by: r.set_by,
+                rules: r.body,
+            })
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/office/work-orders/{id}/reject", tag = "office", summary = "Reject an order a technician opened on site (it is cancelled with the reason)", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -141,5 +172,8 @@ async fn reviews_h(
 }
 
 #[derive(Debug, utoipa::OpenApi)]
-#[openapi(paths(reject_h, review_h, reviews_h), components(schemas(ReviewDecision, ReviewVerdict)))]
+#[openapi(
+    paths(reject_h, review_h, reviews_h, rule_set_versions_h),
+    components(schemas(ReviewDecision, ReviewVerdict, RuleSetVersionView))
+)]
 pub struct DecisionsDoc;

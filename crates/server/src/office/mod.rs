@@ -307,7 +307,7 @@ async fn rule_set_h(State(state): State<AppState>, _office: OperatorAuth) -> Api
 #[utoipa::path(put, path = "/v1/office/rule-set", tag = "office", summary = "Replace the company rule set", security(("operator_token" = [])), params(("expected_rev" = Option<u64>, Query, description = "the rev the office saw")), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "stale_revision"), (status = 422, body = ErrorBody, description = "invalid_rule_set: the message names the field")))]
 async fn put_rule_set_h(
     State(state): State<AppState>,
-    _office: OperatorAuth,
+    operator: decisions::Operator,
     Query(query): Query<HashMap<String, String>>,
     ApiJson(body): Body,
 ) -> ApiResult<Json<SnapshotView>> {
@@ -326,7 +326,7 @@ async fn put_rule_set_h(
         };
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_rule_set", message)
     })?;
-    Ok(Json(service::put_rule_set(&state, rules, expected_rev).await?))
+    Ok(Json(service::put_rule_set(&state, rules, expected_rev, &operator.name).await?))
 }
 
 #[derive(Debug, utoipa::OpenApi)]

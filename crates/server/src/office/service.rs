@@ -420,8 +420,9 @@ pub async fn record_follow_up(
     let outcome = CallOutcome::parse(input.outcome.trim())
         .ok_or_else(|| bad_field("outcome", "must be one of satisfied, unsatisfied, unreachable"))?;
     let note = input::optional_text("note", input.note.as_deref(), input::MAX_NOTE, true)?;
-    let rules = crate::rules::rule_set(state).await?;
-    if let Err(refusal) = compute::may_call_at(&rules, now) {
+    let book = crate::rules::rule_book(state).await?;
+    let rules = book.current().1;
+    if let Err(refusal) = compute::may_call_at(rules, now) {
         let f = rules.follow_up();
         let message = match refusal {
             hearth_domain::CallRefusal::OutsideCallingHours => format!(
@@ -442,7 +443,7 @@ pub async fn record_follow_up(
     }
     let (snapshot, mut body) = load_for_change(state, id, input.expected_rev).await?;
     require_open(&body)?;
-    let view = views::order_view(state, &snapshot, &body, now, &rules).await?;
+    let view = views::order_view(state, &snapshot, &body, now, &book).await?;
     if view.milestones.completed_at.is_none() {
         return Err(ApiError::conflict("not_completed", "the work order is not completed yet"));
     }
@@ -515,16 +516,24 @@ pub async fn put_rule_set(
     state: &AppState,
     rules: RuleSet,
     expected_rev: Option<u64>,
+    set_by: &str,
 ) -> ApiResult<SnapshotView> {
+    let now_ms = state.now_ms();
+    let body = to_value(&rules)?;
     let put = PutSnapshot {
         kind: SnapshotKind::RuleSet,
         id: RULE_SET_ID.to_owned(),
-        body: to_value(&rules)?,
+        body: body.clone(),
         scope: Scope::default(),
         expected_rev,
-        now_ms: state.now_ms(),
+        now_ms,
     };
-    Ok(state.storage.put_snapshot(put).await?.into())
+    let stored = state.storage.put_snapshot(put).await?;
+    // The new rules apply from now on; what was judged before stays judged
+    // by the version in force then (`rules::RuleBook`). Never back-dated.
+    let version = state.storage.add_rule_set_version(body, now_ms, set_by).await?;
+    tracing::info!(version, set_by, "rule set version stored");
+    Ok(stored.into())
 }
 
 /// The rule set in force, as a snapshot (rev 0 and the defaults when the

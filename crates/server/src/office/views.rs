@@ -23,7 +23,7 @@ use super::input::{self, bad_field};
 use super::model::{Cancellation, FollowUp, HistoryEntry, OpenedOnSite, OrderStatus, WorkOrderBody};
 use super::service::work_order_body;
 use crate::error::{ApiError, ApiResult};
-use crate::rules::{ReadingData, SealedReading, judge_sealed_report};
+use crate::rules::{ReadingData, RuleBook, SealedReading, judge_sealed_report};
 use crate::state::AppState;
 use crate::storage::{ReviewDecision, ReviewVerdict, Snapshot, SnapshotKind, StoredEntry};
 use hearth_protocol::flags::{DEVICE_KEY_REVOKED, TECHNICIAN_KEY_REVOKED};
@@ -155,6 +155,9 @@ pub struct OrderView {
     pub evidence: Evidence,
     /// Empty for a cancelled order.
     pub deadlines: Vec<DeadlineStatus>,
+    /// The version of the rule set its deadlines are judged by: the one in
+    /// force when the order was received (0: the regulations' defaults).
+    pub rule_set_version: u64,
     /// A repeat repair: the earlier repair or leak orders at this address
     /// within the rule set's window (`compute::repeats_of`), oldest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -167,8 +170,11 @@ fn view_from(
     facts: &[RecordFact],
     versions: &HashMap<String, Versions>,
     now: DateTime<Utc>,
-    rules: &RuleSet,
+    book: &RuleBook,
 ) -> OrderView {
+    // Judged by the rules in force when the order was received: a later
+    // change of the rule set never rewrites what was met or missed.
+    let (rule_set_version, rules) = book.at(body.order.received_at);
     let evidence = evidence_of(facts, versions);
     let milestones = compute::effective_milestones(&body.order.milestones, &evidence);
     let judged = WorkOrder { milestones: milestones.clone(), ..body.order.clone() };
@@ -188,6 +194,7 @@ fn view_from(
         milestones,
         evidence,
         deadlines,
+        rule_set_version,
         repeat_of: vec![],
     }
 }
@@ -218,11 +225,11 @@ pub async fn order_view(
     snapshot: &Snapshot,
     body: &WorkOrderBody,
     now: DateTime<Utc>,
-    rules: &RuleSet,
+    book: &RuleBook,
 ) -> ApiResult<OrderView> {
     let facts = record_facts(state, &snapshot.id).await?;
     let versions = versions_of(&facts);
-    Ok(view_from(snapshot, body, &facts, &versions, now, rules))
+    Ok(view_from(snapshot, body, &facts, &versions, now, book))
 }
 
 /// `GET /v1/office/work-orders` filters; all optional.
@@ -275,15 +282,15 @@ async fn all_orders(state: &AppState) -> ApiResult<Vec<(Snapshot, WorkOrderBody)
 /// The orders that pass `filter`, newest received first.
 pub async fn work_orders(state: &AppState, filter: &OrderFilter) -> ApiResult<Vec<OrderView>> {
     let now = ms_to_utc(state.now_ms());
-    let rules = crate::rules::rule_set(state).await?;
+    let book = crate::rules::rule_book(state).await?;
     let all = all_orders(state).await?;
     let mut out = Vec::new();
     for (snapshot, body) in &all {
         if filter.keeps(body) {
-            out.push(order_view(state, snapshot, body, now, &rules).await?);
+            out.push(order_view(state, snapshot, body, now, &book).await?);
         }
     }
-    flag_repeats(&mut out, &all, &rules);
+    flag_repeats(&mut out, &all, book.current().1);
     out.sort_by(|a, b| b.order.received_at.cmp(&a.order.received_at).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
 }
@@ -403,11 +410,11 @@ pub async fn work_order_detail(state: &AppState, id: &str) -> ApiResult<OrderDet
         .await?
         .ok_or_else(|| ApiError::not_found("the work order"))?;
     let body = work_order_body(&snapshot)?;
-    let rules = crate::rules::rule_set(state).await?;
+    let book = crate::rules::rule_book(state).await?;
     let facts = record_facts(state, id).await?;
     let versions = versions_of(&facts);
-    let mut view = [view_from(&snapshot, &body, &facts, &versions, ms_to_utc(state.now_ms()), &rules)];
-    flag_repeats(&mut view, &all_orders(state).await?, &rules);
+    let mut view = [view_from(&snapshot, &body, &facts, &versions, ms_to_utc(state.now_ms()), &book)];
+    flag_repeats(&mut view, &all_orders(state).await?, book.current().1);
     let [view] = view;
     let by_id: HashMap<&str, &RecordFact> = facts.iter().map(|f| (f.stored.record_id.as_str(), f)).collect();
     let records = facts.iter().map(|f| record_view(f, &versions, &by_id)).collect();
@@ -439,7 +446,8 @@ pub struct FollowUpItem {
 /// `GET /v1/office/follow-ups`: see `compute::follow_up_queue`.
 pub async fn follow_ups(state: &AppState) -> ApiResult<Vec<FollowUpItem>> {
     let now = ms_to_utc(state.now_ms());
-    let rules = crate::rules::rule_set(state).await?;
+    let book = crate::rules::rule_book(state).await?;
+    let rules = book.current().1.clone();
     let mut views: HashMap<String, OrderView> = HashMap::new();
     let mut candidates = Vec::new();
     for (snapshot, body) in all_orders(state).await? {
@@ -447,7 +455,7 @@ pub async fn follow_ups(state: &AppState) -> ApiResult<Vec<FollowUpItem>> {
         if body.status != OrderStatus::Open || !compute::REPAIR_TYPES.contains(&body.order.category) {
             continue;
         }
-        let view = order_view(state, &snapshot, &body, now, &rules).await?;
+        let view = order_view(state, &snapshot, &body, now, &book).await?;
         candidates.push(FollowUpCandidate {
             id: view.id.clone(),
             category: view.order.category,
@@ -514,7 +522,7 @@ pub enum CustomerAnswer {
 /// flagged reports and sign-offs.
 #[derive(Debug, Clone, Default)]
 pub struct Judge {
-    pub rules: RuleSet,
+    pub book: crate::rules::RuleBook,
     pub thermometers: HashMap<String, Thermometer>,
     pub decisions: HashMap<String, Vec<ReviewDecision>>,
 }
@@ -529,7 +537,7 @@ impl Judge {
             .filter_map(|s| serde_json::from_value::<Thermometer>(s.body).ok())
             .map(|t| (t.serial.as_str().to_owned(), t))
             .collect();
-        Ok(Self { rules: crate::rules::rule_set(state).await?, thermometers, decisions: HashMap::new() })
+        Ok(Self { book: crate::rules::rule_book(state).await?, thermometers, decisions: HashMap::new() })
     }
 
     /// Loads the decisions on the flagged reports and sign-offs among `facts`.
@@ -579,6 +587,9 @@ pub struct TestView {
     /// Measured outside every heating season (the rule set's): shown,
     /// flagged, and never counted toward non-compliant days.
     pub outside_heating_season: bool,
+    /// The version of the rule set it was judged by: the one in force when
+    /// it was measured (0: the regulations' defaults).
+    pub rule_set_version: u64,
     /// Performer and witness, each with whether their signature is on it.
     pub signers: Vec<SignerView>,
     pub customer: CustomerAnswer,
@@ -690,6 +701,9 @@ fn test_views(order: &WorkOrder, facts: &[RecordFact], judge: &Judge) -> Vec<Tes
             let report = f
                 .data()
                 .and_then(|d| serde_json::from_value::<TemperatureReport>(Value::Object(d.clone())).ok());
+            let measured = measured_at(f, facts);
+            // Judged by the rules in force when it was measured, never by a later change.
+            let (rule_set_version, rules) = judge.book.at(measured.map_or_else(|| f.received_at(), |m| m.at));
             let (judged, judgement_flags) = match (&report, &f.content) {
                 (Some(report), Some(content)) => {
                     let (judged, flags) = judge_sealed_report(
@@ -698,7 +712,7 @@ fn test_views(order: &WorkOrder, facts: &[RecordFact], judge: &Judge) -> Vec<Tes
                         &content.refs,
                         &readings,
                         judge.thermometers.get(report.thermometer_serial.as_str()),
-                        &judge.rules,
+                        rules,
                     );
                     (judged.compliance, flags.into_iter().map(str::to_owned).collect())
                 }
@@ -711,7 +725,6 @@ fn test_views(order: &WorkOrder, facts: &[RecordFact], judge: &Judge) -> Vec<Tes
                 }
                 CustomerAnswer::Missing => false,
             };
-            let measured = measured_at(f, facts);
             let v = versions.get(&f.stored.record_id);
             let latest = v.is_none_or(|v| v.latest);
             TestView {
@@ -728,7 +741,8 @@ fn test_views(order: &WorkOrder, facts: &[RecordFact], judge: &Judge) -> Vec<Tes
                 judgement_flags,
                 reviews: judge.decisions.get(&f.stored.record_id).cloned().unwrap_or_default(),
                 outside_heating_season: measured
-                    .is_some_and(|m| judge.rules.fee().season_of(compute::local_date(m.at)).is_none()),
+                    .is_some_and(|m| rules.fee().season_of(compute::local_date(m.at)).is_none()),
+                rule_set_version,
                 signers: signers(f),
                 customer,
                 measured_on: measured.map(|m| compute::local_date(m.at)),

@@ -232,6 +232,15 @@ pub struct NewConflict {
     pub received_at_ms: i64,
 }
 
+/// One stored version of the company's rule set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSetVersionRow {
+    pub version: u64,
+    pub effective_at_ms: i64,
+    pub body: Value,
+    pub set_by: String,
+}
+
 /// What a reviewer decided about a flagged record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -372,6 +381,16 @@ pub trait Storage: Send + Sync + 'static {
     async fn add_review_decision(&self, decision: ReviewDecision) -> StorageResult<()>;
     /// Which of `sha256s` the records of `device_id` name as attachments.
     async fn blobs_named_by(&self, device_id: &str, sha256s: &[String]) -> StorageResult<Vec<String>>;
+    /// Appends a rule-set version (the next number) effective from
+    /// `effective_at_ms`, attributed to `set_by`; returns its number.
+    async fn add_rule_set_version(
+        &self,
+        body: Value,
+        effective_at_ms: i64,
+        set_by: &str,
+    ) -> StorageResult<u64>;
+    /// Every rule-set version, oldest first.
+    async fn rule_set_versions(&self) -> StorageResult<Vec<RuleSetVersionRow>>;
     /// Every decision on a record, oldest first; the last one is in force.
     async fn review_decisions(&self, record_id: &str) -> StorageResult<Vec<ReviewDecision>>;
     /// Number of entries stored (all devices).

@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0001_init.sql"),
     include_str!("../../../../migrations/server/postgres/0002_review.sql"),
     include_str!("../../../../migrations/server/postgres/0003_blob_ref.sql"),
+    include_str!("../../../../migrations/server/postgres/0004_rule_set_version.sql"),
 ];
 
 /// Key of the advisory lock that serialises migrations across processes
@@ -1004,6 +1005,50 @@ impl Storage for PostgresStorage {
             .await
             .map_err(from_pg)?;
         rows(client.query(&stmt, &[&device_id, &sha256s]).await.map_err(from_pg)?, |r| get(r, 0))
+    }
+
+    async fn add_rule_set_version(
+        &self,
+        body: Value,
+        effective_at_ms: i64,
+        set_by: &str,
+    ) -> StorageResult<u64> {
+        let mut client = self.client().await?;
+        let tx = begin(&mut client).await?;
+        // One writer at a time picks the next number.
+        tx.execute("LOCK TABLE rule_set_version IN SHARE ROW EXCLUSIVE MODE", &[]).await.map_err(from_pg)?;
+        let row = tx
+            .query_one("SELECT COALESCE(MAX(version), 0) + 1 FROM rule_set_version", &[])
+            .await
+            .map_err(from_pg)?;
+        let version: i64 = get(&row, 0)?;
+        tx.execute(
+            "INSERT INTO rule_set_version (version, effective_at_ms, body, set_by) VALUES ($1, $2, $3, $4)",
+            &[&version, &effective_at_ms, &to_json(&body)?, &set_by],
+        )
+        .await
+        .map_err(from_pg)?;
+        tx.commit().await.map_err(from_pg)?;
+        Ok(u(version))
+    }
+
+    async fn rule_set_versions(&self) -> StorageResult<Vec<RuleSetVersionRow>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT version, effective_at_ms, body, set_by FROM rule_set_version ORDER BY version",
+            )
+            .await
+            .map_err(from_pg)?;
+        rows(client.query(&stmt, &[]).await.map_err(from_pg)?, |r| {
+            let body: String = get(r, 2)?;
+            Ok(RuleSetVersionRow {
+                version: u(get(r, 0)?),
+                effective_at_ms: get(r, 1)?,
+                body: serde_json::from_str(&body).map_err(backend)?,
+                set_by: get(r, 3)?,
+            })
+        })
     }
 
     async fn review_decisions(&self, record_id: &str) -> StorageResult<Vec<ReviewDecision>> {

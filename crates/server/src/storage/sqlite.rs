@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0001_init.sql"),
     include_str!("../../../../migrations/server/sqlite/0002_review.sql"),
     include_str!("../../../../migrations/server/sqlite/0003_blob_ref.sql"),
+    include_str!("../../../../migrations/server/sqlite/0004_rule_set_version.sql"),
 ];
 
 #[derive(Debug, Clone)]
@@ -778,6 +779,51 @@ impl Storage for SqliteStorage {
                 }
             }
             Ok(named)
+        })
+        .await
+    }
+
+    async fn add_rule_set_version(
+        &self,
+        body: Value,
+        effective_at_ms: i64,
+        set_by: &str,
+    ) -> StorageResult<u64> {
+        let set_by = set_by.to_owned();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let version: i64 = tx
+                .query_row("SELECT COALESCE(MAX(version), 0) + 1 FROM rule_set_version", [], |r| r.get(0))
+                .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO rule_set_version (version, effective_at_ms, body, set_by) VALUES (?1, ?2, ?3, ?4)",
+                params![version, effective_at_ms, to_json(&body)?, set_by],
+            )
+            .map_err(from_sqlite)?;
+            tx.commit().map_err(backend)?;
+            Ok(u(version))
+        })
+        .await
+    }
+
+    async fn rule_set_versions(&self) -> StorageResult<Vec<RuleSetVersionRow>> {
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT version, effective_at_ms, body, set_by FROM rule_set_version ORDER BY version",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(RuleSetVersionRow {
+                        version: u(r.get(0)?),
+                        effective_at_ms: r.get(1)?,
+                        body: json_col(r, 2)?,
+                        set_by: r.get(3)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend)
         })
         .await
     }
