@@ -8,6 +8,8 @@
 //! | visit step Arrival (二到达) | on site | the step's `at` |
 //! | temperature reading (the testers are in the home) | on site | `taken_at` |
 //! | visit outcome `resolved` | completed | the outcome's `at` |
+//! | visit outcome `nobody_home` (到访不遇) | on site (the technician knocked) | the first knock |
+//! | visit outcome `refused_entry`, `not_resolved` | on site (the technician was at the home) | the outcome's `at` |
 //! | temperature-test report | completed | when the report was made (its record's `created` time) |
 //! | late notice (the customer was told) | late notice | `told_at` |
 //!
@@ -53,7 +55,10 @@ pub enum EvidenceRecord<'a> {
     LateNotice(&'a LateNotice),
 }
 
-/// What one record claims about the order's milestones.
+/// What one record claims about the order's milestones. A visit that ended
+/// without a fix still proves the technician was at the home on time: an
+/// on-time technician who found nobody in never shows a missed on-site
+/// deadline.
 pub fn milestone_claim(record: EvidenceRecord<'_>) -> Option<(Milestone, DateTime<Utc>)> {
     match record {
         EvidenceRecord::Step(CompletedStep { at, evidence: StepEvidence::Appointment(_) }) => {
@@ -66,7 +71,13 @@ pub fn milestone_claim(record: EvidenceRecord<'_>) -> Option<(Milestone, DateTim
         EvidenceRecord::Outcome(ConcludedVisit { at, outcome: VisitOutcome::Resolved }) => {
             Some((Milestone::CompletedAt, *at))
         }
-        EvidenceRecord::Outcome(_) => None,
+        EvidenceRecord::Outcome(ConcludedVisit { outcome: VisitOutcome::NobodyHome { knocks, .. }, at }) => {
+            Some((Milestone::OnSiteAt, knocks.iter().min().copied().unwrap_or(*at)))
+        }
+        EvidenceRecord::Outcome(ConcludedVisit {
+            at,
+            outcome: VisitOutcome::RefusedEntry { .. } | VisitOutcome::NotResolved { .. },
+        }) => Some((Milestone::OnSiteAt, *at)),
         EvidenceRecord::Reading(r) => Some((Milestone::OnSiteAt, r.taken_at.with_timezone(&Utc))),
         EvidenceRecord::Report { made_at } => Some((Milestone::CompletedAt, made_at)),
         EvidenceRecord::LateNotice(n) => {
@@ -99,4 +110,47 @@ pub fn effective_milestones(
         *slot = earlier(*slot, Some(at));
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::visit::NoticePlacement;
+    use chrono::TimeZone;
+
+    fn t(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 4, h, m, 0).single().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_visit_that_found_nobody_home_proves_the_technician_came_at_the_first_knock() {
+        let outcome = ConcludedVisit {
+            at: t(10, 20),
+            outcome: VisitOutcome::NobodyHome {
+                knocks: vec![t(10, 5), t(10, 2), t(10, 8)],
+                phone_attempt_at: Some(t(10, 10)),
+                notice_photo_sha256: None,
+                notice_placement: NoticePlacement::UnderDoor,
+                next_appointment: None,
+            },
+        };
+        assert_eq!(milestone_claim(EvidenceRecord::Outcome(&outcome)), Some((Milestone::OnSiteAt, t(10, 2))));
+        let refused = ConcludedVisit {
+            at: t(11, 0),
+            outcome: VisitOutcome::RefusedEntry { reason: "不让进".into() },
+        };
+        assert_eq!(milestone_claim(EvidenceRecord::Outcome(&refused)), Some((Milestone::OnSiteAt, t(11, 0))));
+        let done = ConcludedVisit { at: t(12, 0), outcome: VisitOutcome::Resolved };
+        assert_eq!(milestone_claim(EvidenceRecord::Outcome(&done)), Some((Milestone::CompletedAt, t(12, 0))));
+    }
+
+    #[test]
+    fn the_effective_milestone_is_the_earlier_of_dispatch_and_evidence() {
+        let recorded = Milestones { on_site_at: Some(t(9, 0)), ..Milestones::default() };
+        let m = effective_milestones(
+            &recorded,
+            [(Milestone::OnSiteAt, t(9, 30)), (Milestone::CompletedAt, t(10, 0))],
+        );
+        assert_eq!((m.on_site_at, m.completed_at), (Some(t(9, 0)), Some(t(10, 0))));
+    }
 }

@@ -32,7 +32,7 @@ struct Photo {
 
 /// Three files of different kinds and sizes, bytes fixed by `salt`.
 fn photos(salt: u8) -> Vec<Photo> {
-    [(150_000usize, "image/jpeg"), (40_000, "image/png"), (1, "application/pdf")]
+    [(150_000usize, "image/jpeg"), (40_000, "image/png"), (1, "application/json")]
         .into_iter()
         .enumerate()
         .map(|(k, (len, media_type))| {

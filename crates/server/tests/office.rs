@@ -1492,3 +1492,44 @@ async fn a_new_rule_set_applies_from_then_on_and_never_rewrites_past_results() {
     assert_eq!(versions[0]["set_by"], "operator", "attributed to whoever set it");
     assert_eq!(versions[0]["effective_at_ms"], (t0 + minutes(200)).timestamp_millis(), "never back-dated");
 }
+
+#[tokio::test]
+async fn nobody_home_returns_the_order_to_dispatch_and_the_knocks_meet_the_on_site_deadline() {
+    let t0 = utc("2025-01-10T01:00:00Z");
+    let server = Server::start(t0).await;
+    server.technician("T1", "王师傅").await;
+    let mut tablet = Tablet::enrol(&server, 25, &["T1"]).await;
+    server.order(for_team(order_body("WO-AWAY", "repair", t0, "301"), &["T1"])).await;
+    // The technician knocks three times at +90 min: within the 2 h on site.
+    let knock = |m: i64| t0 + minutes(m);
+    let concluded = json!({"at": iso(knock(100)), "outcome": {
+        "kind": "nobody_home", "knocks": [iso(knock(90)), iso(knock(92)), iso(knock(94))],
+        "phone_attempt_at": iso(knock(96)), "notice_placement": "under_door"}});
+    server.set_now(t0 + minutes(101));
+    let pushed = tablet
+        .push(
+            &server,
+            "hearth.visit_outcome/1",
+            "WO-AWAY",
+            knock(100),
+            &[(SignerRole::Performer, "T1")],
+            vec![],
+            vec![],
+            None,
+            concluded,
+        )
+        .await;
+    assert!(pushed.flags.is_empty(), "{:?}", pushed.flags);
+
+    server.set_now(t0 + minutes(200));
+    let (_, order) = server.get("/v1/office/work-orders/WO-AWAY").await;
+    assert_eq!(deadline_state(&order, "on_site"), "met", "an on-time technician found nobody home: {order}");
+    assert_eq!(order["milestones"]["on_site_at"], iso(knock(90)));
+    assert_eq!(order["needs_another_visit"]["outcome"], "nobody_home", "back with dispatch: {order}");
+    assert_eq!(order["needs_another_visit"]["record_id"], pushed.record_id.as_str());
+
+    // Fixed on the second visit: nothing more is owed.
+    tablet.resolved(&server, "WO-AWAY", t0 + minutes(190)).await;
+    let (_, order) = server.get("/v1/office/work-orders/WO-AWAY").await;
+    assert!(order.get("needs_another_visit").is_none(), "{order}");
+}

@@ -66,6 +66,26 @@
 //! outside_calling_hours`, `409 not_opened_on_site` / `already_confirmed`,
 //! `409 not_flagged` (a review of a valid record).
 //!
+//! # Rules in force (`rules::RuleBook`)
+//!
+//! `PUT /v1/office/rule-set` stores a new version, effective from that moment
+//! and attributed to the operator (`GET /v1/office/rule-set/versions` lists
+//! them, append-only). Past results keep the version they were judged by:
+//! an order's deadlines use the version in force when it was received, a
+//! test's verdict the version in force when it was measured; both answer
+//! `rule_set_version` (0: the regulations' defaults).
+//!
+//! # Follow-up calls, repeat repairs, households
+//!
+//! `GET /v1/office/follow-ups`: completed repair-type orders without a call,
+//! from their completion, each with `due` (`due_by`, `minutes_left`,
+//! `late`). A call is refused outside the rule set's calling hours (409
+//! `outside_calling_hours`) and at meal times (409 `meal_time`). Repeat
+//! repairs are repair and leak orders at one address within
+//! `follow_up.repeat_window_days`; an order view lists the earlier ones in
+//! `repeat_of`. `GET /v1/office/households[?community=]` and
+//! `GET /v1/office/communities`: non-compliant days and the fee (`households`).
+//!
 //! # Review (`decisions`)
 //!
 //! A record the server flagged `needs_review` is accepted or rejected with

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use hearth_domain::{
     Address, Customer, CustomerSignoff, DeadlineStatus, Milestones, RuleSet, TemperatureReading,
-    TemperatureReport, TestCompliance, Thermometer, WorkOrder, WorkOrderCategory, deadlines,
+    TemperatureReport, TestCompliance, Thermometer, VisitOutcome, WorkOrder, WorkOrderCategory, deadlines,
 };
 use hearth_protocol::verify::decode_envelope;
 use hearth_protocol::{Attachment, Content, ReceiptStatus, RecordRef, SignerRole, schema};
@@ -158,6 +158,10 @@ pub struct OrderView {
     /// The version of the rule set its deadlines are judged by: the one in
     /// force when the order was received (0: the regulations' defaults).
     pub rule_set_version: u64,
+    /// The latest visit ended without a fix (nobody home, entry refused,
+    /// cannot finish today): the order is back with dispatch for another visit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs_another_visit: Option<AnotherVisit>,
     /// A repeat repair: the earlier repair or leak orders at this address
     /// within the rule set's window (`compute::repeats_of`), oldest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -195,8 +199,57 @@ fn view_from(
         evidence,
         deadlines,
         rule_set_version,
+        needs_another_visit: another_visit(body, facts, versions),
         repeat_of: vec![],
     }
+}
+
+/// Why an order needs another visit, from the latest visit's outcome record.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnotherVisit {
+    pub record_id: String,
+    pub outcome: hearth_domain::OutcomeKind,
+    pub at: DateTime<Utc>,
+    /// What the technician wrote (entry refused) or agreed (the next appointment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_appointment: Option<hearth_domain::Appointment>,
+}
+
+/// The latest visit outcome among the trusted latest versions; `Some` when
+/// it is not a fix and the order is still open.
+fn another_visit(
+    body: &WorkOrderBody,
+    facts: &[RecordFact],
+    versions: &HashMap<String, Versions>,
+) -> Option<AnotherVisit> {
+    if body.status != OrderStatus::Open {
+        return None;
+    }
+    let latest = facts
+        .iter()
+        .filter(|f| {
+            f.stored.schema == schema::VISIT_OUTCOME
+                && f.trusted()
+                && is_latest(versions, &f.stored.record_id)
+        })
+        .max_by_key(|f| f.stored.receipt.server_seq)?;
+    let concluded: hearth_domain::ConcludedVisit =
+        serde_json::from_value(Value::Object(latest.data()?.clone())).ok()?;
+    let (reason, next_appointment) = match &concluded.outcome {
+        VisitOutcome::Resolved => return None,
+        VisitOutcome::NotResolved { next_appointment } => (None, *next_appointment),
+        VisitOutcome::NobodyHome { next_appointment, .. } => (None, *next_appointment),
+        VisitOutcome::RefusedEntry { reason } => (Some(reason.clone()), None),
+    };
+    Some(AnotherVisit {
+        record_id: latest.stored.record_id.clone(),
+        outcome: concluded.outcome.kind(),
+        at: latest.bracket(concluded.at).at,
+        reason,
+        next_appointment,
+    })
 }
 
 fn repeat_candidate(body: &WorkOrderBody) -> RepeatCandidate {
