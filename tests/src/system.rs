@@ -254,7 +254,8 @@ impl Tablet {
         }
     }
 
-    /// Stores a photo-like file of `size` bytes, distinct per `salt`.
+    /// Stores a photo-like file of `size` bytes (starting `FF D8 FF`, as a
+    /// JPEG does), distinct per `salt`.
     pub fn put_photo(&self, salt: u64, size: usize) -> StoredBlob {
         let mut bytes = Vec::with_capacity(size);
         let mut x = salt.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
@@ -265,6 +266,10 @@ impl Tablet {
             bytes.extend_from_slice(&x.to_le_bytes());
         }
         bytes.truncate(size);
+        // The server takes a photo only when its bytes start as a JPEG does.
+        for (b, magic) in bytes.iter_mut().zip([0xFF, 0xD8, 0xFF]) {
+            *b = magic;
+        }
         hearth_sync_lock(&self.store)
             .put_blob(&bytes, "image/jpeg", hearth_sync::now_ms())
             .expect("photo stored")

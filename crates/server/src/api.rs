@@ -48,10 +48,19 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
+            Err(rejection) if crate::limits::is_body_timeout(&rejection) => Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request body stopped arriving; send it again",
+            )),
             Err(rejection) => {
                 let status = rejection.status();
-                let code =
-                    if status == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "bad_json" };
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE || status == StatusCode::REQUEST_TIMEOUT
+                {
+                    "body_too_large"
+                } else {
+                    "bad_json"
+                };
                 Err(ApiError::new(status, code, rejection.body_text()))
             }
         }
@@ -63,7 +72,7 @@ where
 pub async fn json_errors(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let status = response.status();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
+    if status == StatusCode::PAYLOAD_TOO_LARGE || status == StatusCode::REQUEST_TIMEOUT {
         // The rest of the body was never read: the connection cannot be
         // reused, so say so instead of letting the client find out.
         response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
@@ -81,6 +90,7 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
         StatusCode::INTERNAL_SERVER_ERROR => "internal",
         s if s.is_client_error() => "bad_request",
         _ => "internal",
@@ -123,7 +133,7 @@ fn bounded_text(field: &'static str, text: &str, max: usize) -> ApiResult<String
     Ok(t.to_owned())
 }
 
-#[utoipa::path(post, path = "/v1/enroll/device", tag = "protocol", request_body = EnrollDeviceRequest, responses((status = 200, body = EnrollDeviceResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody, description = "code_rejected")))]
+#[utoipa::path(post, path = "/v1/enroll/device", tag = "protocol", request_body = EnrollDeviceRequest, responses((status = 200, body = EnrollDeviceResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody, description = "code_rejected"), (status = 429, body = ErrorBody, description = "rate_limited: too many enrolment attempts from this address")))]
 pub async fn enroll_device(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<EnrollDeviceRequest>,
@@ -144,7 +154,7 @@ pub async fn enroll_device(
     Ok(Json(EnrollDeviceResponse { device_id, token }))
 }
 
-#[utoipa::path(post, path = "/v1/enroll/technician", tag = "protocol", security(("device_token" = [])), request_body = EnrollTechnicianRequest, responses((status = 200, body = EnrollTechnicianResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/enroll/technician", tag = "protocol", security(("device_token" = [])), request_body = EnrollTechnicianRequest, responses((status = 200, body = EnrollTechnicianResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "code_rejected, device_revoked"), (status = 429, body = ErrorBody)))]
 pub async fn enroll_technician(
     State(state): State<AppState>,
     device: DeviceAuth,
@@ -217,7 +227,7 @@ pub struct FeedQuery {
     pub limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/devices/{device_id}/feed", tag = "protocol", security(("device_token" = [])), params(("device_id" = String, Path), ("cursor" = Option<String>, Query), ("limit" = Option<usize>, Query)), responses((status = 200, body = FeedPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "reset: drop server-derived data and start again")))]
+#[utoipa::path(get, path = "/v1/devices/{device_id}/feed", tag = "protocol", security(("device_token" = [])), params(("device_id" = String, Path), ("cursor" = Option<String>, Query), ("limit" = Option<usize>, Query)), responses((status = 200, body = FeedPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "device_revoked"), (status = 429, body = ErrorBody), (status = 409, body = ErrorBody, description = "reset: drop server-derived data and start again")))]
 pub async fn feed(
     State(state): State<AppState>,
     device: DeviceAuth,

@@ -119,7 +119,7 @@ async fn discover(State(state): State<AppState>) -> Response {
 }
 
 /// `POST /v1/uploads`: creates an upload (tus `creation`).
-#[utoipa::path(post, path = "/v1/uploads", tag = "blobs", security(("device_token" = [])), responses((status = 201, description = "Upload created; Location names it"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 412, body = ErrorBody), (status = 413, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/uploads", tag = "blobs", security(("device_token" = [])), responses((status = 201, description = "Upload created; Location names it"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "device_revoked"), (status = 412, body = ErrorBody), (status = 413, body = ErrorBody, description = "blob_too_large, quota_exceeded"), (status = 415, body = ErrorBody, description = "unsupported_media_type: not image/jpeg, image/png or application/json"), (status = 422, body = ErrorBody, description = "hash_mismatch, media_type_mismatch (an empty file)"), (status = 429, body = ErrorBody)))]
 async fn create_upload(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
@@ -159,7 +159,8 @@ async fn create_upload(
     let (now, ttl, quota) = (state.now_ms(), state.limits.upload_ttl_ms, state.limits.device_upload_quota);
     let (counting, device_id) = (store.clone(), device.device_id.clone());
     let exists = store.blob(&meta.sha256).try_exists().map_err(ApiError::internal)?;
-    let pending = blocking(move || counting.pending_bytes(&device_id, now, ttl).map_err(ApiError::internal)).await?;
+    let pending =
+        blocking(move || counting.pending_bytes(&device_id, now, ttl).map_err(ApiError::internal)).await?;
     if !exists && pending.saturating_add(length) > quota {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -189,7 +190,7 @@ async fn create_upload(
 }
 
 /// `HEAD /v1/uploads/{id}`: how far an upload got.
-#[utoipa::path(head, path = "/v1/uploads/{id}", tag = "blobs", security(("device_token" = [])), params(("id" = String, Path)), responses((status = 200, description = "Upload-Offset and Upload-Length"), (status = 404, body = ErrorBody)))]
+#[utoipa::path(head, path = "/v1/uploads/{id}", tag = "blobs", security(("device_token" = [])), params(("id" = String, Path)), responses((status = 200, description = "Upload-Offset and Upload-Length"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "device_revoked"), (status = 404, body = ErrorBody)))]
 async fn upload_offset(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
@@ -222,7 +223,7 @@ async fn upload_offset(
 }
 
 /// `PATCH /v1/uploads/{id}`: appends one checksummed chunk at the current offset.
-#[utoipa::path(patch, path = "/v1/uploads/{id}", tag = "blobs", security(("device_token" = [])), params(("id" = String, Path)), request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"), responses((status = 204, description = "Chunk appended"), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody, description = "hash_mismatch"), (status = 460, body = ErrorBody, description = "checksum_mismatch")))]
+#[utoipa::path(patch, path = "/v1/uploads/{id}", tag = "blobs", security(("device_token" = [])), params(("id" = String, Path)), request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"), responses((status = 204, description = "Chunk appended"), (status = 404, body = ErrorBody, description = "no such upload (expired, finished, or another tablet's)"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "device_revoked"), (status = 408, body = ErrorBody, description = "request_timeout: the chunk stopped arriving"), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody, description = "hash_mismatch or media_type_mismatch; the upload is discarded"), (status = 460, body = ErrorBody, description = "checksum_mismatch")))]
 async fn append_chunk(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
@@ -329,7 +330,7 @@ struct MissingRequest {
 }
 
 /// `POST /v1/blobs/missing`: which of these blobs the server does not hold.
-#[utoipa::path(post, path = "/v1/blobs/missing", tag = "blobs", security(("device_token" = [])), request_body = BlobsMissingRequest, responses((status = 200, body = BlobsMissingResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/blobs/missing", tag = "blobs", security(("device_token" = [])), request_body = BlobsMissingRequest, responses((status = 200, body = BlobsMissingResponse, description = "Missing: not stored, or named by none of this device's records"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "device_revoked"), (status = 429, body = ErrorBody)))]
 async fn missing(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
@@ -353,7 +354,8 @@ async fn missing(
     // is answered missing, so whether another tablet's photo exists is never
     // revealed (uploading it completes at once if it does).
     let hex: Vec<String> = ids.iter().map(Digest::to_hex).collect();
-    let own: HashSet<String> = state.storage.blobs_named_by(&device.device_id, &hex).await?.into_iter().collect();
+    let own: HashSet<String> =
+        state.storage.blobs_named_by(&device.device_id, &hex).await?.into_iter().collect();
     let store = Store::new(&state.blob_dir);
     let missing = blocking(move || {
         let mut missing = Vec::new();
@@ -370,7 +372,7 @@ async fn missing(
 
 /// `GET /v1/blobs/{sha256}`: the bytes, for the office. The `ETag` is the
 /// sha256 (quoted, as HTTP wants); `If-None-Match` with it answers 304.
-#[utoipa::path(get, path = "/v1/blobs/{sha256}", tag = "blobs", security(("operator_token" = [])), params(("sha256" = String, Path)), responses((status = 200, description = "The blob's bytes"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/blobs/{sha256}", tag = "blobs", security(("operator_token" = [])), params(("sha256" = String, Path)), responses((status = 200, description = "The blob's bytes, as its stored media type, with Content-Disposition: attachment, X-Content-Type-Options: nosniff and Content-Security-Policy: sandbox"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody, description = "rate_limited: too many wrong tokens from this address")))]
 async fn download(
     State(state): State<AppState>,
     _office: OperatorAuth,
@@ -650,13 +652,17 @@ fn unsupported_media_type(media: &str) -> ApiError {
     ApiError::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
-        format!("a blob is a JPEG photo, a PNG signature or JSON pen strokes ({}); not {media}", BLOB_MEDIA_TYPES.join(", ")),
+        format!(
+            "a blob is a JPEG photo, a PNG signature or JSON pen strokes ({}); not {media}",
+            BLOB_MEDIA_TYPES.join(", ")
+        ),
     )
 }
 
 /// A media type the protocol names for blobs, or 415.
 pub fn blob_media_type(media: &str) -> ApiResult<String> {
-    let plain = plain_media_type(media).ok_or_else(|| bad_metadata("media_type must be a plain type/subtype"))?;
+    let plain =
+        plain_media_type(media).ok_or_else(|| bad_metadata("media_type must be a plain type/subtype"))?;
     if BLOB_MEDIA_TYPES.contains(&plain.as_str()) { Ok(plain) } else { Err(unsupported_media_type(&plain)) }
 }
 
@@ -722,6 +728,38 @@ fn upload_gone() -> ApiError {
     ApiError::not_found("the upload")
 }
 
+fn media_type_mismatch(media_type: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "media_type_mismatch",
+        format!("the file is not {media_type} as announced; the upload was discarded"),
+    )
+}
+
+const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+const JPEG_START: [u8; 3] = [0xFF, 0xD8, 0xFF];
+
+/// Whether a finished upload's bytes are what its media type says: a JPEG
+/// starts `FF D8 FF`, a PNG with its 8-byte signature, pen strokes parse
+/// as JSON. Anything else (an HTML page announced as a photo) is refused.
+fn bytes_are(path: &FsPath, media_type: &str) -> io::Result<bool> {
+    let file = File::open(path)?;
+    let starts_with = |magic: &[u8]| -> io::Result<bool> {
+        let mut head = Vec::with_capacity(magic.len());
+        (&file).take(magic.len() as u64).read_to_end(&mut head)?;
+        Ok(head == magic)
+    };
+    match media_type {
+        "image/jpeg" => starts_with(&JPEG_START),
+        "image/png" => starts_with(&PNG_SIGNATURE),
+        "application/json" => {
+            let reader = io::BufReader::new(&file);
+            Ok(serde_json::from_reader::<_, serde::de::IgnoredAny>(reader).is_ok())
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Reads one chunk whole, hashing as it comes, refusing it as soon as it
 /// outgrows `max_chunk` or the bytes the upload still lacks.
 async fn read_chunk(body: Body, max_chunk: usize, remaining: u64) -> ApiResult<(Vec<u8>, [u8; 32])> {
@@ -729,8 +767,19 @@ async fn read_chunk(body: Body, max_chunk: usize, remaining: u64) -> ApiResult<(
     let mut chunk = Vec::new();
     let mut hasher = Sha256::new();
     while let Some(frame) = stream.next().await {
-        let bytes = frame.map_err(|_| {
-            ApiError::bad_request("incomplete_chunk", "the chunk did not arrive whole; nothing was appended")
+        let bytes = frame.map_err(|e| {
+            if crate::limits::is_body_timeout(&e) {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    "the chunk stopped arriving; nothing was appended, send it again",
+                )
+            } else {
+                ApiError::bad_request(
+                    "incomplete_chunk",
+                    "the chunk did not arrive whole; nothing was appended",
+                )
+            }
         })?;
         let total = chunk.len() + bytes.len();
         if total > max_chunk {
@@ -1017,6 +1066,11 @@ impl Store {
             remove_if_present(&path).map_err(ApiError::internal)?;
             return Ok(());
         }
+        if !bytes_are(&path, &sidecar.media_type).map_err(ApiError::internal)? {
+            self.discard(id).map_err(ApiError::internal)?;
+            tracing::info!(upload = %id.0, media_type = %sidecar.media_type, "upload discarded: the bytes are not its media type");
+            return Err(media_type_mismatch(&sidecar.media_type));
+        }
         self.install(&path, &sidecar.sha256, &sidecar.media_type).map_err(ApiError::internal)?;
         tracing::info!(blob = %sidecar.sha256, bytes = length, "blob stored");
         Ok(())
@@ -1070,7 +1124,8 @@ impl Store {
         for entry in entries {
             let entry = entry?;
             let name = entry.file_name();
-            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")).and_then(UploadId::parse) else {
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")).and_then(UploadId::parse)
+            else {
                 continue;
             };
             if let Ok(Some(sidecar)) = self.read_sidecar(&id)
@@ -1241,7 +1296,8 @@ mod tests {
         assert_eq!(store(&other, "text/html\r\nx: y", b"abd").map_err(|e| e.code), Err("bad_metadata"));
         let big = [0u8; 17];
         let big_id = hearth_protocol::hash::blob_id(&big);
-        assert_eq!(store(&big_id, "a/b", &big).map_err(|e| e.code), Err("blob_too_large"));
+        assert_eq!(store(&big_id, "image/png", &big).map_err(|e| e.code), Err("blob_too_large"));
+        assert_eq!(store(&other, "text/html", b"abd").map_err(|e| e.code), Err("unsupported_media_type"));
         assert!(!dir.path().join(other.to_hex()).exists(), "a refused blob is not stored");
         let leftovers = fs::read_dir(dir.path().join(UPLOADS_DIR)).unwrap().count();
         assert_eq!(leftovers, 0, "no temp file is left behind");

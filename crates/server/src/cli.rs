@@ -72,6 +72,45 @@ pub struct ServeArgs {
     /// Requests a tablet may make in a burst.
     #[arg(long, env = "HEARTH_DEVICE_BURST", default_value_t = crate::state::Limits::default().device_burst)]
     pub device_burst: u32,
+    /// A connection must send a whole request header within this many ms.
+    #[arg(long, env = "HEARTH_HEADER_TIMEOUT_MS", default_value_t = crate::state::Limits::default().header_timeout_ms)]
+    pub header_timeout_ms: u64,
+    /// A request body that sends nothing for this many ms is cut off (408).
+    #[arg(long, env = "HEARTH_BODY_TIMEOUT_MS", default_value_t = crate::state::Limits::default().body_timeout_ms)]
+    pub body_timeout_ms: u64,
+    /// A request (body and handling) longer than this many ms is answered 408.
+    #[arg(long, env = "HEARTH_REQUEST_TIMEOUT_MS", default_value_t = crate::state::Limits::default().request_timeout_ms)]
+    pub request_timeout_ms: u64,
+    /// Requests handled at once; more wait briefly, then get 503 `overloaded`.
+    #[arg(long, env = "HEARTH_MAX_CONCURRENT", default_value_t = crate::state::Limits::default().max_concurrent)]
+    pub max_concurrent: usize,
+    /// Enrolment attempts and failed tokens per client address per minute (refill) …
+    #[arg(long, env = "HEARTH_ADDRESS_RATE", default_value_t = crate::state::Limits::default().address_rate_per_min)]
+    pub address_rate_per_min: u32,
+    /// … and in a burst.
+    #[arg(long, env = "HEARTH_ADDRESS_BURST", default_value_t = crate::state::Limits::default().address_burst)]
+    pub address_burst: u32,
+    /// Bytes of unfinished uploads one tablet may hold at once.
+    #[arg(long, env = "HEARTH_UPLOAD_QUOTA", default_value_t = crate::state::Limits::default().device_upload_quota)]
+    pub upload_quota: u64,
+}
+
+impl ServeArgs {
+    /// The limits these flags ask for, the rest at their defaults.
+    pub fn limits(&self) -> crate::state::Limits {
+        crate::state::Limits {
+            device_rate_per_sec: self.device_rate.max(1),
+            device_burst: self.device_burst.max(1),
+            header_timeout_ms: self.header_timeout_ms.max(1),
+            body_timeout_ms: self.body_timeout_ms.max(1),
+            request_timeout_ms: self.request_timeout_ms.max(1),
+            max_concurrent: self.max_concurrent.max(1),
+            address_rate_per_min: self.address_rate_per_min.max(1),
+            address_burst: self.address_burst.max(1),
+            device_upload_quota: self.upload_quota,
+            ..crate::state::Limits::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -109,11 +109,7 @@ async fn serve(args: hearth_server::cli::ServeArgs) -> Result<(), String> {
         );
         println!("tablet enrolment code: {}", admin::device_code(s, now).await.map_err(|e| e.to_string())?);
     }
-    let limits = state::Limits {
-        device_rate_per_sec: args.device_rate.max(1),
-        device_burst: args.device_burst.max(1),
-        ..state::Limits::default()
-    };
+    let limits = args.limits();
     let key_file = args
         .server_key_file
         .clone()
@@ -123,9 +119,9 @@ async fn serve(args: hearth_server::cli::ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.message)?;
     let router = app::router(state.clone());
-    // Unfinished uploads expire; sweep them hourly (also swept on each new upload).
+    // Unfinished uploads expire; sweep them every ten minutes (also swept on each new upload).
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
             if let Err(e) = hearth_server::blobs::sweep_expired(&state).await {
@@ -150,13 +146,17 @@ async fn serve(args: hearth_server::cli::ServeArgs) -> Result<(), String> {
     // Scripts and tests read the bound address (port 0 picks one) from this line.
     println!("hearth-server listening on {}://{local}", if tls.is_some() { "https" } else { "http" });
     match tls {
-        Some(config) => axum_server::from_tcp_rustls(listener, config)
-            .serve(router.into_make_service())
-            .await
-            .map_err(|e| e.to_string()),
+        Some(config) => {
+            let mut server = axum_server::from_tcp_rustls(listener, config);
+            app::configure_http(server.http_builder(), &limits);
+            server
+                .serve(router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .await
+                .map_err(|e| e.to_string())
+        }
         None => {
             let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-            app::serve(listener, router).await.map_err(|e| e.to_string())
+            app::serve(listener, router, limits).await.map_err(|e| e.to_string())
         }
     }
 }

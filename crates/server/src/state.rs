@@ -52,6 +52,23 @@ pub struct Limits {
     pub upload_ttl_ms: i64,
     /// Device clocks outside [bracket − tolerance, receive + tolerance] are suspect (§8).
     pub clock_tolerance_ms: i64,
+    /// Bytes of unfinished uploads one device may hold at once (413 `quota_exceeded`).
+    pub device_upload_quota: u64,
+    /// A connection must deliver a request's whole header within this long
+    /// (from the connection's start, or the previous response); else it is closed.
+    pub header_timeout_ms: u64,
+    /// A request body that sends nothing for this long is cut off (408).
+    pub body_timeout_ms: u64,
+    /// A request (body and handling) taking longer than this is answered 408.
+    pub request_timeout_ms: u64,
+    /// Requests handled at once; more wait up to `overload_wait_ms`, then 503 `overloaded`.
+    pub max_concurrent: usize,
+    pub overload_wait_ms: u64,
+    /// Per client address, for what needs no token (enrolment) and for
+    /// failed bearer tokens: a bucket of `address_burst` refilled at
+    /// `address_rate_per_min` a minute; empty answers 429 `rate_limited`.
+    pub address_rate_per_min: u32,
+    pub address_burst: u32,
 }
 
 impl Default for Limits {
@@ -64,6 +81,14 @@ impl Default for Limits {
             device_burst: 60,
             upload_ttl_ms: 24 * 3600 * 1000,
             clock_tolerance_ms: 10 * 60 * 1000,
+            device_upload_quota: 512 * 1024 * 1024,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            request_timeout_ms: 300_000,
+            max_concurrent: 256,
+            overload_wait_ms: 2_000,
+            address_rate_per_min: 30,
+            address_burst: 30,
         }
     }
 }

@@ -2,6 +2,9 @@
 //! server on port 0: chunks, resumption after cuts, checksums, whole-file
 //! hashes, path traversal, ownership, expiry.
 
+#[macro_use]
+mod common;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,6 +13,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use common::Backend;
 use hearth_protocol::{SigningKey, b64};
 use hearth_server::auth;
 use hearth_server::state::{AppState, Limits};
@@ -94,9 +98,24 @@ fn metadata(sha: &str, media_type: &str) -> String {
     format!("sha256 {},media_type {}", STANDARD.encode(sha), STANDARD.encode(media_type))
 }
 
+/// Random bytes that pass for a JPEG (they start `FF D8 FF`, which is
+/// all the server checks of a photo's bytes).
 fn random_bytes(rng: &mut ChaCha8Rng, len: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; len];
     rng.fill_bytes(&mut bytes);
+    for (b, magic) in bytes.iter_mut().zip(JPEG_MAGIC) {
+        *b = magic;
+    }
+    bytes
+}
+
+const JPEG_MAGIC: [u8; 3] = [0xFF, 0xD8, 0xFF];
+const PNG_MAGIC: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+/// A small "PNG": its signature and then anything.
+fn png_bytes(tail: &[u8]) -> Vec<u8> {
+    let mut bytes = PNG_MAGIC.to_vec();
+    bytes.extend_from_slice(tail);
     bytes
 }
 
@@ -331,7 +350,11 @@ async fn a_whole_upload_in_several_chunks_creates_the_blob() {
     assert_eq!(resp.bytes().await.expect("a body").as_ref(), bytes.as_slice(), "the very same bytes");
 
     let after = server.missing(&token, json!({"sha256": [sha]})).await;
-    assert_eq!(after.json::<Value>().await.expect("JSON")["missing"], json!([]), "the blob now exists");
+    assert_eq!(
+        after.json::<Value>().await.expect("JSON")["missing"],
+        json!([sha]),
+        "stored, but named by none of this tablet's records: still answered missing"
+    );
     assert!(server.blob_dir().join(&sha).is_file(), "stored under its sha256");
     assert!(
         !server.uploads_dir().join(format!("{}.part", location.rsplit('/').next().unwrap_or(""))).exists(),
@@ -345,7 +368,7 @@ async fn an_upload_cut_at_random_offsets_resumes_via_head_and_ends_with_the_exac
     let token = server.device(1).await;
     let mut rng = ChaCha8Rng::seed_from_u64(0x4ea7);
     let bytes = random_bytes(&mut rng, 300_000);
-    let location = server.location(&token, &bytes, "image/png").await;
+    let location = server.location(&token, &bytes, "image/jpeg").await;
 
     let mut offset = 0u64;
     let (mut cuts, mut resent) = (0, 0);
@@ -544,17 +567,21 @@ async fn an_upload_of_a_blob_that_already_exists_completes_at_once() {
 }
 
 #[tokio::test]
-async fn an_empty_file_is_a_blob_as_soon_as_it_is_created() {
+async fn an_empty_file_is_no_blob_of_any_media_type() {
     let server = start().await;
     let token = server.device(1).await;
-    let resp = server.create(&token, &sha_hex(b""), "text/plain", 0).await;
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    assert_eq!(header_u64(&resp, "upload-offset"), 0);
-    let blob = server.download(&sha_hex(b"")).await;
-    assert_eq!(blob.status(), StatusCode::OK);
-    assert!(blob.bytes().await.expect("a body").is_empty());
+    for media_type in ["image/jpeg", "image/png", "application/json"] {
+        let resp = server.create(&token, &sha_hex(b""), media_type, 0).await;
+        assert_eq!(
+            error_of(resp).await,
+            (StatusCode::UNPROCESSABLE_ENTITY, "media_type_mismatch".to_owned()),
+            "an empty {media_type}"
+        );
+    }
+    assert_eq!(server.download(&sha_hex(b"")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(files_under(&server.uploads_dir()), BTreeSet::new(), "nothing of them is left");
 
-    let resp = server.create(&token, &sha_hex(b"not empty"), "text/plain", 0).await;
+    let resp = server.create(&token, &sha_hex(b"not empty"), "application/json", 0).await;
     assert_eq!(error_of(resp).await, (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch".to_owned()));
 }
 
@@ -652,7 +679,7 @@ async fn path_traversal_attempts_are_refused_and_touch_nothing_outside_blob_dir(
     let token = server.device(1).await;
     let secret = server.dir.path().join("etc");
     std::fs::write(&secret, b"outside").expect("a file outside blob_dir");
-    let location = server.location(&token, b"inside", "text/plain").await;
+    let location = server.location(&token, b"\"inside\"", "application/json").await;
     let id = location.rsplit('/').next().expect("an id").to_owned();
     let before_outside = files_under(server.dir.path());
 
@@ -724,8 +751,8 @@ async fn another_device_cannot_patch_or_head_my_upload() {
 async fn a_missing_or_wrong_token_is_refused_with_401() {
     let server = start().await;
     let token = server.device(1).await;
-    let location = server.location(&token, b"abc", "text/plain").await;
-    let sha = sha_hex(b"abc");
+    let location = server.location(&token, b"[1]", "application/json").await;
+    let sha = sha_hex(b"[1]");
 
     for bearer in [None, Some("not-a-token")] {
         let with = |req: reqwest::RequestBuilder| match bearer {
@@ -736,13 +763,13 @@ async fn a_missing_or_wrong_token_is_refused_with_401() {
             with(server.http.post(server.url("/v1/uploads")))
                 .header("Tus-Resumable", "1.0.0")
                 .header("Upload-Length", "3")
-                .header("Upload-Metadata", metadata(&sha, "text/plain")),
+                .header("Upload-Metadata", metadata(&sha, "application/json")),
             with(server.http.patch(server.url(&location)))
                 .header("Tus-Resumable", "1.0.0")
                 .header("Content-Type", "application/offset+octet-stream")
                 .header("Upload-Offset", "0")
-                .header("Upload-Checksum", checksum(b"abc"))
-                .body("abc"),
+                .header("Upload-Checksum", checksum(b"[1]"))
+                .body("[1]"),
             with(server.http.post(server.url("/v1/blobs/missing"))).json(&json!({"sha256": [sha]})),
             with(server.http.get(server.url(&format!("/v1/blobs/{sha}")))),
         ];
@@ -765,12 +792,16 @@ async fn a_missing_or_wrong_token_is_refused_with_401() {
 async fn blobs_missing_validates_its_input() {
     let server = start().await;
     let token = server.device(1).await;
-    server.upload(&token, b"stored", "text/plain", 100).await;
-    let (stored, absent) = (sha_hex(b"stored"), sha_hex(b"absent"));
+    server.upload(&token, b"\"stored\"", "application/json", 100).await;
+    let (stored, absent) = (sha_hex(b"\"stored\""), sha_hex(b"absent"));
 
     let resp = server.missing(&token, json!({"sha256": [stored, absent, absent]})).await;
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(resp.json::<Value>().await.expect("JSON"), json!({"missing": [absent]}));
+    assert_eq!(
+        resp.json::<Value>().await.expect("JSON"),
+        json!({"missing": [stored, absent]}),
+        "each id once; a stored blob no record of this tablet names is answered missing"
+    );
     let resp = server.missing(&token, json!({"sha256": []})).await;
     assert_eq!(resp.json::<Value>().await.expect("JSON"), json!({"missing": []}));
 
@@ -801,7 +832,7 @@ async fn an_expired_upload_is_swept_and_answers_404() {
     assert_eq!(server.patch(&token, &location, 0, &old[..2_000]).await.status(), StatusCode::NO_CONTENT);
 
     server.clock.fetch_add(ttl / 2, Ordering::SeqCst);
-    let young = server.location(&token, b"young", "text/plain").await;
+    let young = server.location(&token, b"\"young\"", "application/json").await;
     assert_eq!(
         hearth_server::blobs::sweep_expired(&server.state).await.expect("sweep"),
         0,
@@ -831,9 +862,9 @@ async fn an_expired_upload_is_swept_and_answers_404() {
     assert_eq!(files_under(&server.uploads_dir()), BTreeSet::new(), "and its files are gone");
 
     // Creating an upload sweeps the expired ones too.
-    let stale = server.location(&token, b"stale", "text/plain").await;
+    let stale = server.location(&token, b"\"stale\"", "application/json").await;
     server.clock.fetch_add(ttl, Ordering::SeqCst);
-    let fresh = server.location(&token, b"fresh", "text/plain").await;
+    let fresh = server.location(&token, b"\"fresh\"", "application/json").await;
     let fresh_id = fresh.rsplit('/').next().expect("an id");
     assert_eq!(
         files_under(&server.uploads_dir()),
@@ -862,3 +893,194 @@ async fn uploads_survive_a_server_restart() {
     let resp = server.download(&sha_hex(&bytes)).await;
     assert_eq!(resp.bytes().await.expect("a body").as_ref(), bytes.as_slice());
 }
+
+// --- what a tablet may upload, and what the office is served ------------------
+
+#[tokio::test]
+async fn only_the_protocols_media_types_are_accepted_at_creation() {
+    let server = start().await;
+    let token = server.device(1).await;
+    let gif = b"GIF89a\x01\x00\x01\x00";
+    for media_type in ["image/gif", "text/html", "application/octet-stream", "image/svg+xml", "text/plain"] {
+        let resp = server.create(&token, &sha_hex(gif), media_type, gif.len() as u64).await;
+        assert_eq!(
+            error_of(resp).await,
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type".to_owned()),
+            "{media_type} is refused"
+        );
+    }
+    assert_eq!(files_under(&server.uploads_dir()), BTreeSet::new(), "a refused upload leaves nothing");
+    for (media_type, bytes) in [
+        ("image/jpeg", random_bytes(&mut ChaCha8Rng::seed_from_u64(20), 100)),
+        ("image/png", png_bytes(b"x")),
+        ("application/json", b"{}".to_vec()),
+    ] {
+        server.upload(&token, &bytes, media_type, 1_000).await;
+        assert_eq!(
+            server.download(&sha_hex(&bytes)).await.status(),
+            StatusCode::OK,
+            "{media_type} is stored"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bytes_that_are_not_their_announced_media_type_are_discarded_with_422() {
+    let server = start().await;
+    let token = server.device(1).await;
+    let html = b"<html><script>alert(document.cookie)</script></html>".to_vec();
+    let cases = [
+        ("image/jpeg", png_bytes(b"a PNG announced as a photo")),
+        ("image/png", random_bytes(&mut ChaCha8Rng::seed_from_u64(21), 64)),
+        ("image/png", html.clone()),
+        ("image/jpeg", html.clone()),
+        ("application/json", html),
+        ("application/json", b"{\"strokes\": [1, 2".to_vec()),
+    ];
+    for (media_type, bytes) in cases {
+        let location = server.location(&token, &bytes, media_type).await;
+        let resp = server.patch(&token, &location, 0, &bytes).await;
+        assert_eq!(
+            error_of(resp).await,
+            (StatusCode::UNPROCESSABLE_ENTITY, "media_type_mismatch".to_owned()),
+            "{media_type}: {:?}",
+            String::from_utf8_lossy(&bytes[..8])
+        );
+        assert_eq!(
+            server.head(&token, &location).await.status(),
+            StatusCode::NOT_FOUND,
+            "the upload is gone"
+        );
+        assert_eq!(server.download(&sha_hex(&bytes)).await.status(), StatusCode::NOT_FOUND, "no blob");
+    }
+    assert_eq!(files_under(&server.uploads_dir()), BTreeSet::new(), "nothing of them is left on disk");
+}
+
+#[tokio::test]
+async fn a_served_blob_is_a_sandboxed_download_of_its_stored_media_type() {
+    let server = start().await;
+    let token = server.device(1).await;
+    for (media_type, bytes, extension) in [
+        ("image/png", png_bytes(b"<html><script>alert(1)</script>"), "png"),
+        ("image/jpeg", random_bytes(&mut ChaCha8Rng::seed_from_u64(22), 500), "jpg"),
+        ("application/json", br#"{"strokes":[[1,2],[3,4]]}"#.to_vec(), "json"),
+    ] {
+        server.upload(&token, &bytes, media_type, 1_000).await;
+        let sha = sha_hex(&bytes);
+        let resp = server.download(&sha).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let h = resp.headers();
+        assert_eq!(h["content-type"], media_type);
+        assert_eq!(h["content-disposition"], format!("attachment; filename=\"{sha}.{extension}\"").as_str());
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["content-security-policy"], "sandbox; default-src 'none'");
+    }
+}
+
+#[tokio::test]
+async fn unfinished_uploads_count_against_a_per_device_quota() {
+    let server = start_with(Limits { device_upload_quota: 10_000, ..roomy_limits() }).await;
+    let (token, other) = (server.device(1).await, server.device(2).await);
+    let first = random_bytes(&mut ChaCha8Rng::seed_from_u64(23), 6_000);
+    let second = random_bytes(&mut ChaCha8Rng::seed_from_u64(24), 6_000);
+    let location = server.location(&token, &first, "image/jpeg").await;
+
+    let resp = server.create(&token, &sha_hex(&second), "image/jpeg", 6_000).await;
+    assert_eq!(error_of(resp).await, (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded".to_owned()));
+    assert_eq!(files_under(&server.uploads_dir()).len(), 1, "the refused upload left nothing");
+    server.location(&other, &second, "image/jpeg").await;
+
+    // Finished, the first no longer counts.
+    assert_eq!(server.patch(&token, &location, 0, &first).await.status(), StatusCode::NO_CONTENT);
+    server.location(&token, &second, "image/jpeg").await;
+    // A blob that is already stored completes at once and costs nothing.
+    let resp = server.create(&token, &sha_hex(&first), "image/jpeg", 6_000).await;
+    assert_eq!(resp.status(), StatusCode::CREATED, "an upload of a stored blob is not counted");
+}
+
+// --- a tablet learns only about blobs its own records name --------------------
+
+/// Uploads `bytes` whole through the real server's tus endpoint.
+async fn tus_upload(server: &common::TestServer, token: &str, bytes: &[u8], media_type: &str) -> u64 {
+    let resp = server
+        .http
+        .post(server.url("/v1/uploads"))
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", bytes.len().to_string())
+        .header("Upload-Metadata", metadata(&sha_hex(bytes), media_type))
+        .send()
+        .await
+        .expect("POST /v1/uploads");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let offset = header_u64(&resp, "upload-offset");
+    if offset == bytes.len() as u64 {
+        return offset;
+    }
+    let location = resp.headers()["location"].to_str().expect("ASCII").to_owned();
+    let resp = server
+        .http
+        .patch(server.url(&location))
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .header("Upload-Checksum", checksum(bytes))
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .expect("PATCH");
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    header_u64(&resp, "upload-offset")
+}
+
+async fn missing_of(server: &common::TestServer, token: &str, ids: &[&str]) -> Value {
+    let resp = server
+        .http
+        .post(server.url("/v1/blobs/missing"))
+        .bearer_auth(token)
+        .json(&json!({"sha256": ids}))
+        .send()
+        .await
+        .expect("POST /v1/blobs/missing");
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json::<Value>().await.expect("JSON")["missing"].clone()
+}
+
+async fn a_tablet_learns_only_about_blobs_its_own_records_name(backend: Backend) {
+    let server = common::TestServer::start(backend);
+    let mut mine = server.enrol_device("tablet A", 31).await;
+    server.enrol_technician(&mut mine, "T0017", 32).await;
+    let theirs = server.enrol_device("tablet B", 33).await;
+    let photo = random_bytes(&mut ChaCha8Rng::seed_from_u64(30), 4_000);
+    let sha = sha_hex(&photo);
+
+    // Uploaded before any record names it: answered missing even to its sender.
+    assert_eq!(tus_upload(&server, &mine.token, &photo, "image/jpeg").await, photo.len() as u64);
+    assert_eq!(missing_of(&server, &mine.token, &[&sha]).await, json!([sha]));
+
+    let mut content = mine.arrival("WO-DEMO-0001");
+    content.attachments.push(hearth_protocol::Attachment {
+        sha256: sha.parse().expect("a blob id"),
+        size: photo.len() as u64,
+        media_type: "image/jpeg".into(),
+        role: hearth_protocol::AttachmentRole::Photo,
+        captured_at_ms: None,
+    });
+    let sealed = mine.seal(content);
+    let answer = server.push(&mine, std::slice::from_ref(&sealed.envelope)).await;
+    assert_eq!(answer.results[0].status, hearth_protocol::api::EntryStatus::Accepted);
+
+    assert_eq!(missing_of(&server, &mine.token, &[&sha]).await, json!([]), "its own record names it");
+    assert_eq!(
+        missing_of(&server, &theirs.token, &[&sha]).await,
+        json!([sha]),
+        "another tablet is not told the blob exists"
+    );
+    // Uploading it anyway completes at once; the bytes stay as they were.
+    assert_eq!(tus_upload(&server, &theirs.token, &photo, "image/jpeg").await, photo.len() as u64);
+    let stored = std::fs::read(server.blob_dir().join(&sha)).expect("the blob is stored");
+    assert_eq!(stored, photo);
+}
+
+on_both_backends!(a_tablet_learns_only_about_blobs_its_own_records_name);
