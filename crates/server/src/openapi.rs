@@ -6,7 +6,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use hearth_protocol::api::*;
 use hearth_protocol::record::*;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::state::AppState;
@@ -49,11 +51,98 @@ impl Modify for BearerTokens {
 )]
 pub struct ApiDoc;
 
+/// The answers every operation can give whatever its handler does, from
+/// the layers in front of every route (`app::router`) and the extractors
+/// the handlers share, each `{"error", "message"}` (`ErrorBody`). Added to
+/// each operation that does not already document the status:
+///
+/// - every operation: `408 request_timeout` (the request took too long),
+///   `500 internal`, `503 overloaded` (too many requests at once);
+/// - with a bearer token: `401 unauthorized` and `429 rate_limited` (too
+///   many wrong tokens from the address, or too many requests from one
+///   tablet); with a device token also `403 device_revoked` (and `forbidden`);
+/// - with parameters or a body: `400` (a malformed parameter or body);
+/// - with a JSON body: `413 body_too_large`, `415` (not sent as
+///   `application/json`), and for a typed body `422 bad_json`
+///   (JSON of the wrong shape; free-form office bodies answer 400
+///   `bad_json`/`bad_field` for that instead);
+/// - `POST /v1/enroll/device`: `429 rate_limited` (enrolment attempts per address).
+#[derive(Debug)]
+struct CommonResponses;
+
+impl CommonResponses {
+    fn operation(op: &mut Operation) {
+        let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+        let device = op.security.as_ref().is_some_and(|s| {
+            s.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.get("device_token").is_some()))
+        });
+        let json_body = op.request_body.as_ref().and_then(|b| b.content.get("application/json"));
+        let typed_body = json_body.is_some_and(|c| matches!(c.schema, Some(RefOr::Ref(_))));
+        let has_input = op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+        let enrolment = op.operation_id.as_deref() == Some("enroll_device");
+
+        let mut add = |status: u16, description: &str| {
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build();
+            op.responses.responses.entry(status.to_string()).or_insert(RefOr::T(response));
+        };
+        if has_input {
+            add(400, "bad_request, bad_json or bad_field: a malformed parameter or body");
+        }
+        if secured {
+            add(401, "unauthorized: no valid bearer token");
+            add(429, "rate_limited: too many wrong tokens from this address or requests from this tablet");
+        }
+        if device {
+            add(403, "device_revoked or forbidden");
+        }
+        if enrolment {
+            add(429, "rate_limited: too many enrolment attempts from this address");
+        }
+        if json_body.is_some() {
+            add(413, "body_too_large");
+            add(415, "the body is not sent as application/json");
+        }
+        if typed_body {
+            add(422, "bad_json: JSON of the wrong shape");
+        }
+        add(408, "request_timeout: the request (or its body) took too long");
+        add(500, "internal: the server could not complete the request");
+        add(503, "overloaded: too many requests at once; retry after a moment");
+    }
+}
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for op in ops.into_iter().flatten() {
+                Self::operation(op);
+            }
+        }
+    }
+}
+
 /// The document, merged with the other modules' operations.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::blobs::openapi());
     doc.merge(crate::office::openapi());
+    CommonResponses.modify(&mut doc);
     doc
 }
 

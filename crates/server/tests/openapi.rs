@@ -59,3 +59,80 @@ async fn every_documented_operation_is_routed_and_undocumented_methods_are_refus
     }
     assert!(checked >= 30, "{checked} operations checked");
 }
+
+/// The document says what the routes answer: the office's lists are
+/// arrays, and the statuses every route can give (from the layers in front
+/// of it and the extractors it shares) are listed on each operation.
+/// `scripts/schemathesis.sh` checks the same against generated requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_says_what_the_routes_answer() {
+    let server = TestServer::start(Backend::Sqlite);
+    let doc: Value =
+        server.http.get(server.url("/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+    let statuses = |path: &str, method: &str| -> Vec<String> {
+        op(path, method)["responses"].as_object().unwrap().keys().cloned().collect()
+    };
+
+    for list in [
+        "/v1/office/work-orders",
+        "/v1/office/follow-ups",
+        "/v1/office/repeat-repairs",
+        "/v1/office/technicians",
+        "/v1/office/thermometers",
+    ] {
+        let schema = &op(list, "get")["responses"]["200"]["content"]["application/json"]["schema"];
+        assert_eq!(schema["type"], "array", "{list} is documented as an array: {schema}");
+        let answer: Value = server
+            .http
+            .get(server.url(list))
+            .bearer_auth(&server.operator)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(answer.is_array(), "{list} answers an array: {answer}");
+    }
+
+    let put_rules = statuses("/v1/office/rule-set", "put");
+    for status in ["200", "400", "401", "409", "413", "415", "422", "429", "503"] {
+        assert!(put_rules.contains(&status.to_owned()), "PUT rule-set documents {status}: {put_rules:?}");
+    }
+    let enroll = statuses("/v1/enroll/device", "post");
+    for status in ["200", "400", "403", "415", "422", "429"] {
+        assert!(enroll.contains(&status.to_owned()), "POST enroll/device documents {status}: {enroll:?}");
+    }
+    assert!(statuses("/v1/uploads/{id}", "patch").contains(&"404".to_owned()));
+    // Every secured operation documents 401 and 429, every one 503, each
+    // as the one error shape.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            let secured = operation["security"].as_array().is_some_and(|s| !s.is_empty());
+            let mut must = vec!["503"];
+            if secured {
+                must.extend(["401", "429"]);
+            }
+            for status in must {
+                let schema = &responses
+                    .get(status)
+                    .unwrap_or_else(|| panic!("{method} {path} does not document {status}"))["content"]["application/json"]
+                    ["schema"]["$ref"];
+                assert_eq!(schema, "#/components/schemas/ErrorBody", "{method} {path} {status}");
+            }
+        }
+    }
+
+    // What the document promises for a rule set the office gets wrong.
+    let resp = server
+        .http
+        .put(server.url("/v1/office/rule-set"))
+        .bearer_auth(&server.operator)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    expect_json_error(resp, 422, Some("invalid_rule_set")).await;
+}

@@ -630,3 +630,43 @@ async fn a_database_that_held_the_key_hands_it_to_the_key_file() {
     assert_eq!(key.to_bytes(), seed, "receipts already issued keep verifying");
     assert!(key_file.exists());
 }
+
+// --- a stored rule set is never replaced by the defaults ---------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_rule_set_that_cannot_be_read_is_an_internal_error_never_the_defaults() {
+    use hearth_server::storage::{PutSnapshot, Scope, SnapshotKind, Storage};
+    let mut server = TestServer::start(Backend::Sqlite);
+    let repeats = |server: &TestServer| {
+        server.http.get(server.url("/v1/office/repeat-repairs")).bearer_auth(&server.operator).send()
+    };
+    assert_eq!(repeats(&server).await.unwrap().status(), 200, "the demo's rule set reads");
+
+    // A rule set no office PUT would let through (a zero-minute deadline),
+    // written straight into the database: a fault to fix, not defaults.
+    server.kill();
+    let db = server.dir.path().join("server.db");
+    let storage = hearth_server::storage::sqlite::SqliteStorage::open(&db).unwrap_or_else(|e| panic!("{e}"));
+    let mut bad = serde_json::to_value(hearth_domain::RuleSet::default()).unwrap();
+    bad["deadlines"]["leak_on_site_minutes"] = json!(0);
+    storage
+        .put_snapshot(PutSnapshot {
+            kind: SnapshotKind::RuleSet,
+            id: "company".into(),
+            body: bad,
+            scope: Scope::default(),
+            expected_rev: None,
+            now_ms: chrono::Utc::now().timestamp_millis(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(storage);
+    server.spawn();
+
+    let resp = repeats(&server).await.unwrap();
+    let body = common::expect_json_error(resp, 500, Some("internal")).await;
+    assert!(
+        !body["message"].as_str().unwrap_or("").contains("leak"),
+        "the cause is logged, not shown: {body}"
+    );
+}
