@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { formatCenti, formatFen, parseCelsiusToCenti, parseInteger, parseYuanToFen } from '../src/lib/parse';
+import vectors from './number-vectors.json';
+
+// The grammar is Rust's: every vector it generated, answered the same here.
+describe('one number grammar with the tablet (hearth_domain::input)', () => {
+  const cases: [string, [string, number | null][], (t: string) => number | null][] = [
+    ['celsius', vectors.celsius_centi as [string, number | null][], parseCelsiusToCenti],
+    ['yuan', vectors.yuan_fen as [string, number | null][], parseYuanToFen],
+    ['whole', vectors.whole as [string, number | null][], parseInteger],
+  ];
+  for (const [name, rows, parse] of cases) {
+    it.each(rows)(`${name}: %j -> %j`, (text, expected) => {
+      expect(parse(text)).toBe(expected);
+    });
+  }
+});
 
 describe('yuan to fen', () => {
   it.each([
@@ -42,7 +57,7 @@ describe('celsius to hundredths', () => {
   ])('%s -> %i', (text, centi) => {
     expect(parseCelsiusToCenti(text)).toBe(centi);
   });
-  it.each(['', '17.666', 'warm', '17°', '--1'])('refuses %j', (text) => {
+  it.each(['', '17.666', 'warm', '--1', '.'])('refuses %j', (text) => {
     expect(parseCelsiusToCenti(text)).toBeNull();
   });
   it('formats like the domain (two decimals)', () => {

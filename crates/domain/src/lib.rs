@@ -18,6 +18,7 @@ pub mod deadline;
 pub mod evidence;
 pub mod fee;
 pub mod follow_up;
+pub mod input;
 pub mod rules;
 pub mod signoff;
 pub mod temperature;

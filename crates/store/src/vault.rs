@@ -33,8 +33,10 @@ use zeroize::Zeroizing;
 pub const MAX_WRONG_PINS: u32 = 5;
 
 /// Shortest and longest PIN accepted, in digits.
-const PIN_MIN_DIGITS: usize = 6;
-const PIN_MAX_DIGITS: usize = 12;
+/// The PIN policy, defined once: the vault enforces it and the screens are
+/// told it (`hearth_tablet::AppState`), never keeping their own copy.
+pub const PIN_MIN_DIGITS: usize = 6;
+pub const PIN_MAX_DIGITS: usize = 12;
 
 /// Argon2id parameters for new enrolments (OWASP's recommended m = 19 MiB, t = 2, p = 1).
 const ARGON2_M_KIB: u32 = 19 * 1024;

@@ -306,6 +306,8 @@ impl App {
             technicians,
             signed_in: signed_in.as_deref().map(summary),
             tz_offset_minutes: self.tz.local_minus_utc() / 60,
+            pin_min_digits: u32::try_from(hearth_store::vault::PIN_MIN_DIGITS).unwrap_or(6),
+            pin_max_digits: u32::try_from(hearth_store::vault::PIN_MAX_DIGITS).unwrap_or(12),
         })
     }
 

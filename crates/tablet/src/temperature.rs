@@ -80,31 +80,12 @@ impl TestState {
     }
 }
 
-/// "17.6", "-3", "+18.25", "17.6℃" → hundredths of a degree, exactly.
+/// "17.6", "-3", "+18.25", "17.6℃", "１７．６" → hundredths of a degree,
+/// exactly, by the one grammar (`hearth_domain::input`).
 pub fn parse_celsius(text: &str) -> Result<i32, AppError> {
-    let bad =
-        || AppError::invalid_field("celsius_text", "write the reading like 17.6 (at most two decimals)");
-    let t = text.trim().trim_end_matches('℃').trim_end_matches("°C").trim_end_matches('°').trim();
-    let (negative, t) = match t.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let (whole, frac) = match t.split_once(['.', ',']) {
-        Some((w, f)) => (w, f),
-        None => (t, ""),
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || whole.len() > 4 || frac.len() > 2 || (!frac.is_empty() && !digits(frac)) {
-        return Err(bad());
-    }
-    let whole: i32 = whole.parse().map_err(|_| bad())?;
-    let frac: i32 = match frac.len() {
-        0 => 0,
-        1 => frac.parse::<i32>().map_err(|_| bad())? * 10,
-        _ => frac.parse().map_err(|_| bad())?,
-    };
-    let centi = whole * 100 + frac;
-    Ok(if negative { -centi } else { centi })
+    hearth_domain::input::parse_celsius(text).ok_or_else(|| {
+        AppError::invalid_field("celsius_text", "write the reading like 17.6 (at most two decimals)")
+    })
 }
 
 impl App {

@@ -33,6 +33,10 @@ pub struct AppState {
     /// The tablet's UTC offset (the company's zone): the screens show and
     /// read wall-clock times in it, as the summaries and records do.
     pub tz_offset_minutes: i32,
+    /// The PIN policy (`hearth_store::vault`): how many digits a PIN has, at
+    /// least and at most. The screens check with these, never their own.
+    pub pin_min_digits: u32,
+    pub pin_max_digits: u32,
 }
 
 /// Which screen an order opens.

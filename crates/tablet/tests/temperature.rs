@@ -18,8 +18,12 @@ fn celsius_text_becomes_exact_hundredths() {
     assert_eq!(parse_celsius("-3.5").unwrap(), -350);
     assert_eq!(parse_celsius("0.07").unwrap(), 7);
     assert_eq!(parse_celsius("19.1℃").unwrap(), 1910);
-    // More than two decimals, letters, empty: invalid_field.
-    for bad in ["17.655", "abc", "", ".5", "1e2", "17.6.1", "99999"] {
+    // What an IME types is the same number (one grammar with the screens).
+    assert_eq!(parse_celsius("１７．６").unwrap(), 1760);
+    assert_eq!(parse_celsius(".5").unwrap(), 50);
+    // More than two decimals, letters, empty: invalid_field. (A huge number
+    // parses, and the reading's range check refuses it.)
+    for bad in ["17.655", "abc", "", ".", "1e2", "17.6.1", "99999999999"] {
         assert_eq!(code(parse_celsius(bad)), "invalid_field", "{bad}");
     }
 }

@@ -2,6 +2,10 @@
  * Text the technician types, turned into the integers records carry (no
  * floats cross into records): yuan -> fen, °C -> hundredths of a degree.
  * Both return `null` for anything that is not a plain decimal number.
+ *
+ * The grammar is Rust's (`hearth_domain::input`): `tests/number-vectors.json`
+ * is generated from it and `tests/parse.test.ts` holds this module to every
+ * vector, so the screens never accept what the tablet refuses.
  */
 
 const DECIMAL = /^([+-]?)(\d+)(?:[.,](\d*))?$/;
@@ -9,7 +13,7 @@ const LEADING_DOT = /^([+-]?)[.,](\d+)$/;
 
 /** Splits a decimal text into sign, whole part and fraction digits. */
 function splitDecimal(text: string): { negative: boolean; whole: string; fraction: string } | null {
-  const cleaned = text.trim().replace(/\s+/g, '').replace(/[。．]/g, '.').replace(/[＋]/g, '+').replace(/[－−]/g, '-');
+  const cleaned = text.replace(/\s+/g, '').replace(/[。．]/g, '.').replace(/[＋]/g, '+').replace(/[－−]/g, '-');
   const full = toAsciiDigits(cleaned);
   let m = DECIMAL.exec(full);
   if (m) return { negative: m[1] === '-', whole: m[2] ?? '0', fraction: m[3] ?? '' };
@@ -31,7 +35,7 @@ function scaled(text: string, places: number): number | null {
   const fraction = parts.fraction.padEnd(places, '0');
   const value = Number.parseInt(parts.whole + fraction, 10);
   if (!Number.isSafeInteger(value)) return null;
-  return parts.negative ? -value : value;
+  return parts.negative && value !== 0 ? -value : value;
 }
 
 /** "12.5" -> 1250 fen. Negative prices and more than two decimals are refused. */
@@ -48,9 +52,12 @@ export function formatFen(fen: number): string {
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
-/** "17.6" -> 1760 (hundredths of °C). Up to two decimals; may be negative. */
+/** "17.6" -> 1760 (hundredths of °C). Up to two decimals; may be negative; may end in its unit. */
 export function parseCelsiusToCenti(text: string): number | null {
-  return scaled(text, 2);
+  const t = text.trim();
+  const unit = ['℃', '°C', '°c', '°'].find((u) => t.endsWith(u));
+  const value = scaled(unit ? t.slice(0, -unit.length) : t, 2);
+  return value === null || value < -0x80000000 || value > 0x7fffffff ? null : value;
 }
 
 /** 1760 -> "17.60" (no unit; the screen adds "°C"). */
@@ -60,8 +67,7 @@ export function formatCenti(centi: number): string {
 
 /** A whole number (kPa, L/h); null if not an integer. */
 export function parseInteger(text: string): number | null {
-  const t = toAsciiDigits(text.trim());
-  if (!/^[+-]?\d+$/.test(t)) return null;
-  const n = Number.parseInt(t, 10);
-  return Number.isSafeInteger(n) ? n : null;
+  const parts = splitDecimal(text);
+  if (!parts || parts.fraction !== '' || /[.,。．]/.test(text)) return null;
+  return scaled(text, 0);
 }

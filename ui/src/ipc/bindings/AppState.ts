@@ -13,4 +13,9 @@ technicians: Array<TechnicianSummary>, signed_in: TechnicianSummary | null,
  * The tablet's UTC offset (the company's zone): the screens show and
  * read wall-clock times in it, as the summaries and records do.
  */
-tz_offset_minutes: number, };
+tz_offset_minutes: number, 
+/**
+ * The PIN policy (`hearth_store::vault`): how many digits a PIN has, at
+ * least and at most. The screens check with these, never their own.
+ */
+pin_min_digits: number, pin_max_digits: number, };
