@@ -448,6 +448,13 @@ impl App {
         // A chain that does not replay shows the office's milestones only; the
         // order's own screen reports the problem.
         if let Ok(state) = self.visit_state(store, &order) {
+            // Every visit counts: the first attempt is the truth of when they came.
+            for earlier in &state.earlier {
+                claims.extend(
+                    earlier.steps.iter().filter_map(|s| milestone_claim(EvidenceRecord::Step(&s.step))),
+                );
+                claims.extend(milestone_claim(EvidenceRecord::Outcome(&earlier.outcome.0)));
+            }
             claims.extend(state.steps.iter().filter_map(|s| milestone_claim(EvidenceRecord::Step(&s.step))));
             if let Some((c, _)) = &state.outcome {
                 claims.extend(milestone_claim(EvidenceRecord::Outcome(c)));

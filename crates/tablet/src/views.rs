@@ -185,6 +185,21 @@ pub struct VisitView {
     pub signoff: Option<SignoffView>,
     /// The exact text the customer is shown and signs (zh-CN).
     pub summary: String,
+    /// Which visit to this order this is (1 for the first).
+    pub visit_number: u32,
+    /// This visit ended without a fix (nobody home, entry refused, cannot
+    /// finish): the technician may begin another visit from its first step.
+    pub may_start_another_visit: bool,
+    /// The visits before this one, oldest first, each with how it ended.
+    pub earlier_visits: Vec<EarlierVisitView>,
+}
+
+/// A visit that ended without a fix, before the one in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EarlierVisitView {
+    pub steps: Vec<StepView>,
+    pub outcome: OutcomeView,
 }
 
 /// The customer's answer to the summary.

@@ -18,8 +18,8 @@ use crate::error::AppError;
 use crate::records::{self, LateNotice, SignatureFiles};
 use crate::summary;
 use crate::views::{
-    LateNoticeInput, LateNoticeView, OutcomeView, SignoffInput, SignoffResult, SignoffView, StepRevision,
-    StepView, VisitView,
+    EarlierVisitView, LateNoticeInput, LateNoticeView, OutcomeView, SignoffInput, SignoffResult, SignoffView,
+    StepRevision, StepView, VisitView,
 };
 
 /// A step in force, the record that says it, and the versions it corrected.
@@ -31,15 +31,44 @@ pub(crate) struct ReplayedStep {
     pub(crate) earlier: Vec<(CompletedStep, ChainRecord)>,
 }
 
+/// A visit that ended without a fix (nobody home, entry refused, cannot
+/// finish today), kept when the next visit to the same order began.
+#[derive(Debug)]
+pub(crate) struct EarlierVisit {
+    pub(crate) steps: Vec<ReplayedStep>,
+    pub(crate) outcome: (ConcludedVisit, ChainRecord),
+}
+
 /// A visit as replayed from the chain, with the record behind each part.
+/// An order may take several visits: steps sealed after a visit ended
+/// without a fix begin the next one (no dead ends, issue 14); the earlier
+/// ones are kept in `earlier`, oldest first.
 #[derive(Debug)]
 pub(crate) struct VisitState {
+    pub(crate) earlier: Vec<EarlierVisit>,
     pub(crate) visit: Visit,
     pub(crate) steps: Vec<ReplayedStep>,
     pub(crate) outcome: Option<(ConcludedVisit, ChainRecord)>,
     pub(crate) signoff: Option<(CustomerSignoff, ChainRecord)>,
     pub(crate) late: Option<(LateNotice, ChainRecord)>,
     pub(crate) supersessions: Supersessions,
+}
+
+impl VisitState {
+    /// The visit ended without a fix: another visit to the order may begin.
+    pub(crate) fn may_start_another(&self) -> bool {
+        self.outcome.as_ref().is_some_and(|(c, _)| c.outcome != VisitOutcome::Resolved)
+    }
+
+    /// Keeps the ended visit and starts the next one, from its first step.
+    fn begin_another(&mut self, order: &WorkOrder) {
+        if let Some(outcome) = self.outcome.take() {
+            self.earlier.push(EarlierVisit { steps: std::mem::take(&mut self.steps), outcome });
+        }
+        self.visit = Visit::new(order.id.clone());
+        self.signoff = None;
+        self.late = None;
+    }
 }
 
 pub(crate) fn data_as<T: serde::de::DeserializeOwned>(record: &ChainRecord) -> Result<T, AppError> {
@@ -71,6 +100,7 @@ pub(crate) fn replay_visit(
         .map(|r| r.content.record_id.as_str())
         .collect();
     let mut state = VisitState {
+        earlier: Vec::new(),
         visit: Visit::new(order.id.clone()),
         steps: Vec::new(),
         outcome: None,
@@ -103,6 +133,9 @@ pub(crate) fn replay_visit(
                         slot.earlier.push((before, before_record));
                     }
                     None => {
+                        if state.may_start_another() {
+                            state.begin_another(order);
+                        }
                         replay(state.visit.complete(step.evidence.clone(), step.at), r)?;
                         state.steps.push(ReplayedStep { step, record: r.clone(), earlier: Vec::new() });
                     }
@@ -117,6 +150,10 @@ pub(crate) fn replay_visit(
             }
             schema::VISIT_OUTCOME => {
                 let concluded: ConcludedVisit = data_as(r)?;
+                // Nobody home again on the next attempt: that is another visit too.
+                if state.may_start_another() {
+                    state.begin_another(order);
+                }
                 replay(state.visit.conclude(concluded.outcome.clone(), concluded.at), r)?;
                 state.outcome = Some((concluded, r.clone()));
             }
@@ -200,6 +237,30 @@ impl App {
                 .transpose()?,
             signoff: SignoffView::of(state.signoff.as_ref(), view)?,
             summary,
+            visit_number: u32::try_from(state.earlier.len() + 1).unwrap_or(u32::MAX),
+            may_start_another_visit: state.may_start_another(),
+            earlier_visits: state
+                .earlier
+                .iter()
+                .map(|e| {
+                    Ok::<_, AppError>(EarlierVisitView {
+                        steps: e
+                            .steps
+                            .iter()
+                            .map(|s| {
+                                Ok(StepView {
+                                    step: s.step.evidence.step(),
+                                    at: s.step.at,
+                                    evidence: s.step.evidence.clone(),
+                                    record: view(&s.record)?,
+                                    earlier: vec![],
+                                })
+                            })
+                            .collect::<Result<Vec<_>, AppError>>()?,
+                        outcome: OutcomeView { concluded: e.outcome.0.clone(), record: view(&e.outcome.1)? },
+                    })
+                })
+                .collect::<Result<Vec<_>, AppError>>()?,
         })
     }
 
@@ -219,6 +280,10 @@ impl App {
         let order = self.order(&store, work_order_id)?;
         let mut state = self.visit_state(&store, &order)?;
         let at = self.now();
+        // After a visit that ended without a fix, the next step begins another visit.
+        if state.may_start_another() {
+            state.begin_another(&order);
+        }
         state.visit.complete(evidence.clone(), at)?;
         let content = self.step_content(&store, &key, &order, CompletedStep { at, evidence })?;
         self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
@@ -301,6 +366,9 @@ impl App {
         let order = self.order(&store, work_order_id)?;
         let mut state = self.visit_state(&store, &order)?;
         let at = self.now();
+        if state.may_start_another() {
+            state.begin_another(&order);
+        }
         state.visit.conclude(outcome.clone(), at)?;
         let photos = match &outcome {
             VisitOutcome::NobodyHome { notice_photo_sha256: Some(p), .. } => {

@@ -148,9 +148,48 @@ fn nobody_home_needs_three_knocks_a_call_and_a_notice_photo_not_on_the_door() {
     );
     let v = f.app.conclude_visit(REPAIR, outcome(knocks, Some(sha), NoticePlacement::Mailbox)).unwrap();
     assert!(v.outcome.is_some());
-    // After the outcome nothing more: visit_concluded.
-    assert_eq!(code(f.app.complete_step(REPAIR, arrival(vec![]))), "visit_concluded");
-    // Refused entry needs a reason: missing_refusal_reason (on another, fresh order is not needed: the rule is checked first).
+    assert!(v.may_start_another_visit, "nobody home is not a dead end");
+    assert_eq!(v.visit_number, 1);
+}
+
+#[test]
+fn after_nobody_home_the_order_takes_a_second_visit_of_its_own_seven_steps() {
+    let f = signed_in();
+    f.app.complete_step(REPAIR, appointment()).unwrap();
+    let t = start_time() + Duration::minutes(5);
+    let photo = f.app.put_photo(CAMERA_JPEG).unwrap();
+    let nobody = VisitOutcome::NobodyHome {
+        knocks: vec![t, t + Duration::minutes(1), t + Duration::minutes(2)],
+        phone_attempt_at: Some(t + Duration::minutes(3)),
+        notice_photo_sha256: Some(Sha256Hex::parse(&photo.sha256).unwrap()),
+        notice_placement: NoticePlacement::Mailbox,
+        next_appointment: Some(Appointment::new(t + Duration::days(1), t + Duration::days(1)).unwrap()),
+    };
+    f.app.conclude_visit(REPAIR, nobody).unwrap();
+    // The next visit begins with its own appointment, not where the first stopped.
+    assert_eq!(code(f.app.complete_step(REPAIR, arrival(vec![]))), "step_out_of_order");
+    f.clock.advance_minutes(24 * 60);
+    let second = f.app.complete_step(REPAIR, appointment()).unwrap();
+    assert_eq!(second.visit_number, 2);
+    assert!(second.outcome.is_none() && !second.may_start_another_visit);
+    assert_eq!(second.steps.len(), 1);
+    assert_eq!(second.earlier_visits.len(), 1);
+    assert_eq!(second.earlier_visits[0].outcome.concluded.outcome.kind(), OutcomeKind::NobodyHome);
+    let second = f.app.complete_step(REPAIR, arrival(vec![])).unwrap();
+    assert_eq!(second.next_step, Some(VisitStep::Entry));
+    // The chain replays the same after a restart.
+    let f = f.restart();
+    f.app.sign_in(PERFORMER, PERFORMER_PIN).unwrap();
+    let again = f.app.visit(REPAIR).unwrap();
+    assert_eq!((again.visit_number, again.steps.len(), again.earlier_visits.len()), (2, 2, 1));
+    // Entry refused on a later attempt is a visit of its own too.
+    let refused = f
+        .app
+        .conclude_visit(REPAIR, VisitOutcome::RefusedEntry { reason: "客户不在家属拒绝".into() })
+        .unwrap();
+    assert!(refused.may_start_another_visit);
+    let third = f.app.complete_step(REPAIR, appointment()).unwrap();
+    assert_eq!((third.visit_number, third.earlier_visits.len()), (3, 2));
 }
 
 #[test]

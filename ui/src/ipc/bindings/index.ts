@@ -17,6 +17,7 @@ export type { CustomerName } from "./CustomerName";
 export type { CustomerSignoff } from "./CustomerSignoff";
 export type { DeadlineKind } from "./DeadlineKind";
 export type { DeadlineStatus } from "./DeadlineStatus";
+export type { EarlierVisitView } from "./EarlierVisitView";
 export type { EntryEvidence } from "./EntryEvidence";
 export type { FarewellEvidence } from "./FarewellEvidence";
 export type { FaultSide } from "./FaultSide";
