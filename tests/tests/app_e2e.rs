@@ -191,6 +191,20 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     set_value(&app, "field-agreed_end", &local_datetime(70)).await;
     app.click("check-customer_confirmed").await;
     complete_step(&app, "check-body_camera_on").await;
+    // The customer will not let the technician in today: the visit ends
+    // there, and the order takes another visit of its own (no dead end).
+    app.click("refused-entry-open").await;
+    app.fill("refused-entry-reason", "用户临时外出，改约稍后").await;
+    app.click("conclude-refused-entry").await;
+    app.wait_for("start-another-visit").await;
+    app.screenshot("visit-refused").await;
+    app.click("start-another-visit").await;
+    set_value(&app, "field-agreed_start", &local_datetime(15)).await;
+    set_value(&app, "field-agreed_end", &local_datetime(75)).await;
+    app.click("check-customer_confirmed").await;
+    complete_step(&app, "check-body_camera_on").await;
+    app.wait_for("earlier-visit-1").await;
+    assert!(app.text("visit-number").await.contains('2'), "the second visit says so");
     for check in ["body_camera_on", "knocked_gently", "work_id_shown"] {
         app.click(&format!("check-{check}")).await;
     }
@@ -404,7 +418,7 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     let sent = app
         .session()
         .wait_until("the order opened on site to reach the server", Duration::from_secs(60), || async {
-            Ok((server.entry_counts(&device_id).0 == 16).then_some(()))
+            Ok((server.entry_counts(&device_id).0 == 18).then_some(()))
         })
         .await;
     if let Err(e) = sent {
@@ -417,9 +431,10 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
 
     let db = server.db();
     let (count, distinct, min, max) = server.entry_counts(&device_id);
-    // 7 steps + a correction + sign-off + outcome, 2 readings + report +
-    // refusal, an order opened on site + its appointment.
-    assert_eq!((count, distinct, min, max), (16, 16, 1, 16), "every record once, contiguous");
+    // A first visit (appointment, entry refused), then 7 steps + a
+    // correction + sign-off + outcome, 2 readings + report + refusal, an
+    // order opened on site + its appointment.
+    assert_eq!((count, distinct, min, max), (18, 18, 1, 18), "every record once, contiguous");
     let flagged: i64 = db
         .query_row(
             "SELECT count(*) FROM entry WHERE device_id = ?1 AND flags NOT IN ('[]', '')",
