@@ -1403,7 +1403,7 @@ async fn technicians_thermometers_and_the_rule_set_are_kept_as_snapshots() {
     server
         .post_ok(
             "/v1/office/work-orders/WO-RULE/milestones",
-            json!({"completed_at": iso(t0 - minutes(30 * 60)), "expected_rev": 1}),
+            json!({"completed_at": iso(t0 - minutes(30 * 60)), "reason": "技术员电话告知昨天已修好", "expected_rev": 1}),
             StatusCode::OK,
         )
         .await;
@@ -1532,4 +1532,45 @@ async fn nobody_home_returns_the_order_to_dispatch_and_the_knocks_meet_the_on_si
     tablet.resolved(&server, "WO-AWAY", t0 + minutes(190)).await;
     let (_, order) = server.get("/v1/office/work-orders/WO-AWAY").await;
     assert!(order.get("needs_another_visit").is_none(), "{order}");
+}
+
+#[tokio::test]
+async fn milestones_set_by_the_office_are_attributed_and_never_back_dated_silently() {
+    let t0 = utc("2025-01-10T01:00:00Z");
+    let server = Server::start(t0).await;
+    server.order(order_body("WO-PHONE", "repair", t0, "301")).await;
+    server.set_now(t0 + minutes(120));
+    // The customer says the technician rang an hour ago: a time in the past needs a reason.
+    let (status, refused) = server
+        .post(
+            "/v1/office/work-orders/WO-PHONE/milestones",
+            json!({"contacted_at": iso(t0 + minutes(60)), "expected_rev": 1}),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_field")),
+        "{refused}"
+    );
+    assert!(refused["message"].as_str().unwrap_or("").starts_with("reason"), "{refused}");
+    let saved = server
+        .post_ok(
+            "/v1/office/work-orders/WO-PHONE/milestones",
+            json!({"contacted_at": iso(t0 + minutes(60)), "reason": "客户来电说师傅一小时前已联系", "expected_rev": 1}),
+            StatusCode::OK,
+        )
+        .await;
+    let last = saved["body"]["history"].as_array().and_then(|h| h.last()).cloned().unwrap_or_default();
+    assert_eq!(last["action"], "milestones");
+    assert_eq!(last["by"], "operator", "attributed: {last}");
+    let detail = last["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("contacted_at=2025-01-10T02:00:00Z") && detail.contains("客户来电"), "{detail}");
+    // A time just now needs no reason.
+    server
+        .post_ok(
+            "/v1/office/work-orders/WO-PHONE/milestones",
+            json!({"on_site_at": iso(t0 + minutes(118)), "expected_rev": 2}),
+            StatusCode::OK,
+        )
+        .await;
 }

@@ -236,6 +236,10 @@ pub struct MilestonesInput {
     pub late_notice_at: Option<String>,
     #[serde(default)]
     pub running_late: Option<bool>,
+    /// Why a milestone is set at a time already past (what the phone said):
+    /// required then, so nothing is back-dated silently.
+    #[serde(default)]
+    pub reason: Option<String>,
     pub expected_rev: u64,
 }
 

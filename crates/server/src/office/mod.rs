@@ -75,6 +75,13 @@
 //! test's verdict the version in force when it was measured; both answer
 //! `rule_set_version` (0: the regulations' defaults).
 //!
+//! # Milestones dispatch records
+//!
+//! `POST …/milestones` is attributed (the history entry's `by`, the times
+//! set in `detail`) and never back-dated silently: a time more than the
+//! clock tolerance in the past needs a `reason` (400 `bad_field` naming
+//! `reason` otherwise); a time in the future is refused.
+//!
 //! # Follow-up calls, repeat repairs, households
 //!
 //! `GET /v1/office/follow-ups`: completed repair-type orders without a call,
@@ -231,11 +238,11 @@ async fn confirm_h(
 #[utoipa::path(post, path = "/v1/office/work-orders/{id}/milestones", tag = "office", summary = "Record what the phone says", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn milestones_h(
     State(state): State<AppState>,
-    _office: OperatorAuth,
+    operator: decisions::Operator,
     Path(id): Path<String>,
     ApiJson(body): Body,
 ) -> ApiResult<Json<SnapshotView>> {
-    Ok(Json(service::record_milestones(&state, &id, input::from_json(body)?).await?))
+    Ok(Json(service::record_milestones(&state, &id, input::from_json(body)?, &operator.name).await?))
 }
 
 #[utoipa::path(post, path = "/v1/office/work-orders/{id}/follow-up", tag = "office", summary = "Record a follow-up call", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]

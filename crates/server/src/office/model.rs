@@ -87,6 +87,9 @@ pub struct HistoryEntry {
     pub action: Action,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The operator who did it, where the office knows (attribution).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// At most this many history entries are kept (the oldest are dropped).
@@ -133,7 +136,12 @@ impl WorkOrderBody {
     }
 
     pub fn note(&mut self, at: DateTime<Utc>, action: Action, detail: Option<String>) {
-        self.history.push(HistoryEntry { at, action, detail });
+        self.note_by(at, action, detail, None);
+    }
+
+    /// A change attributed to the operator who made it.
+    pub fn note_by(&mut self, at: DateTime<Utc>, action: Action, detail: Option<String>, by: Option<String>) {
+        self.history.push(HistoryEntry { at, action, detail, by });
         if self.history.len() > MAX_HISTORY {
             let extra = self.history.len() - MAX_HISTORY;
             self.history.drain(..extra);

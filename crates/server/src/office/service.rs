@@ -358,9 +358,11 @@ pub async fn record_milestones(
     state: &AppState,
     id: &str,
     input: input::MilestonesInput,
+    by: &str,
 ) -> ApiResult<SnapshotView> {
     let now = now(state);
     let tolerance = TimeDelta::milliseconds(state.limits.clock_tolerance_ms);
+    let reason = input::optional_text("reason", input.reason.as_deref(), input::MAX_REASON, true)?;
     let fields = [
         ("contacted_at", input.contacted_at.as_deref()),
         ("on_site_at", input.on_site_at.as_deref()),
@@ -373,6 +375,12 @@ pub async fn record_milestones(
             let at = input::instant(field, v)?;
             if at > now + tolerance {
                 return Err(bad_field(field, "must not be in the future"));
+            }
+            if at < now - tolerance && reason.is_none() {
+                return Err(bad_field(
+                    "reason",
+                    &format!("{field} is in the past: say why (what the phone said)"),
+                ));
             }
             times.push((field, at));
         }
@@ -396,13 +404,16 @@ pub async fn record_milestones(
             _ => &mut m.late_notice_at,
         };
         *slot = Some(at);
-        changed.push(field);
+        changed.push(format!("{field}={}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
     }
     if let Some(late) = input.running_late {
         m.running_late = late;
-        changed.push("running_late");
+        changed.push(format!("running_late={late}"));
     }
-    body.note(now, Action::Milestones, Some(changed.join(",")));
+    if let Some(reason) = reason {
+        changed.push(format!("reason: {reason}"));
+    }
+    body.note_by(now, Action::Milestones, Some(changed.join("; ")), Some(by.to_owned()));
     save(state, &body, snapshot.rev, now).await
 }
 
