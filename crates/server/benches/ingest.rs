@@ -34,7 +34,9 @@ use serde_json::{Map, json};
 const BIN: &str = env!("CARGO_BIN_EXE_hearth-server");
 const DEVICES: usize = 8;
 const BATCH: usize = 200;
-const WORK_ORDER: &str = "WO-DEMO-0001";
+/// The bench's order, assigned to every bench technician (the server flags
+/// records signed by a technician the order is not assigned to).
+const WORK_ORDER: &str = "WO-BENCH";
 /// One technician per device: the six of the demo and two added here.
 const TECHNICIANS: [&str; DEVICES] = ["T0017", "T0023", "T0031", "T0042", "T0056", "T0068", "T0081", "T0094"];
 const ADDED_TECHNICIANS: [(&str, &str, &str); 2] =
@@ -436,7 +438,7 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// A valid arrival step for the demo work order, performed by the device's technician.
+/// A valid arrival step for the bench's work order, performed by the device's technician.
 fn arrival(device: &Device, kid: &str, n: u64) -> Content {
     let mut data = Map::new();
     data.insert("at".into(), json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
@@ -735,10 +737,27 @@ fn run_backend(
         .iter()
         .map(|id| server.run(&["admin", "technician-code", "--id", id]))
         .collect::<Result<Vec<_>, _>>()?;
+    let operator = server.run(&["admin", "operator-token"])?;
     server.spawn()?;
 
     let devices = rt.block_on(async {
         let http = http_client()?;
+        let order = json!({
+            "id": WORK_ORDER,
+            "category": "repair",
+            "customer": {"name": "基准用户", "phone": "13800000000",
+                         "address": {"community": "基准小区", "building": "1号楼", "unit": "1单元", "room": "101"}},
+            "fault_description": "基准测试",
+            "technicians": TECHNICIANS,
+        });
+        let resp = http
+            .post(server.url("/v1/office/work-orders"))
+            .bearer_auth(&operator)
+            .json(&order)
+            .send()
+            .await
+            .map_err(|e| format!("creating the bench's order: {e}"))?;
+        ok_or_body(resp, "creating the bench's order").await?;
         let mut devices = Vec::with_capacity(DEVICES);
         for i in 0..DEVICES {
             devices.push(enrol(&http, &server, i, &device_codes[i], &tech_codes[i]).await?);
