@@ -43,6 +43,34 @@ describe('step evidence JSON', () => {
       },
     });
   });
+  it('a heat meter replacement records who was present, and reads back the same', () => {
+    const f = {
+      ...emptyStepForm(),
+      action: '更换热量表',
+      meter_replaced: true,
+      meter_reader_present: true,
+      customer_present: true,
+      metering_centre_present: false,
+      new_meter_serial: ' HM-0002 ',
+    };
+    const r = buildEvidence('resolve', f);
+    expect(r).toEqual({
+      ok: true,
+      evidence: {
+        step: 'resolve',
+        action: '更换热量表',
+        parts: [],
+        meter_replacement: {
+          meter_reader_present: true,
+          customer_present: true,
+          metering_centre_present: false,
+          new_meter_serial: 'HM-0002',
+        },
+        photos: [],
+      },
+    });
+    if (r.ok) expect(buildEvidence('resolve', formFromEvidence(r.evidence))).toEqual(r);
+  });
   it('names the field when a price cannot be read', () => {
     const f = { ...emptyStepForm(), action: 'x', parts: [{ part: 'p', price_yuan: 'ten', customer_consented: true }] };
     expect(buildEvidence('resolve', f)).toEqual({ ok: false, problem: { field: 'part_price_0' } });

@@ -49,8 +49,8 @@ pub use value::{
 pub use visit::{
     AppointmentEvidence, ArrivalEvidence, CommunicateEvidence, CompletedStep, ConcludedVisit,
     CustomerDamageConfirmation, EntryEvidence, EvidenceItem, FarewellEvidence, FaultSide, InspectEvidence,
-    NoticePlacement, OutcomeKind, PartReplacement, ResolveEvidence, StepEvidence, Visit, VisitError,
-    VisitOutcome, VisitStep, Zone,
+    MeterReplacement, NoticePlacement, OutcomeKind, PartReplacement, ResolveEvidence, StepEvidence, Visit,
+    VisitError, VisitOutcome, VisitStep, Zone,
 };
 pub use work_order::{
     Address, Appointment, Customer, Milestones, Priority, WorkOrder, WorkOrderCategory, WorkOrderError,

@@ -77,6 +77,9 @@ pub enum EvidenceItem {
     CleanedUp,
     ExplainedCare,
     Thanked,
+    MeterReaderPresent,
+    CustomerPresent,
+    MeteringCentrePresent,
 }
 
 /// Which outcome, without its details (for errors).
@@ -306,8 +309,25 @@ pub struct ResolveEvidence {
     pub parts: Vec<PartReplacement>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_damage: Option<CustomerDamageConfirmation>,
+    /// A heat meter was replaced (换表): only with the meter reader, the
+    /// customer and the metering centre present together (`001`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meter_replacement: Option<MeterReplacement>,
     #[serde(default)]
     pub photos: Vec<Sha256Hex>,
+}
+
+/// Who was present when a heat meter was replaced, and the two meters.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MeterReplacement {
+    pub meter_reader_present: bool,
+    pub customer_present: bool,
+    pub metering_centre_present: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_meter_serial: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_meter_serial: Option<String>,
 }
 
 /// 七道别.
@@ -417,6 +437,11 @@ fn check_resolve(e: &ResolveEvidence) -> Result<(), VisitError> {
         if !damage.customer_confirmed {
             return Err(VisitError::CustomerDamageNotConfirmed);
         }
+    }
+    if let Some(m) = &e.meter_replacement {
+        require(m.meter_reader_present, step, EvidenceItem::MeterReaderPresent)?;
+        require(m.customer_present, step, EvidenceItem::CustomerPresent)?;
+        require(m.metering_centre_present, step, EvidenceItem::MeteringCentrePresent)?;
     }
     Ok(())
 }

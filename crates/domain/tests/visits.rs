@@ -611,3 +611,32 @@ fn every_visit_error_has_a_distinct_code() {
     codes.dedup();
     assert_eq!(codes.len(), errors.len());
 }
+
+#[test]
+fn a_heat_meter_is_replaced_only_with_the_meter_reader_the_customer_and_the_metering_centre_present() {
+    use hearth_domain::MeterReplacement;
+    let all = MeterReplacement {
+        meter_reader_present: true,
+        customer_present: true,
+        metering_centre_present: true,
+        old_meter_serial: Some("HM-0001".into()),
+        new_meter_serial: Some("HM-0002".into()),
+    };
+    let with = |m: MeterReplacement| {
+        StepEvidence::Resolve(ResolveEvidence { meter_replacement: Some(m), ..resolve_evidence() })
+    };
+    assert_eq!(with(all.clone()).check(), Ok(()));
+    for (missing, item) in [
+        (MeterReplacement { meter_reader_present: false, ..all.clone() }, EvidenceItem::MeterReaderPresent),
+        (MeterReplacement { customer_present: false, ..all.clone() }, EvidenceItem::CustomerPresent),
+        (
+            MeterReplacement { metering_centre_present: false, ..all.clone() },
+            EvidenceItem::MeteringCentrePresent,
+        ),
+    ] {
+        assert_eq!(
+            with(missing).check(),
+            Err(VisitError::MissingEvidence { step: VisitStep::Resolve, item })
+        );
+    }
+}

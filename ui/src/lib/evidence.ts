@@ -62,6 +62,12 @@ export interface StepForm {
   has_damage: boolean;
   damage_description: string;
   damage_confirmed: boolean;
+  meter_replaced: boolean;
+  meter_reader_present: boolean;
+  customer_present: boolean;
+  metering_centre_present: boolean;
+  old_meter_serial: string;
+  new_meter_serial: string;
   // farewell
   cleaned_up: boolean;
   explained_care: boolean;
@@ -100,6 +106,12 @@ export function emptyStepForm(): StepForm {
     action: '',
     parts: [],
     has_damage: false,
+    meter_replaced: false,
+    meter_reader_present: false,
+    customer_present: false,
+    metering_centre_present: false,
+    old_meter_serial: '',
+    new_meter_serial: '',
     damage_description: '',
     damage_confirmed: false,
     cleaned_up: false,
@@ -199,6 +211,17 @@ export function buildEvidence(step: VisitStep, f: StepForm): BuildResult {
         ...(f.has_damage
           ? { customer_damage: { description: f.damage_description.trim(), customer_confirmed: f.damage_confirmed } }
           : {}),
+        ...(f.meter_replaced
+          ? {
+              meter_replacement: {
+                meter_reader_present: f.meter_reader_present,
+                customer_present: f.customer_present,
+                metering_centre_present: f.metering_centre_present,
+                ...(text(f.old_meter_serial) ? { old_meter_serial: f.old_meter_serial.trim() } : {}),
+                ...(text(f.new_meter_serial) ? { new_meter_serial: f.new_meter_serial.trim() } : {}),
+              },
+            }
+          : {}),
         photos,
       });
     }
@@ -283,6 +306,12 @@ export function formFromEvidence(evidence: StepEvidence): StepForm {
       f.has_damage = evidence.customer_damage != null;
       f.damage_description = evidence.customer_damage?.description ?? '';
       f.damage_confirmed = evidence.customer_damage?.customer_confirmed ?? false;
+      f.meter_replaced = evidence.meter_replacement != null;
+      f.meter_reader_present = evidence.meter_replacement?.meter_reader_present ?? false;
+      f.customer_present = evidence.meter_replacement?.customer_present ?? false;
+      f.metering_centre_present = evidence.meter_replacement?.metering_centre_present ?? false;
+      f.old_meter_serial = evidence.meter_replacement?.old_meter_serial ?? '';
+      f.new_meter_serial = evidence.meter_replacement?.new_meter_serial ?? '';
       f.photos = [...evidence.photos];
       break;
     case 'farewell':

@@ -27,6 +27,7 @@ export type { LaneStatus } from "./LaneStatus";
 export type { LateNoticeInput } from "./LateNoticeInput";
 export type { LateNoticeView } from "./LateNoticeView";
 export type { LocalOrderInput } from "./LocalOrderInput";
+export type { MeterReplacement } from "./MeterReplacement";
 export type { Milestones } from "./Milestones";
 export type { NonEmptyText } from "./NonEmptyText";
 export type { NoticePlacement } from "./NoticePlacement";
