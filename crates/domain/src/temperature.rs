@@ -208,6 +208,16 @@ impl TemperatureReading {
     pub fn complies(&self, rules: &TemperatureRules) -> Option<bool> {
         self.required_minimum(rules).map(|min| self.centi_celsius >= min)
     }
+
+    /// This reading's room verdict: the one definition the report, the
+    /// summary, the customer's copy and the server all use.
+    pub fn verdict(&self, rules: &TemperatureRules) -> RoomVerdict {
+        match self.complies(rules) {
+            None => RoomVerdict::NotCounted,
+            Some(true) => RoomVerdict::Compliant,
+            Some(false) => RoomVerdict::BelowStandard,
+        }
+    }
 }
 
 /// The minimum for a room at a local time: `day_min` from `day_starts`
@@ -313,11 +323,7 @@ pub fn assess(
     }
     let mut rooms: Vec<RoomCompliance> = Vec::new();
     for reading in readings {
-        let verdict = match reading.complies(rules) {
-            None => RoomVerdict::NotCounted,
-            Some(true) => RoomVerdict::Compliant,
-            Some(false) => RoomVerdict::BelowStandard,
-        };
+        let verdict = reading.verdict(rules);
         let existing =
             rooms.iter_mut().find(|room| room.room_kind == reading.room_kind && room.label == reading.label);
         match existing {

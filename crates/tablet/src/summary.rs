@@ -221,14 +221,10 @@ pub(crate) fn celsius(c: CentiCelsius) -> String {
     c.to_string().replace(" °C", "℃")
 }
 
-/// A room's verdict under the rule set: compliant, below standard, or not
-/// counted (a room the rules leave out).
+/// A room's verdict under the rule set (`TemperatureReading::verdict`, the
+/// domain's one definition).
 pub(crate) fn room_verdict(reading: &TemperatureReading, rules: &TemperatureRules) -> RoomVerdict {
-    match reading.complies(rules) {
-        None => RoomVerdict::NotCounted,
-        Some(true) => RoomVerdict::Compliant,
-        Some(false) => RoomVerdict::BelowStandard,
-    }
+    reading.verdict(rules)
 }
 
 pub(crate) fn overall(c: Compliance) -> &'static str {
