@@ -152,6 +152,16 @@ pub struct TemperatureReading {
     pub outlier_reason: Option<NonEmptyText>,
 }
 
+/// The data of a `hearth.temperature_reading/1` record: the reading and the
+/// thermometer it was taken with. One shape for the tablet that seals it and
+/// the server that reads it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadingRecord {
+    pub thermometer_serial: String,
+    #[serde(flatten)]
+    pub reading: TemperatureReading,
+}
+
 /// The raw input for one reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReading<'a> {

@@ -4,29 +4,20 @@
 
 use chrono::{DateTime, Utc};
 use hearth_domain::{
-    CompletedStep, JudgedReport, RuleSet, TemperatureReading, TemperatureReport, Thermometer, WorkOrder,
-    judge_report,
+    CompletedStep, JudgedReport, ReadingRecord, RuleSet, TemperatureReading, TemperatureReport, Thermometer,
+    WorkOrder, judge_report,
 };
 use hearth_protocol::flags::*;
 use hearth_protocol::verify::DecodedEnvelope;
 use hearth_protocol::{Envelope, RecordRef, schema, signers};
 use std::collections::HashMap;
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::office::compute::{bracket, company_offset, ms_to_utc};
 use crate::state::AppState;
 use crate::storage::{DeviceKeys, PutSnapshot, Scope, SnapshotKind, StoredEntry};
-
-/// The data of a `hearth.temperature_reading/1` record.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ReadingData {
-    pub thermometer_serial: String,
-    #[serde(flatten)]
-    pub reading: TemperatureReading,
-}
 
 /// A sealed reading as the judge sees it: its data, the time the server
 /// believes it was taken (the claim bracketed, §8), and whether the reading
@@ -36,7 +27,7 @@ pub struct SealedReading {
     pub record_id: String,
     pub content_hash: String,
     pub work_order_id: Option<String>,
-    pub data: ReadingData,
+    pub data: ReadingRecord,
     pub at: DateTime<Utc>,
     pub flagged: bool,
 }
@@ -95,7 +86,7 @@ pub async fn sealed_reading(state: &AppState, stored: &StoredEntry) -> ApiResult
     }
     let Ok(decoded) = hearth_protocol::verify::decode_envelope(&stored.envelope) else { return Ok(None) };
     let content = decoded.content();
-    let Ok(data) = serde_json::from_value::<ReadingData>(Value::Object(content.data.clone())) else {
+    let Ok(data) = serde_json::from_value::<ReadingRecord>(Value::Object(content.data.clone())) else {
         return Ok(None);
     };
     let not_before = match decoded.entry.last_receipt_seq {
@@ -304,7 +295,7 @@ impl<'a> RuleContext<'a> {
             self.work_orders.insert(order.id.as_str().to_owned(), Some(assigned));
         }
         if content.schema == schema::TEMPERATURE_READING
-            && let Ok(data) = serde_json::from_value::<ReadingData>(Value::Object(content.data.clone()))
+            && let Ok(data) = serde_json::from_value::<ReadingRecord>(Value::Object(content.data.clone()))
         {
             let not_before = decoded
                 .entry
@@ -436,7 +427,7 @@ impl<'a> RuleContext<'a> {
         let value = Value::Object(content.data.clone());
         let mut flags = Vec::new();
         match content.schema.as_str() {
-            schema::TEMPERATURE_READING => match serde_json::from_value::<ReadingData>(value) {
+            schema::TEMPERATURE_READING => match serde_json::from_value::<ReadingRecord>(value) {
                 Ok(d) => {
                     let rules = self.rule_set().await?;
                     if let Err(e) = d.reading.check(rules.temperature()) {

@@ -142,13 +142,6 @@ pub fn visit_outcome(
     ))
 }
 
-#[derive(Serialize)]
-struct ReadingData<'a> {
-    thermometer_serial: &'a str,
-    #[serde(flatten)]
-    reading: &'a TemperatureReading,
-}
-
 /// `hearth.temperature_reading/1`: one room, sealed the moment it is taken.
 pub fn temperature_reading(
     meta: RecordMeta,
@@ -169,7 +162,10 @@ pub fn temperature_reading(
             signers: vec![performer],
             attachments: vec![],
             refs: vec![],
-            data: data_of(&ReadingData { thermometer_serial, reading })?,
+            data: data_of(&hearth_domain::ReadingRecord {
+                thermometer_serial: thermometer_serial.to_owned(),
+                reading: reading.clone(),
+            })?,
         },
     ))
 }

@@ -54,14 +54,6 @@ struct OrderTests {
     tests: Vec<TestStart>,
 }
 
-/// A reading record's data: the reading, beside the thermometer serial
-/// (which the start already names).
-#[derive(Debug, Deserialize)]
-struct ReadingData {
-    #[serde(flatten)]
-    reading: TemperatureReading,
-}
-
 /// A test as rebuilt: the domain test over the readings in force, and
 /// every reading record (corrected ones too) for the view.
 #[derive(Debug)]
@@ -154,7 +146,7 @@ impl App {
         for r in &records {
             match r.content.schema.as_str() {
                 schema::TEMPERATURE_READING => {
-                    let data: ReadingData = data_as(r)?;
+                    let data: hearth_domain::ReadingRecord = data_as(r)?;
                     if data.reading.test_id.as_str() != start.test_id {
                         continue;
                     }

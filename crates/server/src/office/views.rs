@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hearth_domain::{
-    Address, Customer, CustomerSignoff, DeadlineStatus, Milestones, RuleSet, TemperatureReading,
-    TemperatureReport, TestCompliance, Thermometer, VisitOutcome, WorkOrder, WorkOrderCategory, deadlines,
+    Address, Customer, CustomerSignoff, DeadlineStatus, Milestones, ReadingRecord, RuleSet,
+    TemperatureReading, TemperatureReport, TestCompliance, Thermometer, VisitOutcome, WorkOrder,
+    WorkOrderCategory, deadlines,
 };
 use hearth_protocol::verify::decode_envelope;
 use hearth_protocol::{Attachment, Content, ReceiptStatus, RecordRef, SignerRole, schema};
@@ -23,7 +24,7 @@ use super::input::{self, bad_field};
 use super::model::{Cancellation, FollowUp, HistoryEntry, OpenedOnSite, OrderStatus, WorkOrderBody};
 use super::service::work_order_body;
 use crate::error::{ApiError, ApiResult};
-use crate::rules::{ReadingData, RuleBook, SealedReading, judge_sealed_report};
+use crate::rules::{RuleBook, SealedReading, judge_sealed_report};
 use crate::state::AppState;
 use crate::storage::{ReviewDecision, ReviewVerdict, Snapshot, SnapshotKind, StoredEntry};
 use hearth_protocol::flags::{DEVICE_KEY_REVOKED, TECHNICIAN_KEY_REVOKED};
@@ -727,7 +728,7 @@ fn sealed_readings(facts: &[RecordFact]) -> HashMap<String, SealedReading> {
         .iter()
         .filter(|f| f.stored.schema == schema::TEMPERATURE_READING)
         .filter_map(|f| {
-            let data = serde_json::from_value::<ReadingData>(Value::Object(f.data()?.clone())).ok()?;
+            let data = serde_json::from_value::<ReadingRecord>(Value::Object(f.data()?.clone())).ok()?;
             let at = f.bracket(data.reading.taken_at.with_timezone(&Utc)).at;
             Some((
                 f.stored.record_id.clone(),
