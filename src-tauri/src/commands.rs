@@ -2,12 +2,11 @@
 //! (docs/app.md). Each is a few lines: the work runs off the UI thread
 //! (store and Argon2 calls on the blocking pool), errors are `{code, message}`.
 
-use hearth_domain::{StepEvidence, VisitOutcome};
-use hearth_sync::{RescueSummary, SyncStatus};
 use hearth_tablet::today::TodayItem;
 use hearth_tablet::{
     App, AppError, AppState, CustomerCopyView, LateNoticeInput, LocalOrderInput, PhotoRef, ReadingInput,
-    RecordView, SignoffInput, SignoffResult, TestView, ThermometerView, VisitView,
+    RecordView, RescueSummary, SignoffInput, SignoffResult, StepEvidence, SyncStatus, TestView,
+    ThermometerView, VisitOutcome, VisitView,
 };
 use tauri::ipc::{InvokeBody, Request};
 use tauri::{AppHandle, State};

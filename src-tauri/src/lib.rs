@@ -57,7 +57,7 @@ pub fn start_sync_if_enrolled(handle: &AppHandle, shell: &Shell) {
     if shell.sync_running.swap(true, Ordering::SeqCst) {
         return;
     }
-    let engine = match shell.app.start_sync(hearth_sync::SyncConfig::default()) {
+    let engine = match shell.app.start_sync(hearth_tablet::SyncConfig::default()) {
         Ok(engine) => engine,
         Err(e) => {
             tracing::warn!("sync not started: {e}");

@@ -21,3 +21,8 @@ mod visit;
 pub use app::{App, Clock, DEFAULT_TZ_OFFSET_MINUTES};
 pub use error::AppError;
 pub use views::*;
+
+/// What the shell passes through unchanged: the shell depends on this
+/// crate alone (docs/architecture.md).
+pub use hearth_domain::{StepEvidence, VisitOutcome};
+pub use hearth_sync::{RescueSummary, SyncConfig, SyncStatus};
