@@ -672,7 +672,7 @@ impl App {
         let records: Vec<ChainRecord> =
             all.iter().filter(|r| r.content.work_order_id.as_deref() == Some(wo)).cloned().collect();
         let supersessions = Supersessions::of(&records).with_void(&c.record_id);
-        crate::visit::replay_visit(&order, &records, supersessions).map(|_| ()).map_err(|_| {
+        crate::replay::replay_visit(&order, &records, supersessions).map(|_| ()).map_err(|_| {
             AppError::new(
                 "void_breaks_visit",
                 "only the last step done can be withdrawn: correct an earlier step instead",

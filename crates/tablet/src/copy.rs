@@ -20,10 +20,10 @@ use serde_json::Value;
 
 use crate::app::{App, lock};
 use crate::error::AppError;
+use crate::replay::VisitState;
 use crate::summary::{self, time};
 use crate::temperature::TestState;
 use crate::views::CustomerCopyView;
-use crate::visit::VisitState;
 
 /// Where copies are kept inside the store's directory.
 const COPY_DIR: &str = "copies";

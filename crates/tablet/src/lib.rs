@@ -12,6 +12,7 @@ pub mod app;
 mod copy;
 pub mod error;
 pub mod records;
+mod replay;
 mod summary;
 pub mod temperature;
 pub mod today;

@@ -11,8 +11,8 @@ use hearth_domain::{
     RuleSet, StepEvidence, TemperatureReading, TemperatureRules, TestCompliance, VisitOutcome, WorkOrder,
 };
 
+use crate::replay::VisitState;
 use crate::temperature::TestState;
-use crate::visit::VisitState;
 
 pub(crate) fn time<Tz: TimeZone>(at: &DateTime<Tz>, tz: FixedOffset) -> String {
     at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()

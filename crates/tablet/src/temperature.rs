@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::app::{App, Key, Supersessions, record_ref};
 use crate::error::AppError;
 use crate::records;
+use crate::replay::data_as;
 use crate::summary;
 use crate::views::{ReadingInput, ReadingView, SignoffInput, SignoffView, TestView, ThermometerView};
-use crate::visit::data_as;
 
 const START_SCHEMA: &str = "hearth.temperature_test_start";
 
