@@ -46,23 +46,20 @@ impl App {
         state: &VisitState,
     ) -> Result<VisitView, AppError> {
         let view = |r: &ChainRecord| self.record_view(store, r, &state.supersessions);
-        let steps = state
-            .steps
-            .iter()
-            .map(|s| {
-                Ok(StepView {
-                    step: s.step.evidence.step(),
-                    at: s.step.at,
-                    evidence: s.step.evidence.clone(),
-                    record: view(&s.record)?,
-                    earlier: s
-                        .earlier
-                        .iter()
-                        .map(|(e, r)| Ok(StepRevision { evidence: e.evidence.clone(), record: view(r)? }))
-                        .collect::<Result<Vec<_>, AppError>>()?,
-                })
+        let step_view = |s: &crate::replay::ReplayedStep| {
+            Ok::<_, AppError>(StepView {
+                step: s.step.evidence.step(),
+                at: s.step.at,
+                evidence: s.step.evidence.clone(),
+                record: view(&s.record)?,
+                earlier: s
+                    .earlier
+                    .iter()
+                    .map(|(e, r)| Ok(StepRevision { evidence: e.evidence.clone(), record: view(r)? }))
+                    .collect::<Result<Vec<_>, AppError>>()?,
             })
-            .collect::<Result<Vec<_>, AppError>>()?;
+        };
+        let steps = state.steps.iter().map(step_view).collect::<Result<Vec<_>, AppError>>()?;
         let summary = match &state.signoff {
             // What the customer signed stays what the view shows.
             Some((s, _)) => s.summary_shown().as_str().to_owned(),
@@ -100,19 +97,7 @@ impl App {
                 .iter()
                 .map(|e| {
                     Ok::<_, AppError>(EarlierVisitView {
-                        steps: e
-                            .steps
-                            .iter()
-                            .map(|s| {
-                                Ok(StepView {
-                                    step: s.step.evidence.step(),
-                                    at: s.step.at,
-                                    evidence: s.step.evidence.clone(),
-                                    record: view(&s.record)?,
-                                    earlier: vec![],
-                                })
-                            })
-                            .collect::<Result<Vec<_>, AppError>>()?,
+                        steps: e.steps.iter().map(step_view).collect::<Result<Vec<_>, AppError>>()?,
                         outcome: OutcomeView { concluded: e.outcome.0.clone(), record: view(&e.outcome.1)? },
                     })
                 })

@@ -203,6 +203,28 @@ pub struct NewEntry {
     pub flags: Vec<String>,
 }
 
+impl NewEntry {
+    /// The entry as stored, once its receipt is signed.
+    pub fn stored(self, receipt: Receipt, receipt_sig: String) -> StoredEntry {
+        StoredEntry {
+            device_id: self.device_id,
+            seq: self.seq,
+            record_id: self.record_id,
+            entry_hash: self.entry_hash,
+            content_hash: self.content_hash,
+            schema: self.schema,
+            work_order_id: self.work_order_id,
+            envelope: self.envelope,
+            receipt,
+            receipt_sig,
+            flags: self.flags,
+            boot_id: self.boot_id,
+            device_time_ms: self.device_time_ms,
+            monotonic_ms: self.monotonic_ms,
+        }
+    }
+}
+
 /// An entry as stored, with its signed receipt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEntry {

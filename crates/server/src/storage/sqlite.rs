@@ -241,22 +241,7 @@ fn insert_entry(tx: &Transaction<'_>, entry: NewEntry, sign: &ReceiptSigner) -> 
         entry.received_at_ms,
     ])
     .map_err(from_sqlite)?;
-    Ok(StoredEntry {
-        device_id: entry.device_id,
-        seq: entry.seq,
-        record_id: entry.record_id,
-        entry_hash: entry.entry_hash,
-        content_hash: entry.content_hash,
-        schema: entry.schema,
-        work_order_id: entry.work_order_id,
-        envelope: entry.envelope,
-        receipt,
-        receipt_sig,
-        flags: entry.flags,
-        boot_id: entry.boot_id,
-        device_time_ms: entry.device_time_ms,
-        monotonic_ms: entry.monotonic_ms,
-    })
+    Ok(entry.stored(receipt, receipt_sig))
 }
 
 impl SqliteStorage {
