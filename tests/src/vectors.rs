@@ -320,6 +320,7 @@ pub fn generate() -> Value {
             action: "更换暖气片放风阀，试压无渗漏".into(),
             parts: vec![],
             customer_damage: None,
+            meter_replacement: None,
             photos: vec![],
         }),
     };

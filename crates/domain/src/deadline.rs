@@ -7,6 +7,8 @@
 //! | leak | on site |
 //! | repair, valve open/close, meter check | contact, on site, fixed |
 //! | temperature test | testers on site |
+//! | network burst | on site |
+//! | complaint | answered, counted in working days (Monday–Friday, company time) |
 //!
 //! and for every category:
 //!
@@ -21,7 +23,7 @@
 //!   appointment made less than the notice period ahead therefore cannot be
 //!   met once the technician is late — the rule is applied as written.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Offset, TimeDelta, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::rules::RuleSet;
@@ -39,6 +41,8 @@ pub enum DeadlineKind {
     Fixed,
     /// Both temperature testers at the home.
     TestersOnSite,
+    /// A complaint answered (the order completed), in working days.
+    ComplaintAnswered,
     /// Tell the customer the technician will be late.
     LateNotice,
     /// Customer service's follow-up call (回访).
@@ -75,7 +79,8 @@ pub struct DeadlineStatus {
 }
 
 /// Every deadline that applies to `order`, judged at `now`, in the order
-/// contact, on site, fixed, testers on site, late notice, follow-up call.
+/// contact, on site, fixed, testers on site, complaint answered, late notice,
+/// follow-up call.
 pub fn deadlines(order: &WorkOrder, rules: &RuleSet, now: DateTime<Utc>) -> Vec<DeadlineStatus> {
     let d = rules.deadlines();
     let m = &order.milestones;
@@ -88,6 +93,13 @@ pub fn deadlines(order: &WorkOrder, rules: &RuleSet, now: DateTime<Utc>) -> Vec<
     match order.category {
         WorkOrderCategory::Leak => {
             out.push(from_receipt(DeadlineKind::OnSite, d.leak_on_site_minutes, m.on_site_at));
+        }
+        WorkOrderCategory::NetworkBurst => {
+            out.push(from_receipt(DeadlineKind::OnSite, d.network_burst_on_site_minutes, m.on_site_at));
+        }
+        WorkOrderCategory::Complaint => {
+            let due = add_working_days(received, d.complaint_working_days, company_offset());
+            out.push(judge.status(DeadlineKind::ComplaintAnswered, received, due, m.completed_at));
         }
         WorkOrderCategory::TemperatureTest => {
             out.push(from_receipt(DeadlineKind::TestersOnSite, d.testers_on_site_minutes, m.on_site_at));
@@ -159,6 +171,65 @@ impl Judge {
         // Integer form of `left / span <= percent / 100`.
         left.saturating_mul(100) <= span.saturating_mul(i64::from(self.at_risk_percent))
     }
+}
+
+/// The company's time zone, UTC+08:00: working days are its calendar days.
+pub const COMPANY_UTC_OFFSET_SECONDS: i32 = 8 * 3600;
+
+fn company_offset() -> FixedOffset {
+    FixedOffset::east_opt(COMPANY_UTC_OFFSET_SECONDS).unwrap_or_else(|| Utc.fix())
+}
+
+fn is_weekend(date: NaiveDate) -> bool {
+    matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+/// `from` plus `days` working days (Monday to Friday, calendar days in
+/// `zone`; public holidays are not known here). Only working time counts:
+/// Friday 17:00 plus 5 working days is the next Friday 17:00, and a time
+/// received on a weekend counts from Monday 00:00, so it is due at the end
+/// of that Friday (Saturday 00:00). Saturating, like the other deadlines.
+pub fn add_working_days(from: DateTime<Utc>, days: u32, zone: FixedOffset) -> DateTime<Utc> {
+    let Some(local) =
+        from.naive_utc().checked_add_signed(TimeDelta::seconds(i64::from(zone.local_minus_utc())))
+    else {
+        return DateTime::<Utc>::MAX_UTC;
+    };
+    let (mut date, mut time) = (local.date(), local.time());
+    while is_weekend(date) {
+        date = match date.succ_opt() {
+            Some(d) => d,
+            None => return DateTime::<Utc>::MAX_UTC,
+        };
+        time = NaiveTime::MIN;
+    }
+    // Whole weeks at once, then the days left one by one over weekends.
+    let weeks = TimeDelta::try_weeks(i64::from(days / 5));
+    date = match weeks.and_then(|w| date.checked_add_signed(w)) {
+        Some(d) => d,
+        None => return DateTime::<Utc>::MAX_UTC,
+    };
+    let mut left = days % 5;
+    while left > 0 {
+        date = match date.succ_opt() {
+            Some(d) => d,
+            None => return DateTime::<Utc>::MAX_UTC,
+        };
+        if !is_weekend(date) {
+            left -= 1;
+        }
+    }
+    // Midnight on a working day is the end of the working day before it:
+    // Monday 00:00 is reached as Saturday 00:00, not after the weekend.
+    if time == NaiveTime::MIN && days > 0 {
+        while let Some(prev) = date.pred_opt().filter(|p| is_weekend(*p)) {
+            date = prev;
+        }
+    }
+    date.and_time(time)
+        .and_local_timezone(zone)
+        .single()
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.with_timezone(&Utc))
 }
 
 // Saturating, so that absurd dates from a device cannot panic the judge.

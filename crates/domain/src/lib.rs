@@ -27,21 +27,21 @@ pub mod visit;
 pub mod work_order;
 
 pub use centi::CentiCelsius;
-pub use deadline::{DeadlineKind, DeadlineState, DeadlineStatus, deadlines};
+pub use deadline::{DeadlineKind, DeadlineState, DeadlineStatus, add_working_days, deadlines};
 pub use evidence::{EvidenceRecord, LateNotice, Milestone, effective_milestones, milestone_claim};
 pub use fee::{
     CountedTest, FeeRules, FeeRulesError, HeatingSeason, NonCompliantStretch, SeasonAccount,
     household_seasons, outside_season, season_account,
 };
 pub use follow_up::{CallRefusal, DayWindow, FollowUpDue, FollowUpRules, FollowUpRulesError};
-pub use rules::{CompanyProfile, DeadlineRules, RuleSet, RuleSetError, TemperatureRules};
+pub use rules::{CompanyProfile, DeadlineRules, RuleSet, RuleSetError, TemperatureRules, VisitRules};
 pub use signoff::{
     CoSignError, CustomerSignoff, Satisfaction, Signer, SignerRole, SignoffError, check_cosigned,
 };
 pub use temperature::{
     CompletedTemperatureTest, Compliance, JudgedReport, NewReading, NewTemperatureTest, Outlier,
-    RoomCompliance, RoomKind, RoomVerdict, TemperatureError, TemperatureReading, TemperatureReport,
-    TemperatureTest, TestCompliance, Thermometer, judge_report,
+    ReadingRecord, RoomCompliance, RoomKind, RoomVerdict, TemperatureError, TemperatureReading,
+    TemperatureReport, TemperatureTest, TestCompliance, Thermometer, judge_report,
 };
 pub use value::{
     CustomerName, NonEmptyText, Phone, Sha256Hex, TechnicianId, TestId, ValueError, WorkOrderId,

@@ -24,12 +24,14 @@ use crate::follow_up::{FollowUpRules, FollowUpRulesError};
 /// Why a rule set was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleSetError {
-    #[error("deadline {name} must be at least one minute")]
+    #[error("deadline {name} must not be zero (minutes, or working days)")]
     ZeroDuration { name: &'static str },
     #[error("at_risk_percent must be 0 to 100, got {0}")]
     AtRiskPercentOutOfRange(u8),
     #[error("the day window must start before it ends ({start} .. {end})")]
     EmptyDayWindow { start: NaiveTime, end: NaiveTime },
+    #[error("visit hours must start before they end ({from} .. {until})")]
+    EmptyVisitHours { from: NaiveTime, until: NaiveTime },
     #[error("the reading range is empty ({min} .. {max})")]
     EmptyReadingRange { min: CentiCelsius, max: CentiCelsius },
     #[error("the outlier threshold must not be negative, got {0}")]
@@ -51,6 +53,7 @@ impl RuleSetError {
             Self::AtRiskPercentOutOfRange(_) => "rule_at_risk_percent_out_of_range",
             Self::EmptyDayWindow { .. } => "rule_empty_day_window",
             Self::EmptyReadingRange { .. } => "rule_empty_reading_range",
+            Self::EmptyVisitHours { .. } => "rule_empty_visit_hours",
             Self::NegativeOutlierThreshold(_) => "rule_negative_outlier_threshold",
             Self::Fee(e) => e.code(),
             Self::FollowUp(e) => e.code(),
@@ -65,6 +68,7 @@ impl RuleSetError {
             Self::AtRiskPercentOutOfRange(_) => Some("deadlines.at_risk_percent".into()),
             Self::EmptyDayWindow { .. } => Some("temperature.day_starts".into()),
             Self::EmptyReadingRange { .. } => Some("temperature.reading_min".into()),
+            Self::EmptyVisitHours { .. } => Some("visits.from".into()),
             Self::NegativeOutlierThreshold(_) => Some("temperature.outlier_threshold".into()),
             Self::Fee(FeeRulesError::PercentOutOfRange(_)) => Some("fee.fee_reduction_percent".into()),
             Self::Fee(FeeRulesError::NotADay { .. }) => Some("fee".into()),
@@ -89,6 +93,11 @@ pub struct DeadlineRules {
     pub repair_fixed_minutes: u32,
     /// Temperature test: both testers at the home within 24 hours.
     pub testers_on_site_minutes: u32,
+    /// Network burst (管网爆管 / 阀门漏水): on site within 40 minutes.
+    pub network_burst_on_site_minutes: u32,
+    /// Complaint (投诉): answered within 5 working days (Monday–Friday,
+    /// company time), counted in days, not minutes.
+    pub complaint_working_days: u32,
     /// Follow-up call (回访) within 48 hours of completion.
     pub follow_up_minutes: u32,
     /// A technician who will be late tells the customer at least this long
@@ -109,6 +118,8 @@ impl Default for DeadlineRules {
             repair_on_site_minutes: 2 * 60,
             repair_fixed_minutes: 24 * 60,
             testers_on_site_minutes: 24 * 60,
+            network_burst_on_site_minutes: 40,
+            complaint_working_days: 5,
             follow_up_minutes: 48 * 60,
             late_notice_minutes: 60,
             at_risk_percent: 20,
@@ -156,6 +167,37 @@ impl Default for TemperatureRules {
     }
 }
 
+/// When technicians may visit a home (000: 09:00–18:00), company time. An
+/// appointment must start and end within one day's window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VisitRules {
+    /// Earliest start (inclusive), default 09:00.
+    pub from: NaiveTime,
+    /// Latest end (inclusive), default 18:00.
+    pub until: NaiveTime,
+}
+
+impl Default for VisitRules {
+    fn default() -> Self {
+        Self {
+            from: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN),
+            until: NaiveTime::from_hms_opt(18, 0, 0).unwrap_or(NaiveTime::MIN),
+        }
+    }
+}
+
+impl VisitRules {
+    /// Whether the appointment lies within the visit hours of one day in
+    /// `zone`: it starts at or after `from` and ends at or before `until`,
+    /// on the same local date.
+    pub fn allows(&self, appointment: &crate::work_order::Appointment, zone: chrono::FixedOffset) -> bool {
+        let start = appointment.start().with_timezone(&zone).naive_local();
+        let end = appointment.end().with_timezone(&zone).naive_local();
+        start.date() == end.date() && start.time() >= self.from && end.time() <= self.until
+    }
+}
+
 /// Who the company is, as the customer's copy names it: "a copy is left
 /// with the customer with the service phone numbers" (domain.md, 七道别).
 /// Empty until the office sets it.
@@ -176,6 +218,7 @@ pub struct RuleSet {
     temperature: TemperatureRules,
     fee: FeeRules,
     follow_up: FollowUpRules,
+    visits: VisitRules,
     #[serde(default, skip_serializing_if = "is_unset")]
     company: CompanyProfile,
 }
@@ -193,6 +236,7 @@ struct RuleSetData {
     temperature: TemperatureRules,
     fee: FeeRules,
     follow_up: FollowUpRules,
+    visits: VisitRules,
     #[serde(default)]
     company: CompanyProfile,
 }
@@ -203,6 +247,7 @@ impl TryFrom<RuleSetData> for RuleSet {
         Ok(Self::new(data.deadlines, data.temperature)?
             .with_fee(data.fee)?
             .with_follow_up(data.follow_up)?
+            .with_visits(data.visits)?
             .with_company(data.company))
     }
 }
@@ -230,6 +275,8 @@ impl RuleSet {
             ("repair_on_site_minutes", deadlines.repair_on_site_minutes),
             ("repair_fixed_minutes", deadlines.repair_fixed_minutes),
             ("testers_on_site_minutes", deadlines.testers_on_site_minutes),
+            ("network_burst_on_site_minutes", deadlines.network_burst_on_site_minutes),
+            ("complaint_working_days", deadlines.complaint_working_days),
             ("follow_up_minutes", deadlines.follow_up_minutes),
             ("late_notice_minutes", deadlines.late_notice_minutes),
         ];
@@ -259,6 +306,7 @@ impl RuleSet {
             temperature,
             fee: FeeRules::default(),
             follow_up: FollowUpRules::default(),
+            visits: VisitRules::default(),
             company: CompanyProfile::default(),
         })
     }
@@ -309,6 +357,18 @@ impl RuleSet {
     pub fn with_follow_up(self, follow_up: FollowUpRules) -> Result<Self, RuleSetError> {
         follow_up.check().map_err(RuleSetError::FollowUp)?;
         Ok(Self { follow_up, ..self })
+    }
+
+    /// The same rules with these visit hours.
+    pub fn with_visits(self, visits: VisitRules) -> Result<Self, RuleSetError> {
+        if visits.from >= visits.until {
+            return Err(RuleSetError::EmptyVisitHours { from: visits.from, until: visits.until });
+        }
+        Ok(Self { visits, ..self })
+    }
+
+    pub fn visits(&self) -> &VisitRules {
+        &self.visits
     }
 
     pub fn fee(&self) -> &FeeRules {

@@ -50,6 +50,10 @@ pub enum WorkOrderCategory {
     ValveClose,
     /// 抄表 / 校验
     MeterCheck,
+    /// 投诉: answered within a number of working days, not visited on a clock.
+    Complaint,
+    /// 管网爆管 / 阀门漏水 (a burst on the network, not in a home): on site fast.
+    NetworkBurst,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

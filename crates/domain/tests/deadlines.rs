@@ -241,3 +241,115 @@ fn a_deadline_status_serialises_flat_with_its_state_as_a_tag() {
     .expect("de");
     assert_eq!(missed_open[0].state, DeadlineState::Missed { at: None });
 }
+
+// Issue 14: network burst, complaints in working days, the daily-repair variant.
+
+fn beijing(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    use chrono::{FixedOffset, TimeZone};
+    FixedOffset::east_opt(8 * 3600)
+        .and_then(|z| z.with_ymd_and_hms(y, mo, d, h, mi, 0).single())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+fn company() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix())
+}
+
+use chrono::Offset;
+
+#[test]
+fn working_days_skip_the_weekend_in_company_time() {
+    use hearth_domain::add_working_days;
+    // 2025-01-10 is a Friday.
+    let friday_17 = beijing(2025, 1, 10, 17, 0);
+    assert_eq!(add_working_days(friday_17, 5, company()), beijing(2025, 1, 17, 17, 0));
+    assert_eq!(add_working_days(friday_17, 1, company()), beijing(2025, 1, 13, 17, 0), "Monday");
+    let wednesday_10 = beijing(2025, 1, 8, 10, 0);
+    assert_eq!(add_working_days(wednesday_10, 5, company()), beijing(2025, 1, 15, 10, 0));
+    assert_eq!(add_working_days(wednesday_10, 3, company()), beijing(2025, 1, 13, 10, 0), "over the weekend");
+    assert_eq!(add_working_days(wednesday_10, 10, company()), beijing(2025, 1, 22, 10, 0));
+    // Received on Saturday: the count starts Monday 00:00, so five working
+    // days end with that Friday (Saturday 00:00), as for a Monday 00:00 receipt.
+    let saturday = beijing(2025, 1, 11, 15, 30);
+    let monday_midnight = beijing(2025, 1, 13, 0, 0);
+    assert_eq!(add_working_days(saturday, 5, company()), beijing(2025, 1, 18, 0, 0));
+    assert_eq!(add_working_days(monday_midnight, 5, company()), beijing(2025, 1, 18, 0, 0));
+    assert_eq!(add_working_days(beijing(2025, 1, 12, 23, 59), 1, company()), beijing(2025, 1, 14, 0, 0));
+    // Friday 23:30 company time is Friday 15:30 UTC: the company's calendar decides.
+    assert_eq!(add_working_days(beijing(2025, 1, 10, 23, 30), 1, company()), beijing(2025, 1, 13, 23, 30));
+    // Absurd inputs saturate instead of panicking.
+    assert_eq!(add_working_days(DateTime::<Utc>::MAX_UTC, 5, company()), DateTime::<Utc>::MAX_UTC);
+    let _ = add_working_days(friday_17, u32::MAX, company());
+}
+
+#[test]
+fn a_complaint_is_answered_within_five_working_days_by_completion() {
+    let mut complaint = order(WorkOrderCategory::Complaint);
+    complaint.received_at = beijing(2025, 1, 10, 17, 0);
+    let due = beijing(2025, 1, 17, 17, 0);
+    let statuses = judge(&complaint, beijing(2025, 1, 13, 9, 0));
+    assert_eq!(kinds(&statuses), vec![DeadlineKind::ComplaintAnswered]);
+    assert_eq!(statuses[0].due, due);
+    assert_eq!(statuses[0].state, DeadlineState::Open);
+    assert_eq!(
+        state_of(&judge(&complaint, beijing(2025, 1, 17, 17, 1)), DeadlineKind::ComplaintAnswered),
+        Some(DeadlineState::Missed { at: None })
+    );
+    complaint.milestones.completed_at = Some(due);
+    assert_eq!(
+        state_of(&judge(&complaint, beijing(2025, 1, 20, 9, 0)), DeadlineKind::ComplaintAnswered),
+        Some(DeadlineState::Met { at: due })
+    );
+}
+
+#[test]
+fn the_complaint_working_days_are_a_setting() {
+    let mut complaint = order(WorkOrderCategory::Complaint);
+    complaint.received_at = beijing(2025, 1, 10, 17, 0);
+    let d = DeadlineRules { complaint_working_days: 3, ..DeadlineRules::default() };
+    let rules = RuleSet::new(d, TemperatureRules::default()).unwrap_or_default();
+    assert_eq!(rules.deadlines().complaint_working_days, 3);
+    let statuses = deadlines(&complaint, &rules, beijing(2025, 1, 13, 9, 0));
+    assert_eq!(statuses[0].due, beijing(2025, 1, 15, 17, 0));
+    let zero = DeadlineRules { complaint_working_days: 0, ..DeadlineRules::default() };
+    assert!(RuleSet::new(zero, TemperatureRules::default()).is_err());
+}
+
+#[test]
+fn a_network_burst_is_on_site_within_forty_minutes() {
+    let burst = order(WorkOrderCategory::NetworkBurst);
+    let statuses = judge(&burst, utc(8, 5));
+    assert_eq!(kinds(&statuses), vec![DeadlineKind::OnSite]);
+    assert_eq!(statuses[0].due, utc(8, 40));
+    assert_eq!(
+        state_of(&judge(&burst, utc(8, 41)), DeadlineKind::OnSite),
+        Some(DeadlineState::Missed { at: None })
+    );
+    let d = DeadlineRules { network_burst_on_site_minutes: 25, ..DeadlineRules::default() };
+    let rules = RuleSet::new(d, TemperatureRules::default()).unwrap_or_default();
+    assert_eq!(deadlines(&burst, &rules, utc(8, 5))[0].due, utc(8, 25));
+}
+
+/// Source 001's daily repair (on site within 60 min, fixed within 24 h) is
+/// the repair settings with other values, not a category of its own.
+#[test]
+fn the_daily_repair_variant_is_the_repair_settings_at_sixty_minutes_and_a_day() {
+    let d = DeadlineRules {
+        repair_on_site_minutes: 60,
+        repair_fixed_minutes: 24 * 60,
+        ..DeadlineRules::default()
+    };
+    let rules = RuleSet::new(d, TemperatureRules::default()).unwrap_or_default();
+    let mut repair = order(WorkOrderCategory::Repair);
+    let statuses = deadlines(&repair, &rules, utc(8, 5));
+    let due = |kind| statuses.iter().find(|s| s.kind == kind).map(|s| s.due);
+    assert_eq!(due(DeadlineKind::OnSite), Some(utc(9, 0)));
+    assert_eq!(due(DeadlineKind::Fixed), Some(utc_on(11, 8, 0)));
+    repair.milestones.on_site_at = Some(utc(9, 1));
+    assert_eq!(
+        state_of(&deadlines(&repair, &rules, utc(10, 0)), DeadlineKind::OnSite),
+        Some(DeadlineState::Missed { at: Some(utc(9, 1)) }),
+        "late by the 60-minute rule although within the default two hours"
+    );
+}

@@ -158,3 +158,61 @@ fn an_empty_reading_range_and_a_negative_outlier_threshold_are_refused() {
         Err(RuleSetError::NegativeOutlierThreshold(CentiCelsius(-1)))
     );
 }
+
+#[test]
+fn issue_14_settings_have_the_regulations_defaults_and_older_stored_sets_get_them() {
+    let rules = RuleSet::default();
+    assert_eq!(rules.deadlines().network_burst_on_site_minutes, 40);
+    assert_eq!(rules.deadlines().complaint_working_days, 5);
+    assert_eq!(rules.visits().from, NaiveTime::from_hms_opt(9, 0, 0).expect("time"));
+    assert_eq!(rules.visits().until, NaiveTime::from_hms_opt(18, 0, 0).expect("time"));
+    // A rule set stored before these keys existed is read with their defaults.
+    let mut older = serde_json::to_value(RuleSet::default()).expect("serialises");
+    if let Some(o) = older.as_object_mut() {
+        o.remove("visits");
+    }
+    if let Some(d) = older.get_mut("deadlines").and_then(Value::as_object_mut) {
+        d.remove("network_burst_on_site_minutes");
+        d.remove("complaint_working_days");
+    }
+    assert_eq!(RuleSet::from_stored(&older).ok(), Some(RuleSet::default()));
+    // The office's strict form requires them.
+    let e = RuleSet::from_json(&older).err().map(|e| (e.code(), e.field()));
+    assert_eq!(e.map(|(c, _)| c), Some("rule_set_shape"));
+}
+
+#[test]
+fn visit_hours_are_one_window_of_company_time() {
+    use chrono::{FixedOffset, TimeZone, Utc};
+    use hearth_domain::{Appointment, VisitRules};
+    let zone = FixedOffset::east_opt(8 * 3600).expect("zone");
+    let at = |d: u32, h: u32, m: u32| {
+        zone.with_ymd_and_hms(2025, 1, d, h, m, 0).single().expect("t").with_timezone(&Utc)
+    };
+    let visits = VisitRules::default();
+    let allows = |a, b| visits.allows(&Appointment::new(a, b).expect("appointment"), zone);
+    assert!(allows(at(10, 9, 0), at(10, 18, 0)), "the whole window, both ends inclusive");
+    assert!(allows(at(10, 14, 0), at(10, 15, 0)));
+    assert!(!allows(at(10, 8, 59), at(10, 10, 0)), "starts too early");
+    assert!(!allows(at(10, 17, 0), at(10, 18, 1)), "ends too late");
+    assert!(!allows(at(10, 10, 0), at(11, 10, 0)), "spans a night");
+    // 09:30 in Beijing is 01:30 UTC: judged in company time.
+    assert!(allows(at(10, 9, 30), at(10, 9, 30)));
+
+    let wider = RuleSet::default().with_visits(VisitRules {
+        from: NaiveTime::from_hms_opt(8, 0, 0).expect("time"),
+        until: NaiveTime::from_hms_opt(20, 0, 0).expect("time"),
+    });
+    assert!(
+        wider.is_ok_and(|r| r
+            .visits()
+            .allows(&Appointment::new(at(10, 8, 0), at(10, 19, 0)).expect("a"), zone))
+    );
+    let empty = RuleSet::default().with_visits(VisitRules {
+        from: NaiveTime::from_hms_opt(18, 0, 0).expect("time"),
+        until: NaiveTime::from_hms_opt(9, 0, 0).expect("time"),
+    });
+    let e = empty.err();
+    assert_eq!(e.as_ref().map(RuleSetError::code), Some("rule_empty_visit_hours"));
+    assert_eq!(e.and_then(|e| e.field()), Some("visits.from".into()));
+}

@@ -1574,3 +1574,114 @@ async fn milestones_set_by_the_office_are_attributed_and_never_back_dated_silent
         )
         .await;
 }
+
+fn deadline_due(order: &Value, kind: &str) -> String {
+    order["deadlines"]
+        .as_array()
+        .and_then(|d| d.iter().find(|x| x["kind"] == kind))
+        .and_then(|x| x["due"].as_str())
+        .unwrap_or("absent")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn complaints_are_answered_in_working_days_and_network_bursts_reached_in_forty_minutes() {
+    // Friday 2025-01-10, 17:00 company time.
+    let friday = utc("2025-01-10T17:00:00+08:00");
+    let server = Server::start(friday + minutes(33)).await;
+    server.order(order_body("WO-COMPLAINT", "complaint", friday, "301")).await;
+    server.order(order_body("WO-BURST", "network_burst", friday, "302")).await;
+
+    let list = server.listed("").await;
+    let complaint = find(&list, "WO-COMPLAINT");
+    assert_eq!(deadline_due(complaint, "complaint_answered"), "2025-01-17T09:00:00Z", "{complaint}");
+    assert_eq!(deadline_state(complaint, "complaint_answered"), "open", "{complaint}");
+    assert_eq!(deadline_state(complaint, "on_site"), "absent", "a complaint has no clock for a visit");
+    let burst = find(&list, "WO-BURST");
+    assert_eq!(deadline_due(burst, "on_site"), "2025-01-10T09:40:00Z", "{burst}");
+    assert_eq!(deadline_state(burst, "on_site"), "at_risk", "{burst}");
+
+    // Answered the next Friday at 16:00 (completion recorded by phone).
+    server.set_now(utc("2025-01-17T16:30:00+08:00"));
+    server
+        .post_ok(
+            "/v1/office/work-orders/WO-COMPLAINT/milestones",
+            json!({"completed_at": "2025-01-17T16:00:00+08:00", "reason": "电话答复用户", "expected_rev": 1}),
+            StatusCode::OK,
+        )
+        .await;
+    let list = server.listed("").await;
+    assert_eq!(deadline_state(find(&list, "WO-COMPLAINT"), "complaint_answered"), "met");
+    assert_eq!(deadline_state(find(&list, "WO-BURST"), "on_site"), "missed");
+
+    // The office names the categories it accepts.
+    let (status, bad) =
+        server.post("/v1/office/work-orders", order_body("WO-X", "grievance", friday, "303")).await;
+    assert_eq!((status, bad["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_field")), "{bad}");
+    assert!(bad["message"].as_str().unwrap_or("").contains("complaint"), "{bad}");
+}
+
+#[tokio::test]
+async fn appointments_outside_the_visit_hours_are_refused_on_create_and_reschedule() {
+    let t0 = utc("2025-01-10T08:00:00+08:00");
+    let server = Server::start(t0).await;
+    let with_slot = |id: &str, room: &str, start: &str, end: &str| {
+        let mut body = order_body(id, "repair", t0, room);
+        body["appointment"] = json!({"start": start, "end": end});
+        body
+    };
+    for (start, end) in [
+        ("2025-01-10T08:30:00+08:00", "2025-01-10T10:00:00+08:00"),
+        ("2025-01-10T17:00:00+08:00", "2025-01-10T18:30:00+08:00"),
+        ("2025-01-10T17:00:00+08:00", "2025-01-11T10:00:00+08:00"),
+        // 10:00 UTC is 18:00 in Beijing: the offset given does not matter.
+        ("2025-01-10T09:00:00Z", "2025-01-10T10:30:00Z"),
+    ] {
+        let (status, bad) =
+            server.post("/v1/office/work-orders", with_slot("WO-OUT", "301", start, end)).await;
+        assert_eq!(
+            (status, bad["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("outside_visit_hours")),
+            "{start} – {end}: {bad}"
+        );
+        assert!(bad["message"].as_str().unwrap_or("").starts_with("appointment"), "{bad}");
+        assert!(bad["message"].as_str().unwrap_or("").contains("09:00"), "{bad}");
+    }
+    let (status, missing) = server.get("/v1/office/work-orders/WO-OUT").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing was created: {missing}");
+
+    // Both ends of the window are allowed.
+    server.order(with_slot("WO-IN", "302", "2025-01-10T09:00:00+08:00", "2025-01-10T18:00:00+08:00")).await;
+    let evening = json!({"start": "2025-01-10T18:00:00+08:00", "end": "2025-01-10T19:00:00+08:00"});
+    let (status, bad) = server
+        .post("/v1/office/work-orders/WO-IN/reschedule", json!({"appointment": evening, "expected_rev": 1}))
+        .await;
+    assert_eq!(
+        (status, bad["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("outside_visit_hours")),
+        "{bad}"
+    );
+
+    // A company that visits until 20:00 sets it in its rule set.
+    let (_, rules) = server.get("/v1/office/rule-set").await;
+    assert_eq!(rules["body"]["visits"], json!({"from": "09:00:00", "until": "18:00:00"}), "{rules}");
+    let mut later = rules["body"].clone();
+    later["visits"]["until"] = json!("20:00:00");
+    let (status, stored) = server.put("/v1/office/rule-set", later).await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+    server
+        .post_ok(
+            "/v1/office/work-orders/WO-IN/reschedule",
+            json!({"appointment": evening, "expected_rev": 1}),
+            StatusCode::OK,
+        )
+        .await;
+    let mut empty = stored["body"].clone();
+    empty["visits"]["until"] = json!("08:00:00");
+    let (status, bad) = server.put("/v1/office/rule-set", empty).await;
+    assert_eq!(
+        (status, bad["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_rule_set")),
+        "{bad}"
+    );
+}

@@ -25,6 +25,8 @@ export const WORK_ORDER_CATEGORIES = all<WorkOrderCategory>()([
   'valve_open',
   'valve_close',
   'meter_check',
+  'complaint',
+  'network_burst',
 ]);
 
 /** The seven steps, in the order they must be done. */

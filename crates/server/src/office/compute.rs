@@ -21,13 +21,15 @@ use super::model::OrderStatus;
 /// hours, local dates of measurements and generated work-order ids use it.
 pub const COMPANY_UTC_OFFSET_MINUTES: i32 = 8 * 60;
 
-/// The categories that get a follow-up call after completion.
-pub const REPAIR_TYPES: [WorkOrderCategory; 5] = [
+/// The categories that get a follow-up call after completion (a complaint
+/// is answered, not called back: its answer is the completion).
+pub const REPAIR_TYPES: [WorkOrderCategory; 6] = [
     WorkOrderCategory::Repair,
     WorkOrderCategory::Leak,
     WorkOrderCategory::ValveOpen,
     WorkOrderCategory::ValveClose,
     WorkOrderCategory::MeterCheck,
+    WorkOrderCategory::NetworkBurst,
 ];
 
 pub fn company_offset() -> FixedOffset {
@@ -626,9 +628,10 @@ mod tests {
 
         let nobody = serde_json::json!({"at": "2025-01-10T03:00:00Z", "outcome": {"kind": "refused_entry", "reason": "x"}});
         let Value::Object(data) = nobody else { panic!("object") };
-        assert!(
-            milestone_claims(schema::VISIT_OUTCOME, &data, 0).is_empty(),
-            "only a resolved visit completes"
+        assert_eq!(
+            milestone_claims(schema::VISIT_OUTCOME, &data, 0),
+            vec![(Milestone::OnSiteAt, t(3, 0))],
+            "only a resolved visit completes; a refused entry proves the technician came"
         );
         assert!(milestone_claims("hearth.unknown/1", &Map::new(), 0).is_empty());
     }

@@ -107,7 +107,8 @@ fn variant<T: DeserializeOwned>(field: &str, value: &str, allowed: &str) -> ApiR
         .map_err(|_| bad_field(field, &format!("must be one of {allowed}")))
 }
 
-pub const CATEGORIES: &str = "repair, leak, temperature_test, valve_open, valve_close, meter_check";
+pub const CATEGORIES: &str =
+    "repair, leak, temperature_test, valve_open, valve_close, meter_check, complaint, network_burst";
 
 pub fn category(field: &str, value: &str) -> ApiResult<WorkOrderCategory> {
     variant(field, value, CATEGORIES)
@@ -326,6 +327,10 @@ mod tests {
     #[test]
     fn categories_are_the_domain_names() {
         assert_eq!(category("c", "leak").ok(), Some(WorkOrderCategory::Leak));
+        assert_eq!(category("c", "complaint").ok(), Some(WorkOrderCategory::Complaint));
+        assert_eq!(category("c", "network_burst").ok(), Some(WorkOrderCategory::NetworkBurst));
+        let listed = CATEGORIES.split(", ").filter(|c| category("c", c).is_ok()).count();
+        assert_eq!(listed, CATEGORIES.split(", ").count(), "every listed category parses");
         assert!(category("c", "Leak").is_err());
     }
 }

@@ -61,6 +61,25 @@ fn created_conflict(what: &'static str, code: &'static str) -> impl Fn(StorageEr
     }
 }
 
+/// Home visits only within the rule set's visit hours (000: 09:00–18:00,
+/// company time): `422 outside_visit_hours` names the field.
+async fn within_visit_hours(state: &AppState, field: &str, agreed: &Appointment) -> ApiResult<()> {
+    let book = crate::rules::rule_book(state).await?;
+    let visits = *book.current().1.visits();
+    if visits.allows(agreed, compute::company_offset()) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "outside_visit_hours",
+        format!(
+            "{field}: home visits are from {} to {} company time, within one day",
+            visits.from.format("%H:%M"),
+            visits.until.format("%H:%M")
+        ),
+    ))
+}
+
 fn appointment(field: &str, a: &input::AppointmentInput) -> ApiResult<Appointment> {
     let start = input::instant(&format!("{field}.start"), &a.start)?;
     let end = input::instant(&format!("{field}.end"), &a.end)?;
@@ -146,6 +165,9 @@ async fn build_order(
         _ => None,
     };
     order.appointment = input.appointment.as_ref().map(|a| appointment("appointment", a)).transpose()?;
+    if let Some(agreed) = &order.appointment {
+        within_visit_hours(state, "appointment", agreed).await?;
+    }
     for t in technicians(state, &input.technicians).await? {
         order.assign(t);
     }
@@ -329,6 +351,7 @@ pub async fn reschedule(
 ) -> ApiResult<SnapshotView> {
     let now = now(state);
     let agreed = appointment("appointment", &input.appointment)?;
+    within_visit_hours(state, "appointment", &agreed).await?;
     let (snapshot, mut body) = load_for_change(state, id, input.expected_rev).await?;
     require_open(&body)?;
     body.order.appointment = Some(agreed);

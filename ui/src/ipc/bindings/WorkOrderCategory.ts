@@ -3,4 +3,4 @@
 /**
  * What kind of job the order is; it decides which deadlines apply.
  */
-export type WorkOrderCategory = "repair" | "leak" | "temperature_test" | "valve_open" | "valve_close" | "meter_check";
+export type WorkOrderCategory = "repair" | "leak" | "temperature_test" | "valve_open" | "valve_close" | "meter_check" | "complaint" | "network_burst";
