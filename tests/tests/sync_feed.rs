@@ -72,7 +72,15 @@ async fn ten_thousand_work_orders_page_in_update_and_survive_a_reset() {
 
     // An update: the office reschedules one order; its rev goes up and the tablet's copy is replaced.
     let (_, old_rev, _) = orders.iter().find(|(id, _, _)| id == "WO-FEED-00042").unwrap().clone();
-    let start = chrono::Utc::now() + chrono::Duration::days(1);
+    // Tomorrow 10:00–12:00 company time: within the visit hours, whatever the time of this run.
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let tomorrow = chrono::Utc::now().with_timezone(&beijing).date_naive() + chrono::Duration::days(1);
+    let start = tomorrow
+        .and_hms_opt(10, 0, 0)
+        .unwrap()
+        .and_local_timezone(beijing)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
     let end = start + chrono::Duration::hours(2);
     post(
         &http,
