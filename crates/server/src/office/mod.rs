@@ -166,7 +166,7 @@ fn only(query: &HashMap<String, String>, allowed: &[&str]) -> ApiResult<()> {
     }
 }
 
-#[utoipa::path(post, path = "/v1/office/work-orders", tag = "office", summary = "Create a work order", security(("operator_token" = [])), request_body = Object, responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/office/work-orders", tag = "office", summary = "Create a work order", security(("operator_token" = [])), request_body = Object, responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody, description = "outside_visit_hours: the appointment is outside the rule set's visit hours")))]
 async fn create_work_order_h(
     State(state): State<AppState>,
     _office: OperatorAuth,
@@ -205,7 +205,7 @@ async fn assign_h(
     Ok(Json(service::assign(&state, &id, input::from_json(body)?).await?))
 }
 
-#[utoipa::path(post, path = "/v1/office/work-orders/{id}/reschedule", tag = "office", summary = "Move the appointment", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/office/work-orders/{id}/reschedule", tag = "office", summary = "Move the appointment", security(("operator_token" = [])), params(("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody, description = "outside_visit_hours: the appointment is outside the rule set's visit hours")))]
 async fn reschedule_h(
     State(state): State<AppState>,
     _office: OperatorAuth,
