@@ -286,8 +286,12 @@ pub async fn sign_report(
     work_order_id: String,
     performer_pin: String,
     witness_pin: String,
+    customer_side_cause: Option<String>,
 ) -> Answer<TestView> {
-    blocking(&shell, move |app| app.sign_report(&work_order_id, &performer_pin, &witness_pin)).await
+    blocking(&shell, move |app| {
+        app.sign_report(&work_order_id, &performer_pin, &witness_pin, customer_side_cause.as_deref())
+    })
+    .await
 }
 
 // ---- records and sync ----------------------------------------------------------

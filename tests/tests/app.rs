@@ -146,7 +146,7 @@ async fn a_visit_and_a_refused_test_made_in_the_app_reach_the_server_accepted_an
         reading(RoomKind::LivingRoom, "客厅", "16.9"),
     )
     .unwrap();
-    app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN).unwrap();
+    app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN, None).unwrap();
     let refused = SignoffInput::Refused { reason: "不认可测量结果".into() };
     let SignoffResult::Test(t) = app.customer_signoff(TEST, refused).unwrap() else {
         panic!("the test answers")

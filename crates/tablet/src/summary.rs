@@ -294,6 +294,10 @@ pub(crate) fn test(
     if let Some(c) = test_compliance(state, rules) {
         let _ = writeln!(out, "结论：{}", overall(c.verdict));
     }
+    // What the customer signs or refuses includes the cause the testers found.
+    if let Some(cause) = state.report.as_ref().and_then(|(r, _)| r.customer_side_cause.as_ref()) {
+        let _ = writeln!(out, "测温人员认定属用户自身原因：{cause}（不达标期间不减收采暖费）");
+    }
     let _ = writeln!(out, "测温结果当场记录，不得事后填写或改写。");
     closing(&mut out, company);
     out

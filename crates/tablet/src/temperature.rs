@@ -481,11 +481,16 @@ impl App {
     }
 
     /// Both testers sign the report with their PINs; it binds every reading in force.
+    /// Both testers sign the report with their PINs. `customer_side_cause`:
+    /// what the testers found on the customer's side that causes the cold
+    /// (their own alterations): it is sealed in the report, and the days it
+    /// opens earn no fee reduction (`hearth_domain::fee`).
     pub fn sign_report(
         &self,
         work_order_id: &str,
         performer_pin: &str,
         witness_pin: &str,
+        customer_side_cause: Option<&str>,
     ) -> Result<TestView, AppError> {
         let (state, report) = {
             let store = self.db();
@@ -495,7 +500,10 @@ impl App {
             if state.report.is_some() {
                 return Err(AppError::new("report_signed", "the report is already signed"));
             }
-            let report = state.test.report(self.rules(&store)?.temperature())?;
+            let mut report = state.test.report(self.rules(&store)?.temperature())?;
+            if let Some(cause) = customer_side_cause.filter(|c| !c.trim().is_empty()) {
+                report = report.with_customer_side_cause(cause)?;
+            }
             (state, report)
         };
         // Unlocking runs Argon2; no store lock is held meanwhile.

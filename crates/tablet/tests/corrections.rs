@@ -151,7 +151,7 @@ fn what_the_customer_answered_and_what_binds_other_records_cannot_be_withdrawn()
     let t = f.app.start_temperature_test(TEST, WITNESS, WITNESS_PIN, GOOD_THERMOMETER).unwrap();
     let t = f.app.add_reading(&t.work_order_id, reading(RoomKind::LivingRoom, "客厅", "17.2")).unwrap();
     let reading_id = t.readings[0].record.record_id.clone();
-    let t = f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN).unwrap();
+    let t = f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN, None).unwrap();
     let report_id = t.report.unwrap().record_id;
     // The report binds the reading: record_bound; the report itself is final: record_final.
     assert_eq!(code(f.app.void_record(&reading_id, "读错了")), "record_bound");
@@ -192,7 +192,7 @@ fn a_test_begun_with_the_wrong_thermometer_is_given_up_and_started_again() {
     assert!(t.readings.is_empty(), "the given-up test's readings are not this test's");
     let t = f.app.add_reading(TEST, reading(RoomKind::LivingRoom, "客厅", "18.6")).unwrap();
     assert_eq!(t.readings.len(), 1);
-    let t = f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN).unwrap();
+    let t = f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN, None).unwrap();
     assert!(t.report.is_some());
     // Once the report is signed the test can no longer be given up: report_signed.
     assert_eq!(code(f.app.abandon_temperature_test(TEST, "不想要了")), "report_signed");

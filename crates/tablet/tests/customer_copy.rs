@@ -123,7 +123,7 @@ fn a_refused_temperature_test_gives_a_copy_with_every_reading_the_verdict_and_th
     for (kind, label, celsius) in rooms {
         f.app.add_reading(TEST, reading(kind, label, celsius)).unwrap();
     }
-    f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN).unwrap();
+    f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN, None).unwrap();
     // Before the customer answers there is nothing to copy: no_signoff.
     assert_eq!(code(f.app.customer_copy(TEST)), "no_signoff");
     let refused = SignoffInput::Refused { reason: "客户认为测温位置不对".into() };

@@ -42,6 +42,6 @@ fn a_reading_meets_testers_on_site_and_the_signed_report_completes_the_test() {
     f.app.start_temperature_test(TEST, WITNESS, WITNESS_PIN, GOOD_THERMOMETER).unwrap();
     f.app.add_reading(TEST, reading(RoomKind::LivingRoom, "客厅", "17.2")).unwrap();
     assert_ne!(next_deadline(&f, TEST), Some(DeadlineKind::TestersOnSite), "the testers are in the home");
-    f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN).unwrap();
+    f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN, None).unwrap();
     assert_eq!(next_deadline(&f, TEST), None, "the co-signed report completes the test");
 }

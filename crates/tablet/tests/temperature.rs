@@ -149,7 +149,7 @@ fn both_testers_co_sign_the_report_and_the_customer_may_refuse() {
     let f = signed_in();
     f.app.start_temperature_test(TEST, WITNESS, WITNESS_PIN, GOOD_THERMOMETER).unwrap();
     // No readings: no_readings.
-    assert_eq!(code(f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN)), "no_readings");
+    assert_eq!(code(f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN, None)), "no_readings");
     f.app.add_reading(TEST, reading(RoomKind::LivingRoom, "客厅", "17.2")).unwrap();
     f.app.add_reading(TEST, reading(RoomKind::Bedroom, "主卧", "17.9")).unwrap();
     // The customer before the report: report_not_signed.
@@ -158,8 +158,8 @@ fn both_testers_co_sign_the_report_and_the_customer_may_refuse() {
         "report_not_signed"
     );
     // A wrong witness PIN: wrong_pin, and nothing sealed.
-    assert_eq!(code(f.app.sign_report(TEST, PERFORMER_PIN, "000000")), "wrong_pin");
-    let t = f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN).unwrap();
+    assert_eq!(code(f.app.sign_report(TEST, PERFORMER_PIN, "000000", None)), "wrong_pin");
+    let t = f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN, None).unwrap();
     let report = t.report.expect("the report is sealed");
     assert_eq!(report.schema, "hearth.temperature_test/1");
     // The sealed report carries both signatures.
@@ -169,7 +169,7 @@ fn both_testers_co_sign_the_report_and_the_customer_may_refuse() {
     assert_eq!(sealed.content.refs.len(), 2, "the report binds both readings");
     // After the report: report_signed for new readings and a second report.
     assert_eq!(code(f.app.add_reading(TEST, reading(RoomKind::Study, "书房", "18"))), "report_signed");
-    assert_eq!(code(f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN)), "report_signed");
+    assert_eq!(code(f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN, None)), "report_signed");
     let summary = t.summary.clone();
     assert!(summary.contains("结论：室温不达标"), "{summary}");
     assert!(summary.contains("王建国（T0017）、李秀英（T0023）"), "{summary}");
@@ -191,4 +191,16 @@ fn both_testers_co_sign_the_report_and_the_customer_may_refuse() {
     let t = f.app.temperature_test(TEST).unwrap().unwrap();
     assert!(t.signoff.is_some() && t.report.is_some());
     assert_eq!(f.app.store().lock().unwrap().verify_chain().unwrap().entries, 4);
+}
+
+#[test]
+fn the_testers_may_record_a_cause_on_the_customers_side_and_the_customer_sees_it() {
+    let f = signed_in();
+    f.app.start_temperature_test(TEST, WITNESS, WITNESS_PIN, GOOD_THERMOMETER).unwrap();
+    f.app.add_reading(TEST, reading(RoomKind::LivingRoom, "客厅", "15.0")).unwrap();
+    let t = f.app.sign_report(TEST, PERFORMER_PIN, WITNESS_PIN, Some("用户私自封堵暖气片")).unwrap();
+    assert!(t.summary.contains("用户私自封堵暖气片"), "{}", t.summary);
+    let report = t.report.expect("the report is sealed");
+    let sealed = f.app.store().lock().unwrap().chain_record(&report.record_id).unwrap().unwrap();
+    assert_eq!(sealed.content.data["customer_side_cause"], "用户私自封堵暖气片", "sealed in the report");
 }

@@ -96,8 +96,8 @@ export const addReading = (workOrderId: string, input: ReadingInput) =>
   call<TestView>('add_reading', { workOrderId, input });
 export const correctReading = (workOrderId: string, originalRecordId: string, reason: string, input: ReadingInput) =>
   call<TestView>('correct_reading', { workOrderId, originalRecordId, reason, input });
-export const signReport = (workOrderId: string, performerPin: string, witnessPin: string) =>
-  call<TestView>('sign_report', { workOrderId, performerPin, witnessPin });
+export const signReport = (workOrderId: string, performerPin: string, witnessPin: string, customerSideCause: string | null) =>
+  call<TestView>('sign_report', { workOrderId, performerPin, witnessPin, customerSideCause });
 
 // ---- records and sync ---------------------------------------------------------
 
