@@ -62,6 +62,21 @@ fn address(order: Option<&WorkOrder>) -> String {
     })
 }
 
+fn copy_view(
+    work_order_id: &str,
+    record: &ChainRecord,
+    path: &std::path::Path,
+) -> Result<CustomerCopyView, AppError> {
+    let bytes = std::fs::metadata(path).map_err(storage)?.len();
+    Ok(CustomerCopyView {
+        work_order_id: work_order_id.to_owned(),
+        signoff_record_id: record.content.record_id.clone(),
+        content_hash: record.content_hash.to_hex(),
+        path: path.display().to_string(),
+        bytes,
+    })
+}
+
 impl App {
     /// The customer's copy of the order's sign-off (the temperature test's,
     /// else the visit's): made on first asking, then kept. `no_signoff` until
@@ -77,28 +92,37 @@ impl App {
         work_order_id: &str,
     ) -> Result<CustomerCopyView, AppError> {
         let order = self.order(store, work_order_id).ok();
-        let (copy, record) = match self.test_state(store, work_order_id)? {
-            Some(state) if state.signoff.is_some() => self.test_copy(store, order.as_ref(), &state)?,
-            _ => {
-                let order = order.ok_or_else(|| AppError::unknown_work_order(work_order_id))?;
-                let state = self.visit_state(store, &order)?;
-                self.visit_copy(store, &order, &state)?
-            }
+        let test = self.test_state(store, work_order_id)?.filter(|s| s.signoff.is_some());
+        let visit = match (&test, &order) {
+            (None, Some(order)) => Some(self.visit_state(store, order)?),
+            _ => None,
         };
+        // The copy made at sign-off is the customer's copy: once made it is
+        // kept and opened as it is, even after the signature image it holds
+        // was pruned from the tablet (the server has it, protocol §10.9).
+        let signed = test
+            .as_ref()
+            .and_then(|s| s.signoff.as_ref())
+            .or_else(|| visit.as_ref().and_then(|v| v.signoff.as_ref()))
+            .map(|(_, r)| r);
         let dir = store.dir().join(COPY_DIR);
+        if let Some(record) = signed {
+            let path = dir.join(format!("{}.pdf", record.content.record_id));
+            if path.is_file() {
+                return copy_view(work_order_id, record, &path);
+            }
+        }
+        let (copy, record) = match (&test, visit.as_ref(), order.as_ref()) {
+            (Some(state), _, _) => self.test_copy(store, order.as_ref(), state)?,
+            (None, Some(state), Some(order)) => self.visit_copy(store, order, state)?,
+            _ => return Err(AppError::unknown_work_order(work_order_id)),
+        };
         let path = dir.join(format!("{}.pdf", record.content.record_id));
         if !path.is_file() {
             let pdf = hearth_copy::render(&copy, &self.cjk_font()?)?;
             write_durably(&dir, &path, &pdf)?;
         }
-        let bytes = std::fs::metadata(&path).map_err(storage)?.len();
-        Ok(CustomerCopyView {
-            work_order_id: work_order_id.to_owned(),
-            signoff_record_id: record.content.record_id.clone(),
-            content_hash: record.content_hash.to_hex(),
-            path: path.display().to_string(),
-            bytes,
-        })
+        copy_view(work_order_id, &record, &path)
     }
 
     /// The device's CJK font, found once (fonts-noto-cjk on Linux, the system font on Android).

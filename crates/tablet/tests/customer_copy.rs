@@ -159,3 +159,29 @@ fn an_order_nobody_signed_has_no_copy() {
     assert_eq!(code(f.app.customer_copy(REPAIR)), "no_signoff");
     assert_eq!(code(f.app.customer_copy("WO-NOPE")), "unknown_work_order");
 }
+
+#[test]
+fn the_copy_made_at_sign_off_opens_after_the_signature_left_the_tablet() {
+    let f = signed_in();
+    visit(&f);
+    let SignoffResult::Visit(v) = f.app.customer_signoff(REPAIR, signature()).unwrap() else {
+        panic!("a repair order's sign-off answers with the visit")
+    };
+    let first = f.app.customer_copy(REPAIR).unwrap();
+    // The sync engine prunes the signature once the server holds it; the
+    // copy the customer was given must still open (it used to be rebuilt
+    // from the signature image, and failed).
+    let Some(hearth_domain::CustomerSignoff::Signed { signature_png_sha256, strokes_sha256, .. }) =
+        v.signoff.map(|s| s.signoff)
+    else {
+        panic!("signed")
+    };
+    let store = hearth_store::Store::open(f.dir.path()).unwrap();
+    for sha in [signature_png_sha256, strokes_sha256] {
+        let path = store.blob_path(&sha.as_str().parse().unwrap());
+        std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    drop(store);
+    let again = f.app.customer_copy(REPAIR).unwrap();
+    assert_eq!((again.path, again.bytes), (first.path, first.bytes));
+}
