@@ -22,6 +22,7 @@ pub mod input;
 pub mod rules;
 pub mod signoff;
 pub mod temperature;
+pub mod time;
 pub mod value;
 pub mod visit;
 pub mod work_order;

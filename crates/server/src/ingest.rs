@@ -428,13 +428,13 @@ fn orders_opened_on_site(
             continue;
         };
         let tech_id = content.signers.first().map(|x| x.tech_id.clone()).unwrap_or_default();
-        let origin = crate::office::OpenedOnSite {
+        let origin = crate::orders::OpenedOnSite {
             record_id: entry.record_id.clone(),
             device_id: entry.device_id.clone(),
             tech_id,
             confirmed_at: None,
         };
-        out.push(crate::office::service::opened_on_site_snapshot(order, origin, now)?);
+        out.push(crate::orders::opened_on_site_snapshot(order, origin, now)?);
     }
     Ok(out)
 }

@@ -24,6 +24,7 @@ pub mod ingest;
 pub mod limits;
 pub mod office;
 pub mod openapi;
+pub mod orders;
 pub mod rules;
 pub mod server_key;
 pub mod state;

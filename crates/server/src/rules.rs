@@ -15,9 +15,9 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::office::compute::{bracket, company_offset, ms_to_utc};
 use crate::state::AppState;
 use crate::storage::{DeviceKeys, PutSnapshot, Scope, SnapshotKind, StoredEntry};
+use hearth_domain::time::{bracket, company_offset, ms_to_utc};
 
 /// A sealed reading as the judge sees it: its data, the time the server
 /// believes it was taken (the claim bracketed, §8), and whether the reading
@@ -329,7 +329,7 @@ impl<'a> RuleContext<'a> {
         }
         let assigned = match self.state.storage.snapshot(SnapshotKind::WorkOrder, id).await? {
             None => None,
-            Some(s) => Some(crate::office::service::work_order_body(&s)?.order.assigned_technicians)
+            Some(s) => Some(crate::orders::work_order_body(&s)?.order.assigned_technicians)
                 .map(|ts| ts.iter().map(|t| t.as_str().to_owned()).collect()),
         };
         self.work_orders.insert(id.to_owned(), assigned.clone());

@@ -120,7 +120,8 @@ pub mod compute;
 pub mod decisions;
 pub mod households;
 pub mod input;
-pub mod model;
+/// The work-order snapshot model lives in `crate::orders` (ingest stands on it too).
+pub use crate::orders as model;
 pub mod service;
 pub mod views;
 

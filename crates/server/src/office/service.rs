@@ -12,11 +12,11 @@ use serde_json::Value;
 use super::compute::{self, ms_to_utc};
 use super::input::{self, bad_field};
 use super::model::{
-    Action, CallOutcome, Cancellation, FollowUp, OpenedOnSite, OrderStatus, SnapshotView, TechnicianBody,
-    WorkOrderBody,
+    Action, CallOutcome, Cancellation, FollowUp, OrderStatus, SnapshotView, TechnicianBody, WorkOrderBody,
 };
 use super::views;
 use crate::error::{ApiError, ApiResult};
+use crate::orders::{work_order_body, work_order_scope};
 use crate::state::AppState;
 use crate::storage::{PutSnapshot, Scope, Snapshot, SnapshotKind, StorageError};
 
@@ -29,27 +29,6 @@ fn now(state: &AppState) -> DateTime<Utc> {
 
 fn to_value<T: serde::Serialize>(value: &T) -> ApiResult<Value> {
     serde_json::to_value(value).map_err(ApiError::internal)
-}
-
-/// A snapshot body this server wrote but cannot read back is our fault.
-pub fn work_order_body(snapshot: &Snapshot) -> ApiResult<WorkOrderBody> {
-    serde_json::from_value(snapshot.body.clone())
-        .map_err(|e| ApiError::internal(format!("work order {} has an unreadable body: {e}", snapshot.id)))
-}
-
-/// Who the feed sends an order to: its technicians' devices while it is not
-/// cancelled; nobody once cancelled (tablets get `work_order_removed`). An
-/// order a technician opened on site stays on the tablet that opened it
-/// until dispatch confirms it: no tablet can put work on another's.
-pub fn work_order_scope(body: &WorkOrderBody) -> Scope {
-    if body.status == OrderStatus::Cancelled {
-        return Scope::default();
-    }
-    if let Some(origin) = body.opened_on_site.as_ref().filter(|o| o.confirmed_at.is_none()) {
-        return Scope { technicians: vec![], device_id: Some(origin.device_id.clone()) };
-    }
-    let technicians = body.order.assigned_technicians.iter().map(|t| t.as_str().to_owned()).collect();
-    Scope { technicians, device_id: None }
 }
 
 fn created_conflict(what: &'static str, code: &'static str) -> impl Fn(StorageError) -> ApiError {
@@ -229,30 +208,6 @@ pub async fn create_work_order(state: &AppState, input: input::NewWorkOrder) -> 
         }
     }
     Err(ApiError::conflict("busy", "could not allocate a work order id; try again"))
-}
-
-/// The snapshot that files an order a technician opened on site, from
-/// their tablet's `hearth.work_order_local/1` record: open, on that tablet
-/// only, awaiting dispatch's confirmation. Ingest writes it in the batch's
-/// transaction, only where no order has the id (a resent record, or an
-/// office order, leaves the existing one as it is).
-pub fn opened_on_site_snapshot(
-    order: WorkOrder,
-    origin: OpenedOnSite,
-    now_ms: i64,
-) -> ApiResult<PutSnapshot> {
-    let now = compute::ms_to_utc(now_ms);
-    let mut body = WorkOrderBody { opened_on_site: Some(origin), ..WorkOrderBody::open(order) };
-    let detail = body.opened_on_site.as_ref().map(|o| o.tech_id.clone());
-    body.note(now, Action::OpenedOnSite, detail);
-    Ok(PutSnapshot {
-        kind: SnapshotKind::WorkOrder,
-        id: body.order.id.as_str().to_owned(),
-        body: to_value(&body)?,
-        scope: work_order_scope(&body),
-        expected_rev: None,
-        now_ms,
-    })
 }
 
 /// Dispatch confirms an order a technician opened on site (409

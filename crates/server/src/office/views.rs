@@ -22,8 +22,8 @@ use super::compute::{
 };
 use super::input::{self, bad_field};
 use super::model::{Cancellation, FollowUp, HistoryEntry, OpenedOnSite, OrderStatus, WorkOrderBody};
-use super::service::work_order_body;
 use crate::error::{ApiError, ApiResult};
+use crate::orders::work_order_body;
 use crate::rules::{RuleBook, SealedReading, judge_sealed_report};
 use crate::state::AppState;
 use crate::storage::{ReviewDecision, ReviewVerdict, Snapshot, SnapshotKind, StoredEntry};

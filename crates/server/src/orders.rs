@@ -1,3 +1,8 @@
+//! Work-order snapshots (protocol §7): the body the office writes and the
+//! feed carries, who it is for, and the order a technician opened on site
+//! as ingest files it. One module both ingest and the office stand on;
+//! ingest never calls into the office's HTTP module.
+//!
 //! The snapshot bodies the office writes (and tablets receive through the
 //! feed), and the answer shape of a written snapshot.
 
@@ -6,7 +11,8 @@ use hearth_domain::{Phone, TechnicianId, WorkOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::storage::Snapshot;
+use crate::error::{ApiError, ApiResult};
+use crate::storage::{PutSnapshot, Scope, Snapshot, SnapshotKind};
 
 /// Where a work order stands in the office.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -183,4 +189,49 @@ impl From<Snapshot> for SnapshotView {
     fn from(s: Snapshot) -> Self {
         Self { id: s.id, rev: s.rev, updated_at_ms: s.updated_at_ms, body: s.body }
     }
+}
+
+/// A snapshot body this server wrote but cannot read back is our fault.
+pub fn work_order_body(snapshot: &Snapshot) -> ApiResult<WorkOrderBody> {
+    serde_json::from_value(snapshot.body.clone())
+        .map_err(|e| ApiError::internal(format!("work order {} has an unreadable body: {e}", snapshot.id)))
+}
+
+/// Who the feed sends an order to: its technicians' devices while it is not
+/// cancelled; nobody once cancelled (tablets get `work_order_removed`). An
+/// order a technician opened on site stays on the tablet that opened it
+/// until dispatch confirms it: no tablet can put work on another's.
+pub fn work_order_scope(body: &WorkOrderBody) -> Scope {
+    if body.status == OrderStatus::Cancelled {
+        return Scope::default();
+    }
+    if let Some(origin) = body.opened_on_site.as_ref().filter(|o| o.confirmed_at.is_none()) {
+        return Scope { technicians: vec![], device_id: Some(origin.device_id.clone()) };
+    }
+    let technicians = body.order.assigned_technicians.iter().map(|t| t.as_str().to_owned()).collect();
+    Scope { technicians, device_id: None }
+}
+
+/// The snapshot that files an order a technician opened on site, from
+/// their tablet's `hearth.work_order_local/1` record: open, on that tablet
+/// only, awaiting dispatch's confirmation. Ingest writes it in the batch's
+/// transaction, only where no order has the id (a resent record, or an
+/// office order, leaves the existing one as it is).
+pub fn opened_on_site_snapshot(
+    order: WorkOrder,
+    origin: OpenedOnSite,
+    now_ms: i64,
+) -> ApiResult<PutSnapshot> {
+    let now = hearth_domain::time::ms_to_utc(now_ms);
+    let mut body = WorkOrderBody { opened_on_site: Some(origin), ..WorkOrderBody::open(order) };
+    let detail = body.opened_on_site.as_ref().map(|o| o.tech_id.clone());
+    body.note(now, Action::OpenedOnSite, detail);
+    Ok(PutSnapshot {
+        kind: SnapshotKind::WorkOrder,
+        id: body.order.id.as_str().to_owned(),
+        body: serde_json::to_value(&body).map_err(ApiError::internal)?,
+        scope: work_order_scope(&body),
+        expected_rev: None,
+        now_ms,
+    })
 }
