@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "today",
     "work_order",
     "create_local_order",
+    "accept_order",
     "visit",
     "complete_step",
     "correct_step",

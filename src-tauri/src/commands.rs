@@ -37,6 +37,7 @@ pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         today,
         work_order,
         create_local_order,
+        accept_order,
         visit,
         complete_step,
         correct_step,
@@ -127,6 +128,11 @@ pub async fn work_order(shell: State<'_, Shell>, work_order_id: String) -> Answe
 #[tauri::command]
 pub async fn create_local_order(shell: State<'_, Shell>, input: LocalOrderInput) -> Answer<TodayItem> {
     blocking(&shell, move |app| app.create_local_order(input)).await
+}
+
+#[tauri::command]
+pub async fn accept_order(shell: State<'_, Shell>, work_order_id: String) -> Answer<TodayItem> {
+    blocking(&shell, move |app| app.accept_order(&work_order_id)).await
 }
 
 // ---- repair visit --------------------------------------------------------------

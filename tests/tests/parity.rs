@@ -40,6 +40,7 @@ enum Event {
     LateNotice(i64),
     Reading(i64),
     Report(i64),
+    Accepted(i64),
 }
 
 fn event() -> impl Strategy<Value = Event> {
@@ -53,7 +54,8 @@ fn event() -> impl Strategy<Value = Event> {
         m.clone().prop_map(Event::CannotFinish),
         m.clone().prop_map(Event::LateNotice),
         m.clone().prop_map(Event::Reading),
-        m.prop_map(Event::Report),
+        m.clone().prop_map(Event::Report),
+        m.prop_map(Event::Accepted),
     ]
 }
 
@@ -162,6 +164,12 @@ fn sealed(
                 .unwrap_or_else(|e| panic!("{e}"));
             (milestone_claim(EvidenceRecord::Reading(&r)), c)
         }
+        Event::Accepted(m) => {
+            let a = hearth_domain::OrderAccepted { accepted_at: at(*m) };
+            let c =
+                records::order_accepted(meta(n, at(*m)), wo, &a, signer()).unwrap_or_else(|e| panic!("{e}"));
+            (milestone_claim(EvidenceRecord::Accepted { at: a.accepted_at }), c)
+        }
         Event::Report(m) => {
             // The office reads a report's time from its record's creation; so does the tablet.
             let mut c = records::late_notice(
@@ -199,11 +207,15 @@ proptest! {
         dispatch_contacted in prop::option::of(0i64..3000),
         appointment in prop::option::of(0i64..2000),
         running_late in any::<bool>(),
+        assigned in any::<bool>(),
         now in 0i64..6000,
     ) {
         let address = Address::new("阳光花园", "3号楼", "2单元", "501").unwrap_or_else(|e| panic!("{e}"));
         let customer = Customer::new("孙丽华", "13935100001", address).unwrap_or_else(|e| panic!("{e}"));
         let mut order = WorkOrder::new("WO-PARITY", category, customer, "暖气不热", t0()).unwrap_or_else(|e| panic!("{e}"));
+        if assigned {
+            order.assign(hearth_domain::TechnicianId::parse("T0017").unwrap_or_else(|e| panic!("{e}")));
+        }
         order.appointment = appointment.map(|a| Appointment::new(at(a), at(a + 120)).unwrap_or_else(|e| panic!("{e}")));
         order.milestones = Milestones { contacted_at: dispatch_contacted.map(at), running_late, ..Milestones::default() };
         let rules = RuleSet::default();

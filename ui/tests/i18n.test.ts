@@ -62,7 +62,7 @@ describe('the dictionaries', () => {
       ...VISIT_STEPS.flatMap((s) => [`step.${s}`, `step_hint.${s}`]),
       ...ROOM_KINDS.map((r) => `room_kind.${r}`),
       ...NOTICE_PLACEMENTS.map((p) => `notice_placement.${p}`),
-      ...['contact', 'on_site', 'fixed', 'testers_on_site', 'complaint_answered', 'late_notice', 'follow_up_call'].map(
+      ...['accepted', 'contact', 'on_site', 'fixed', 'testers_on_site', 'complaint_answered', 'late_notice', 'follow_up_call'].map(
         (d) => `deadline.${d}`,
       ),
       ...['sealed', 'sent', 'receipted', 'needs_review'].map((s) => `record_state.${s}`),

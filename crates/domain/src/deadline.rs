@@ -33,6 +33,8 @@ use crate::work_order::{Appointment, Milestones, WorkOrder, WorkOrderCategory};
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineKind {
+    /// The technician accepts the order dispatch passed on (接单).
+    Accepted,
     /// Contact the customer.
     Contact,
     /// A technician at the home.
@@ -79,7 +81,7 @@ pub struct DeadlineStatus {
 }
 
 /// Every deadline that applies to `order`, judged at `now`, in the order
-/// contact, on site, fixed, testers on site, complaint answered, late notice,
+/// accepted (when assigned), contact, on site, fixed, testers on site, complaint answered, late notice,
 /// follow-up call.
 pub fn deadlines(order: &WorkOrder, rules: &RuleSet, now: DateTime<Utc>) -> Vec<DeadlineStatus> {
     let d = rules.deadlines();
@@ -90,6 +92,10 @@ pub fn deadlines(order: &WorkOrder, rules: &RuleSet, now: DateTime<Utc>) -> Vec<
         |kind, minutes, reached| judge.status(kind, received, add_minutes(received, minutes), reached);
 
     let mut out = Vec::new();
+    // An order passed on to technicians is accepted within the setting.
+    if !order.assigned_technicians.is_empty() {
+        out.push(from_receipt(DeadlineKind::Accepted, d.dispatch_accept_minutes, m.accepted_at));
+    }
     match order.category {
         WorkOrderCategory::Leak => {
             out.push(from_receipt(DeadlineKind::OnSite, d.leak_on_site_minutes, m.on_site_at));

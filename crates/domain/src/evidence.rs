@@ -12,6 +12,7 @@
 //! | visit outcome `refused_entry`, `not_resolved` | on site (the technician was at the home) | the outcome's `at` |
 //! | temperature-test report | completed | when the report was made (its record's `created` time) |
 //! | late notice (the customer was told) | late notice | `told_at` |
+//! | order accepted (接单) | accepted | `accepted_at` |
 //!
 //! The effective milestone is the earlier of what dispatch recorded and
 //! what the evidence shows.
@@ -27,6 +28,7 @@ use crate::work_order::Milestones;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Milestone {
+    AcceptedAt,
     ContactedAt,
     OnSiteAt,
     CompletedAt,
@@ -42,6 +44,13 @@ pub struct LateNotice {
     pub new_eta_ms: i64,
 }
 
+/// The data of a `hearth.order_accepted/1` record: when the technician
+/// accepted the order dispatch passed on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderAccepted {
+    pub accepted_at: DateTime<Utc>,
+}
+
 /// A sealed record, as far as milestones go.
 #[derive(Debug, Clone, Copy)]
 pub enum EvidenceRecord<'a> {
@@ -53,6 +62,10 @@ pub enum EvidenceRecord<'a> {
         made_at: DateTime<Utc>,
     },
     LateNotice(&'a LateNotice),
+    /// The technician accepted the order (`hearth.order_accepted/1`), at this time.
+    Accepted {
+        at: DateTime<Utc>,
+    },
 }
 
 /// What one record claims about the order's milestones. A visit that ended
@@ -80,6 +93,7 @@ pub fn milestone_claim(record: EvidenceRecord<'_>) -> Option<(Milestone, DateTim
         }) => Some((Milestone::OnSiteAt, *at)),
         EvidenceRecord::Reading(r) => Some((Milestone::OnSiteAt, r.taken_at.with_timezone(&Utc))),
         EvidenceRecord::Report { made_at } => Some((Milestone::CompletedAt, made_at)),
+        EvidenceRecord::Accepted { at } => Some((Milestone::AcceptedAt, at)),
         EvidenceRecord::LateNotice(n) => {
             DateTime::from_timestamp_millis(n.told_at_ms).map(|t| (Milestone::LateNoticeAt, t))
         }
@@ -102,6 +116,7 @@ pub fn effective_milestones(
     let mut m = recorded.clone();
     for (milestone, at) in evidence {
         let slot = match milestone {
+            Milestone::AcceptedAt => &mut m.accepted_at,
             Milestone::ContactedAt => &mut m.contacted_at,
             Milestone::OnSiteAt => &mut m.on_site_at,
             Milestone::CompletedAt => &mut m.completed_at,

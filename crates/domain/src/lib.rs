@@ -29,7 +29,9 @@ pub mod work_order;
 
 pub use centi::CentiCelsius;
 pub use deadline::{DeadlineKind, DeadlineState, DeadlineStatus, add_working_days, deadlines};
-pub use evidence::{EvidenceRecord, LateNotice, Milestone, effective_milestones, milestone_claim};
+pub use evidence::{
+    EvidenceRecord, LateNotice, Milestone, OrderAccepted, effective_milestones, milestone_claim,
+};
 pub use fee::{
     CountedTest, FeeRules, FeeRulesError, HeatingSeason, NonCompliantStretch, SeasonAccount,
     household_seasons, outside_season, season_account,

@@ -98,6 +98,10 @@ pub struct DeadlineRules {
     /// Complaint (投诉): answered within 5 working days (Monday–Friday,
     /// company time), counted in days, not minutes.
     pub complaint_working_days: u32,
+    /// An order dispatch passes on is accepted by its technician within 30
+    /// minutes (`001`), counted from receipt (orders are assigned as they
+    /// are taken).
+    pub dispatch_accept_minutes: u32,
     /// Follow-up call (回访) within 48 hours of completion.
     pub follow_up_minutes: u32,
     /// A technician who will be late tells the customer at least this long
@@ -120,6 +124,7 @@ impl Default for DeadlineRules {
             testers_on_site_minutes: 24 * 60,
             network_burst_on_site_minutes: 40,
             complaint_working_days: 5,
+            dispatch_accept_minutes: 30,
             follow_up_minutes: 48 * 60,
             late_notice_minutes: 60,
             at_risk_percent: 20,
@@ -277,6 +282,7 @@ impl RuleSet {
             ("testers_on_site_minutes", deadlines.testers_on_site_minutes),
             ("network_burst_on_site_minutes", deadlines.network_burst_on_site_minutes),
             ("complaint_working_days", deadlines.complaint_working_days),
+            ("dispatch_accept_minutes", deadlines.dispatch_accept_minutes),
             ("follow_up_minutes", deadlines.follow_up_minutes),
             ("late_notice_minutes", deadlines.late_notice_minutes),
         ];

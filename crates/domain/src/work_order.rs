@@ -161,6 +161,9 @@ impl Appointment {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Milestones {
+    /// The technician accepted the order dispatch passed on (接单).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<DateTime<Utc>>,
     /// The customer was contacted (phone call) about the order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contacted_at: Option<DateTime<Utc>>,

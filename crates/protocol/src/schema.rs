@@ -9,6 +9,8 @@ pub const WORK_ORDER_LOCAL: &str = "hearth.work_order_local/1";
 pub const VOID: &str = "hearth.void/1";
 /// The customer was told the technician will be late (who, when, new arrival time).
 pub const LATE_NOTICE: &str = "hearth.late_notice/1";
+/// The technician accepted the order dispatch passed on (data: `accepted_at`).
+pub const ORDER_ACCEPTED: &str = "hearth.order_accepted/1";
 
 /// Every schema this version of the protocol knows; others are `needs_review`.
 pub const KNOWN: &[&str] = &[
@@ -20,4 +22,5 @@ pub const KNOWN: &[&str] = &[
     WORK_ORDER_LOCAL,
     VOID,
     LATE_NOTICE,
+    ORDER_ACCEPTED,
 ];

@@ -25,7 +25,8 @@ pub fn required_roles(schema_name: &str) -> &'static [SignerRole] {
         | schema::CUSTOMER_SIGNOFF
         | schema::WORK_ORDER_LOCAL
         | schema::VOID
-        | schema::LATE_NOTICE => &[SignerRole::Performer],
+        | schema::LATE_NOTICE
+        | schema::ORDER_ACCEPTED => &[SignerRole::Performer],
         _ => &[],
     }
 }

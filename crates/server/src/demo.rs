@@ -234,6 +234,10 @@ fn order(o: &Order, now: DateTime<Utc>) -> Result<WorkOrder, AdminError> {
         wo.assign(TechnicianId::parse(t).map_err(|e| AdminError::Invalid(e.to_string()))?);
     }
     let at = |m: Option<i64>| m.map(|m| received + Duration::minutes(m));
+    // An order already under way was accepted by its technician a few minutes in.
+    if o.contacted.is_some() || o.on_site.is_some() || o.completed.is_some() {
+        wo.milestones.accepted_at = at(Some(3));
+    }
     wo.milestones.contacted_at = at(o.contacted);
     wo.milestones.on_site_at = at(o.on_site);
     wo.milestones.completed_at = at(o.completed);

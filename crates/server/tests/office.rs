@@ -1685,3 +1685,36 @@ async fn appointments_outside_the_visit_hours_are_refused_on_create_and_reschedu
         "{bad}"
     );
 }
+
+#[tokio::test]
+async fn an_order_passed_on_is_accepted_within_thirty_minutes_by_the_technicians_record() {
+    let t0 = utc("2025-01-10T01:00:00Z");
+    let server = Server::start(t0).await;
+    server.technician("T1", "王师傅").await;
+    let mut tablet = Tablet::enrol(&server, 27, &["T1"]).await;
+    server.order(for_team(order_body("WO-ACCEPT", "repair", t0, "301"), &["T1"])).await;
+    server.order(order_body("WO-NOBODY", "repair", t0, "302")).await;
+    server.set_now(t0 + minutes(20));
+    let (_, open) = server.get("/v1/office/work-orders/WO-ACCEPT").await;
+    assert_eq!(deadline_state(&open, "accepted"), "open", "{open}");
+    let (_, unassigned) = server.get("/v1/office/work-orders/WO-NOBODY").await;
+    assert_eq!(deadline_state(&unassigned, "accepted"), "absent", "nobody to accept it yet");
+    let accepted = json!({"accepted_at": iso(t0 + minutes(12))});
+    let pushed = tablet
+        .push(
+            &server,
+            "hearth.order_accepted/1",
+            "WO-ACCEPT",
+            t0 + minutes(12),
+            &[(SignerRole::Performer, "T1")],
+            vec![],
+            vec![],
+            None,
+            accepted,
+        )
+        .await;
+    assert!(pushed.flags.is_empty(), "{:?}", pushed.flags);
+    let (_, order) = server.get("/v1/office/work-orders/WO-ACCEPT").await;
+    assert_eq!(deadline_state(&order, "accepted"), "met", "{order}");
+    assert_eq!(order["milestones"]["accepted_at"], iso(t0 + minutes(12)));
+}

@@ -447,6 +447,21 @@ impl App {
         let mut claims = Vec::new();
         // A chain that does not replay shows the office's milestones only; the
         // order's own screen reports the problem.
+        // The technician's own acceptance (接单), sealed here.
+        if let Ok(records) = store.chain_records(Some(order.id.as_str())) {
+            claims.extend(
+                records
+                    .iter()
+                    .filter(|r| r.content.schema == hearth_protocol::schema::ORDER_ACCEPTED)
+                    .filter_map(|r| {
+                        serde_json::from_value::<hearth_domain::OrderAccepted>(serde_json::Value::Object(
+                            r.content.data.clone(),
+                        ))
+                        .ok()
+                    })
+                    .filter_map(|a| milestone_claim(EvidenceRecord::Accepted { at: a.accepted_at })),
+            );
+        }
         if let Ok(state) = self.visit_state(store, &order) {
             // Every visit counts: the first attempt is the truth of when they came.
             for earlier in &state.earlier {
@@ -475,6 +490,29 @@ impl App {
         order
     }
 
+    /// The technician accepts an order dispatch passed on (接单): sealed as
+    /// `hearth.order_accepted/1`, the evidence of the acceptance deadline.
+    /// Accepting again changes nothing (`already_accepted`).
+    pub fn accept_order(&self, work_order_id: &str) -> Result<TodayItem, AppError> {
+        let key = self.signed_in()?;
+        {
+            let mut store = self.db();
+            let order = self.with_own_milestones(&store, self.order(&store, work_order_id)?);
+            if order.milestones.accepted_at.is_some() {
+                return Err(AppError::new("already_accepted", "the order is already accepted"));
+            }
+            let accepted = hearth_domain::OrderAccepted { accepted_at: self.now() };
+            let content = records::order_accepted(
+                self.meta(&store)?,
+                &order.id,
+                &accepted,
+                key.signer(SignerRole::Performer),
+            )?;
+            self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
+        }
+        self.work_order(work_order_id)
+    }
+
     /// Opens an order on site; it shows in `today` at once and reaches the
     /// office as `hearth.work_order_local/1`.
     pub fn create_local_order(&self, input: LocalOrderInput) -> Result<TodayItem, AppError> {
@@ -490,6 +528,8 @@ impl App {
         );
         let mut order = WorkOrder::new(&id, input.category, customer, &input.fault, now)?;
         order.assign(TechnicianId::parse(&key.tech_id)?);
+        // Opened by the technician on site: accepted as it is opened.
+        order.milestones.accepted_at = Some(now);
         {
             let mut store = self.db();
             let content =

@@ -357,3 +357,25 @@ pub fn late_notice(
         },
     ))
 }
+
+/// `hearth.order_accepted/1`: the technician accepted the order dispatch
+/// passed on (接单) — the evidence the acceptance deadline is judged on.
+pub fn order_accepted(
+    meta: RecordMeta,
+    work_order_id: &WorkOrderId,
+    accepted: &hearth_domain::OrderAccepted,
+    performer: Signer,
+) -> Result<Content, RecordError> {
+    require_role(&performer, SignerRole::Performer, "an acceptance is signed by the technician who accepts")?;
+    Ok(content(
+        meta,
+        Parts {
+            schema: schema::ORDER_ACCEPTED,
+            work_order_id: Some(work_order_id.as_str().to_owned()),
+            signers: vec![performer],
+            attachments: vec![],
+            refs: vec![],
+            data: data_of(accepted)?,
+        },
+    ))
+}

@@ -15,7 +15,11 @@ fn next_deadline(f: &Fixture, id: &str) -> Option<DeadlineKind> {
 #[test]
 fn an_arrival_meets_on_site_and_a_resolved_visit_leaves_nothing_open() {
     let f = signed_in();
-    assert_eq!(next_deadline(&f, REPAIR), Some(DeadlineKind::Contact), "nothing done yet");
+    assert_eq!(next_deadline(&f, REPAIR), Some(DeadlineKind::Accepted), "nothing done yet: accept it (接单)");
+    let accepted = f.app.accept_order(REPAIR).unwrap();
+    assert!(accepted.order.milestones.accepted_at.is_some());
+    assert_eq!(code(f.app.accept_order(REPAIR)), "already_accepted");
+    assert_eq!(next_deadline(&f, REPAIR), Some(DeadlineKind::Contact), "accepted by the tablet's own record");
     f.app.complete_step(REPAIR, appointment()).unwrap();
     assert_eq!(next_deadline(&f, REPAIR), Some(DeadlineKind::OnSite), "contact met by the appointment step");
     f.app.complete_step(REPAIR, arrival(vec![])).unwrap();
@@ -38,6 +42,7 @@ fn an_arrival_meets_on_site_and_a_resolved_visit_leaves_nothing_open() {
 #[test]
 fn a_reading_meets_testers_on_site_and_the_signed_report_completes_the_test() {
     let f = signed_in();
+    f.app.accept_order(TEST).unwrap();
     assert_eq!(next_deadline(&f, TEST), Some(DeadlineKind::TestersOnSite));
     f.app.start_temperature_test(TEST, WITNESS, WITNESS_PIN, GOOD_THERMOMETER).unwrap();
     f.app.add_reading(TEST, reading(RoomKind::LivingRoom, "客厅", "17.2")).unwrap();

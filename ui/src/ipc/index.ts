@@ -52,6 +52,7 @@ export const signOut = () => call<AppState>('sign_out');
 export const today = (query: string) => call<TodayView[]>('today', { query });
 export const workOrder = (workOrderId: string) => call<TodayView>('work_order', { workOrderId });
 export const createLocalOrder = (input: LocalOrderInput) => call<TodayView>('create_local_order', { input });
+export const acceptOrder = (workOrderId: string) => call<TodayView>('accept_order', { workOrderId });
 
 // ---- repair visit -------------------------------------------------------------
 

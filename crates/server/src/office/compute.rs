@@ -124,6 +124,9 @@ pub fn milestone_claims(
         schema::LATE_NOTICE => serde_json::from_value::<LateNotice>(value)
             .ok()
             .and_then(|n| milestone_claim(EvidenceRecord::LateNotice(&n))),
+        schema::ORDER_ACCEPTED => serde_json::from_value::<hearth_domain::OrderAccepted>(value)
+            .ok()
+            .and_then(|a| milestone_claim(EvidenceRecord::Accepted { at: a.accepted_at })),
         _ => None,
     };
     claim.into_iter().collect()
@@ -148,6 +151,8 @@ pub struct Evidence {
     pub completed_at: Option<Evidenced>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub late_notice_at: Option<Evidenced>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<Evidenced>,
 }
 
 impl Evidence {
@@ -158,6 +163,7 @@ impl Evidence {
             Milestone::OnSiteAt => &mut self.on_site_at,
             Milestone::CompletedAt => &mut self.completed_at,
             Milestone::LateNoticeAt => &mut self.late_notice_at,
+            Milestone::AcceptedAt => &mut self.accepted_at,
         };
         if slot.as_ref().is_none_or(|held| candidate.time.at < held.time.at) {
             *slot = Some(candidate);
@@ -175,6 +181,7 @@ pub fn effective_milestones(recorded: &Milestones, evidence: &Evidence) -> Miles
         (Milestone::OnSiteAt, &evidence.on_site_at),
         (Milestone::CompletedAt, &evidence.completed_at),
         (Milestone::LateNoticeAt, &evidence.late_notice_at),
+        (Milestone::AcceptedAt, &evidence.accepted_at),
     ];
     hearth_domain::effective_milestones(
         recorded,

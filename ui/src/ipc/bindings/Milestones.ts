@@ -6,6 +6,10 @@
  */
 export type Milestones = { 
 /**
+ * The technician accepted the order dispatch passed on (接单).
+ */
+accepted_at?: string | null, 
+/**
  * The customer was contacted (phone call) about the order.
  */
 contacted_at?: string | null, 
