@@ -607,6 +607,7 @@ mod tests {
             on_site_at: ev(t(4, 0)),
             completed_at: ev(t(6, 0)),
             late_notice_at: None,
+            accepted_at: None,
         };
         let m = effective_milestones(&recorded, &evidence);
         assert_eq!(m.contacted_at, Some(t(1, 0)));
