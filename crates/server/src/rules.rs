@@ -32,6 +32,39 @@ pub struct SealedReading {
     pub flagged: bool,
 }
 
+/// What a sealed reading needs beyond its content: where the server stored
+/// it and the two bounds of its time bracket (§8).
+#[derive(Debug, Clone)]
+pub struct ReadingPlace<'a> {
+    pub content_hash: String,
+    pub not_before: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    pub flagged: bool,
+    pub content: &'a hearth_protocol::Content,
+}
+
+impl SealedReading {
+    /// The reading a `hearth.temperature_reading/1` record holds, at the time
+    /// the server believes; `None` for another schema or unreadable data.
+    /// One builder for ingest (a pending or stored reading) and the office.
+    pub fn of(place: ReadingPlace<'_>) -> Option<Self> {
+        let content = place.content;
+        if content.schema != schema::TEMPERATURE_READING {
+            return None;
+        }
+        let data = serde_json::from_value::<ReadingRecord>(Value::Object(content.data.clone())).ok()?;
+        let at = bracket(data.reading.taken_at.with_timezone(&Utc), place.not_before, place.received_at).at;
+        Some(Self {
+            record_id: content.record_id.clone(),
+            content_hash: place.content_hash,
+            work_order_id: content.work_order_id.clone(),
+            data,
+            at,
+            flagged: place.flagged,
+        })
+    }
+}
+
 /// The server's judgement of a temperature-test report from the readings it
 /// binds (`refs`, in order), its own thermometer registry and rule set. The
 /// flags are every way the sealed evidence falls short; the judged report's
@@ -85,27 +118,16 @@ pub async fn sealed_reading(state: &AppState, stored: &StoredEntry) -> ApiResult
         return Ok(None);
     }
     let Ok(decoded) = hearth_protocol::verify::decode_envelope(&stored.envelope) else { return Ok(None) };
-    let content = decoded.content();
-    let Ok(data) = serde_json::from_value::<ReadingRecord>(Value::Object(content.data.clone())) else {
-        return Ok(None);
-    };
     let not_before = match decoded.entry.last_receipt_seq {
         Some(n) => state.storage.received_at_of_server_seq(&stored.device_id, n).await?.map(ms_to_utc),
         None => None,
     };
-    let at = bracket(
-        data.reading.taken_at.with_timezone(&Utc),
-        not_before,
-        ms_to_utc(stored.receipt.received_at_ms),
-    )
-    .at;
-    Ok(Some(SealedReading {
-        record_id: stored.record_id.clone(),
+    Ok(SealedReading::of(ReadingPlace {
         content_hash: stored.content_hash.clone(),
-        work_order_id: content.work_order_id.clone(),
-        data,
-        at,
+        not_before,
+        received_at: ms_to_utc(stored.receipt.received_at_ms),
         flagged: !stored.flags.is_empty(),
+        content: decoded.content(),
     }))
 }
 
@@ -294,26 +316,19 @@ impl<'a> RuleContext<'a> {
             let assigned = order.assigned_technicians.iter().map(|t| t.as_str().to_owned()).collect();
             self.work_orders.insert(order.id.as_str().to_owned(), Some(assigned));
         }
-        if content.schema == schema::TEMPERATURE_READING
-            && let Ok(data) = serde_json::from_value::<ReadingRecord>(Value::Object(content.data.clone()))
-        {
-            let not_before = decoded
-                .entry
-                .last_receipt_seq
-                .and_then(|n| self.received_at.get(&n).copied().flatten())
-                .map(ms_to_utc);
-            let at = bracket(data.reading.taken_at.with_timezone(&Utc), not_before, ms_to_utc(now)).at;
-            self.readings.insert(
-                content.record_id.clone(),
-                SealedReading {
-                    record_id: content.record_id.clone(),
-                    content_hash: decoded.content.hash().to_hex(),
-                    work_order_id: content.work_order_id.clone(),
-                    data,
-                    at,
-                    flagged: !flags.is_empty(),
-                },
-            );
+        let not_before = decoded
+            .entry
+            .last_receipt_seq
+            .and_then(|n| self.received_at.get(&n).copied().flatten())
+            .map(ms_to_utc);
+        if let Some(sealed) = SealedReading::of(ReadingPlace {
+            content_hash: decoded.content.hash().to_hex(),
+            not_before,
+            received_at: ms_to_utc(now),
+            flagged: !flags.is_empty(),
+            content,
+        }) {
+            self.readings.insert(content.record_id.clone(), sealed);
         }
         self.pending.insert(content.record_id.clone(), decoded.content.hash().to_hex());
         self.boots.insert(

@@ -7,9 +7,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hearth_domain::{
-    Address, Customer, CustomerSignoff, DeadlineStatus, Milestones, ReadingRecord, RuleSet,
-    TemperatureReading, TemperatureReport, TestCompliance, Thermometer, VisitOutcome, WorkOrder,
-    WorkOrderCategory, deadlines,
+    Address, Customer, CustomerSignoff, DeadlineStatus, Milestones, RuleSet, TemperatureReading,
+    TemperatureReport, TestCompliance, Thermometer, VisitOutcome, WorkOrder, WorkOrderCategory, deadlines,
 };
 use hearth_protocol::verify::decode_envelope;
 use hearth_protocol::{Attachment, Content, ReceiptStatus, RecordRef, SignerRole, schema};
@@ -24,7 +23,7 @@ use super::input::{self, bad_field};
 use super::model::{Cancellation, FollowUp, HistoryEntry, OpenedOnSite, OrderStatus, WorkOrderBody};
 use crate::error::{ApiError, ApiResult};
 use crate::orders::work_order_body;
-use crate::rules::{RuleBook, SealedReading, judge_sealed_report};
+use crate::rules::{ReadingPlace, RuleBook, SealedReading, judge_sealed_report};
 use crate::state::AppState;
 use crate::storage::{ReviewDecision, ReviewVerdict, Snapshot, SnapshotKind, StoredEntry};
 use hearth_protocol::flags::{DEVICE_KEY_REVOKED, TECHNICIAN_KEY_REVOKED};
@@ -726,21 +725,15 @@ fn measured_at(report: &RecordFact, facts: &[RecordFact]) -> Option<Bracketed> {
 fn sealed_readings(facts: &[RecordFact]) -> HashMap<String, SealedReading> {
     facts
         .iter()
-        .filter(|f| f.stored.schema == schema::TEMPERATURE_READING)
         .filter_map(|f| {
-            let data = serde_json::from_value::<ReadingRecord>(Value::Object(f.data()?.clone())).ok()?;
-            let at = f.bracket(data.reading.taken_at.with_timezone(&Utc)).at;
-            Some((
-                f.stored.record_id.clone(),
-                SealedReading {
-                    record_id: f.stored.record_id.clone(),
-                    content_hash: f.stored.content_hash.clone(),
-                    work_order_id: f.stored.work_order_id.clone(),
-                    data,
-                    at,
-                    flagged: !f.stored.flags.is_empty(),
-                },
-            ))
+            let sealed = SealedReading::of(ReadingPlace {
+                content_hash: f.stored.content_hash.clone(),
+                not_before: f.not_before,
+                received_at: f.received_at(),
+                flagged: !f.stored.flags.is_empty(),
+                content: f.content.as_ref()?,
+            })?;
+            Some((f.stored.record_id.clone(), sealed))
         })
         .collect()
 }

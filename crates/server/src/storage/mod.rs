@@ -204,6 +204,25 @@ pub struct NewEntry {
 }
 
 impl NewEntry {
+    /// Its receipt at `server_seq`, signed inside the storing transaction; a
+    /// receipt that cannot be signed fails the transaction.
+    pub fn signed_receipt(&self, server_seq: u64, sign: &ReceiptSigner) -> StorageResult<(Receipt, String)> {
+        let receipt = Receipt {
+            v: 1,
+            server_seq,
+            device_id: self.device_id.clone(),
+            seq: self.seq,
+            record_id: self.record_id.clone(),
+            entry_hash: self.entry_hash.parse().map_err(|_| {
+                StorageError::Backend(format!("entry hash {} is not a digest", self.entry_hash))
+            })?,
+            received_at_ms: self.received_at_ms,
+            status: self.status,
+        };
+        let sig = sign(&receipt).map_err(|e| StorageError::Backend(format!("receipt not signed: {e}")))?;
+        Ok((receipt, sig))
+    }
+
     /// The entry as stored, once its receipt is signed.
     pub fn stored(self, receipt: Receipt, receipt_sig: String) -> StoredEntry {
         StoredEntry {

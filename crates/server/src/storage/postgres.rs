@@ -790,18 +790,7 @@ impl Storage for PostgresStorage {
             let first = u64::try_from(last - count + 1).map_err(backend)?;
             for (k, entry) in entries.into_iter().enumerate() {
                 let server_seq = first + k as u64;
-                let receipt = Receipt {
-                    v: 1,
-                    server_seq,
-                    device_id: entry.device_id.clone(),
-                    seq: entry.seq,
-                    record_id: entry.record_id.clone(),
-                    entry_hash: entry.entry_hash.parse().map_err(backend)?,
-                    received_at_ms: entry.received_at_ms,
-                    status: entry.status,
-                };
-                let receipt_sig =
-                    sign(&receipt).map_err(|e| StorageError::Backend(format!("receipt not signed: {e}")))?;
+                let (receipt, receipt_sig) = entry.signed_receipt(server_seq, &sign)?;
                 tx.execute(
                     &stmt,
                     &[

@@ -204,18 +204,7 @@ fn insert_conflict(tx: &Transaction<'_>, conflict: &NewConflict) -> StorageResul
 /// Takes the next server_seq, signs the receipt and inserts one entry.
 fn insert_entry(tx: &Transaction<'_>, entry: NewEntry, sign: &ReceiptSigner) -> StorageResult<StoredEntry> {
     let server_seq = next(tx, "server_seq").map_err(backend)?;
-    let receipt = Receipt {
-        v: 1,
-        server_seq,
-        device_id: entry.device_id.clone(),
-        seq: entry.seq,
-        record_id: entry.record_id.clone(),
-        entry_hash: entry.entry_hash.parse().map_err(backend)?,
-        received_at_ms: entry.received_at_ms,
-        status: entry.status,
-    };
-    let receipt_sig =
-        sign(&receipt).map_err(|e| StorageError::Backend(format!("receipt not signed: {e}")))?;
+    let (receipt, receipt_sig) = entry.signed_receipt(server_seq, sign)?;
     tx.prepare_cached(
         "INSERT INTO entry (device_id, seq, server_seq, record_id, entry_hash, content_hash, schema, work_order_id,
                             envelope, receipt, receipt_sig, flags, boot_id, device_time_ms, monotonic_ms, received_at_ms)
