@@ -5,6 +5,7 @@
 
 const COMMANDS: &[&str] = &[
     "app_state",
+    "parse_numbers",
     "enrol_device",
     "enrol_technician",
     "sign_in",

@@ -16,6 +16,13 @@ use crate::{Shell, start_sync_if_enrolled};
 
 type Answer<T> = Result<T, AppError>;
 
+/// The screens' live checks of typed numbers (°C, yuan, whole numbers):
+/// the one grammar of `hearth_domain::input`, never a copy in the UI.
+#[tauri::command]
+pub fn parse_numbers(items: Vec<(hearth_tablet::NumberKind, String)>) -> Vec<Option<i64>> {
+    hearth_tablet::parse_numbers(&items)
+}
+
 /// Runs a use case on the blocking pool: the store and PIN checks must not
 /// stall the window.
 async fn blocking<T, F>(shell: &Shell, f: F) -> Answer<T>
@@ -30,6 +37,7 @@ where
 pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         app_state,
+        parse_numbers,
         enrol_device,
         enrol_technician,
         sign_in,

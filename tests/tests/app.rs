@@ -31,8 +31,15 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// Tomorrow 10:00 company time: within the visit hours whenever the test runs.
+fn tomorrow_at_ten() -> chrono::DateTime<Utc> {
+    let zone = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let tomorrow = (Utc::now().with_timezone(&zone) + chrono::Duration::days(1)).date_naive();
+    tomorrow.and_hms_opt(10, 0, 0).unwrap().and_local_timezone(zone).unwrap().with_timezone(&Utc)
+}
+
 fn steps(photo: Sha256Hex) -> Vec<StepEvidence> {
-    let start = Utc::now() + chrono::Duration::minutes(10);
+    let start = tomorrow_at_ten();
     vec![
         StepEvidence::Appointment(AppointmentEvidence {
             agreed: Appointment::new(start, start + chrono::Duration::hours(1)).unwrap(),
@@ -198,4 +205,69 @@ async fn a_visit_and_a_refused_test_made_in_the_app_reach_the_server_accepted_an
     assert!(schemas.contains(&"hearth.temperature_test/1") && schemas.contains(&"hearth.customer_signoff/1"));
     assert!(server.blob(&photo.sha256).is_some(), "the photo reached the server");
     assert_eq!(app.store().lock().unwrap().verify_chain().unwrap().entries, records.len() as u64);
+}
+
+/// A tablet whose clock runs 45 minutes fast accepts an order: before sync
+/// it shows its own (fast) time; once the record is receipted it places the
+/// claim as the server does (protocol §8: no later than the server received
+/// it), and its milestone is the office's, to the millisecond (issue 14).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tablet_with_a_fast_clock_agrees_with_the_office_once_its_records_are_receipted() {
+    let server = Server::start();
+    let operator = server.admin(&["operator-token"]);
+    let http = reqwest::Client::new();
+    const FRESH: &str = "WO-FAST-CLOCK";
+    let filed = http
+        .post(format!("{}/v1/office/work-orders", server.base))
+        .bearer_auth(operator.trim())
+        .json(&serde_json::json!({
+            "id": FRESH,
+            "category": "repair",
+            "customer": {"name": "张三", "phone": "13800138000",
+                         "address": {"community": "幸福小区", "building": "1号楼", "unit": "2单元", "room": "301"}},
+            "fault_description": "暖气不热",
+            "technicians": [PERFORMER],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(filed.status().is_success(), "{}", filed.text().await.unwrap_or_default());
+    let dir = tempfile::tempdir().unwrap();
+    let fast = chrono::Duration::minutes(45);
+    let clock: hearth_tablet::Clock = std::sync::Arc::new(move || Utc::now() + fast);
+    let app = App::open_with_clock(dir.path(), clock, 480).unwrap();
+    let code = server.admin(&["device-code"]);
+    app.enrol_device(&server.base, &code, "fast tablet").await.unwrap();
+    let code = server.admin(&["technician-code", "--id", PERFORMER]);
+    app.enrol_technician(PERFORMER, &code, PERFORMER_PIN, PERFORMER_PIN).await.unwrap();
+    let engine = app.start_sync(SyncConfig::default()).unwrap();
+    engine.sync_until_drained(Duration::from_secs(60)).await.unwrap_or_else(|s| panic!("feed: {s:?}"));
+    app.sign_in(PERFORMER, PERFORMER_PIN).unwrap();
+
+    let before = Utc::now();
+    app.accept_order(FRESH).unwrap();
+    let own = app.work_order(FRESH).unwrap().order.milestones.accepted_at.unwrap();
+    assert!(
+        own >= before + fast - chrono::Duration::seconds(1),
+        "before sync the tablet shows its own clock: {own} vs {before}"
+    );
+
+    app.sync_now().await.unwrap();
+    engine.sync_until_drained(Duration::from_secs(60)).await.unwrap_or_else(|s| panic!("push: {s:?}"));
+    let placed = app.work_order(FRESH).unwrap().order.milestones.accepted_at.unwrap();
+    assert!(placed <= Utc::now(), "receipted: no later than the server received it ({placed})");
+
+    let office: serde_json::Value = http
+        .get(format!("{}/v1/office/work-orders/{FRESH}", server.base))
+        .bearer_auth(operator.trim())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let office_at: chrono::DateTime<Utc> =
+        serde_json::from_value(office["milestones"]["accepted_at"].clone())
+            .unwrap_or_else(|e| panic!("{e}: {office}"));
+    assert_eq!(placed, office_at, "the tablet and the office place the acceptance alike");
 }

@@ -136,11 +136,13 @@ fn pdftotext(path: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn local_datetime(minutes_from_now: i64) -> String {
-    let t = chrono::Utc::now() + chrono::Duration::minutes(minutes_from_now);
-    t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
-        .format("%Y-%m-%dT%H:%M")
-        .to_string()
+fn local_datetime(minutes_after_ten_tomorrow: i64) -> String {
+    // Within the visit hours (09:00–18:00 company time) whatever the hour
+    // the test runs: the tablet refuses appointments outside them.
+    let zone = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let tomorrow = (chrono::Utc::now().with_timezone(&zone) + chrono::Duration::days(1)).date_naive();
+    let ten = tomorrow.and_hms_opt(10, 0, 0).expect("10:00");
+    (ten + chrono::Duration::minutes(minutes_after_ten_tomorrow)).format("%Y-%m-%dT%H:%M").to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -326,11 +328,23 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     app.click("thermometer-TM-2291").await;
     app.click("begin-test").await;
     for (n, (kind, label, celsius)) in
-        [("living_room", "客厅", "15.2"), ("bedroom", "主卧", "18.4")].into_iter().enumerate()
+        // As a Chinese IME types it: full-width digits and point, the unit.
+        [("living_room", "客厅", "15.2"), ("bedroom", "主卧", "１８．４℃")].into_iter().enumerate()
     {
         set_value(&app, "room-kind", kind).await;
         app.fill("room-label", label).await;
+        // The tablet's one grammar (Rust, asked as it is typed) names a bad entry.
+        app.fill("reading-celsius", "十五度").await;
+        app.wait_for("reading-invalid").await;
         app.fill("reading-celsius", celsius).await;
+        // The grammar's answer for the new text arrives asynchronously.
+        for _ in 0..100 {
+            if !app.exists("reading-invalid").await {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(!app.exists("reading-invalid").await, "{celsius:?} is a reading");
         app.click("consent").await;
         app.click("shown").await;
         app.click("add-reading").await;

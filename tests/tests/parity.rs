@@ -7,6 +7,9 @@
 //! deadline statuses (its own domain values, as `App` replays them) must
 //! equal the office's (the same records as sealed content, read back through
 //! the server's `compute::milestone_claims` and bracketed by their arrival).
+//! The tablet's clock may run slow or fast: once receipted, the tablet
+//! places each claim as the server does (`App` reads the receipt's time;
+//! `tests/app.rs` proves it against the real office with a fast clock).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use hearth_domain::{
@@ -204,6 +207,8 @@ proptest! {
         events in prop::collection::vec(event(), 0..8),
         // Minutes each record waited on the tablet before it reached the server.
         delays in prop::collection::vec(0i64..2000, 8),
+        // Minutes the tablet's clock runs ahead (negative: behind).
+        skew in -90i64..90,
         dispatch_contacted in prop::option::of(0i64..3000),
         appointment in prop::option::of(0i64..2000),
         running_late in any::<bool>(),
@@ -225,10 +230,15 @@ proptest! {
         let mut office = Evidence::default();
         for (n, e) in events.iter().enumerate() {
             let (claim, content) = sealed(n, &order, e);
-            tablet_claims.extend(claim);
+            // The server's clock: the tablet's claims less its skew, plus the wait.
+            let received = claim.map_or(ms_to_utc(content.created.device_time_ms), |(_, c)| c)
+                .max(ms_to_utc(content.created.device_time_ms))
+                - Duration::minutes(skew)
+                + Duration::minutes(delays[n]);
+            // The tablet, once receipted: its claim placed by the receipt's time.
+            tablet_claims.extend(claim.map(|(m, claimed)| (m, bracket(claimed, None, received).at)));
             // The office: the sealed data read back, bracketed by its arrival.
             for (milestone, claimed) in compute::milestone_claims(&content.schema, &content.data, content.created.device_time_ms) {
-                let received = claimed.max(ms_to_utc(content.created.device_time_ms)) + Duration::minutes(delays[n]);
                 office.offer(milestone, Evidenced { record_id: content.record_id.clone(), time: bracket(claimed, None, received) });
             }
         }

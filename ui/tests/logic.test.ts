@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildEvidence, emptyStepForm, formFromEvidence } from '../src/lib/evidence';
+import { buildEvidence, emptyStepForm, formFromEvidence, numberFields } from '../src/lib/evidence';
 import { errorText, toAppError } from '../src/lib/errors';
 import { IdleClock, parseLockMinutes } from '../src/lib/idle';
 import { lastSyncError, stoppedLanes, syncSummaryState } from '../src/lib/sync';
@@ -8,7 +8,34 @@ import { fromLocalInput, setTzOffsetMinutes, toLocalInput } from '../src/lib/dat
 import { bytesToBase64 } from '../src/lib/base64';
 import type { RecordView, StepEvidence, SyncStatus } from '../src/ipc/types';
 
+/** The integers `evidence` carries in its number fields: what the tablet's grammar answers for their formatted text. */
+function numbersIn(evidence: StepEvidence): Map<string, number | null> {
+  const e = evidence as unknown as Record<string, unknown>;
+  const form = formFromEvidence(evidence);
+  return new Map(
+    numberFields(evidence.step, form).map(([name]) => {
+      const price = /^part_price_(\d+)$/.exec(name);
+      const parts = e.parts as { price_told_cents?: number }[] | undefined;
+      const value = price ? parts?.[Number(price[1])]?.price_told_cents : e[name];
+      return [name, typeof value === 'number' ? value : null];
+    }),
+  );
+}
+
 describe('step evidence JSON', () => {
+  it('lists the filled-in number fields with their kind, for the tablet to parse', () => {
+    const f = { ...emptyStepForm(), riser_this_floor: ' 45.5', branch_pressure_kpa: '120', supply_at_inlet: '  ' };
+    expect(numberFields('inspect', f)).toEqual([
+      ['riser_this_floor', 'celsius', ' 45.5'],
+      ['branch_pressure_kpa', 'whole', '120'],
+    ]);
+    const parts = [
+      { part: 'a', price_yuan: '35.5', customer_consented: true },
+      { part: 'b', price_yuan: '', customer_consented: true },
+    ];
+    expect(numberFields('resolve', { ...emptyStepForm(), parts })).toEqual([['part_price_0', 'yuan', '35.5']]);
+    expect(numberFields('arrival', f)).toEqual([]);
+  });
   it('arrival carries the booleans and photo hashes, tagged by step', () => {
     const f = { ...emptyStepForm(), body_camera_on: true, knocked_gently: true, work_id_shown: true, photos: ['ab'] };
     expect(buildEvidence('arrival', f)).toEqual({
@@ -28,7 +55,7 @@ describe('step evidence JSON', () => {
       damage_description: 'bent pipe',
       damage_confirmed: true,
     };
-    const r = buildEvidence('resolve', f);
+    const r = buildEvidence('resolve', f, new Map([['part_price_0', 3550]]));
     expect(r).toEqual({
       ok: true,
       evidence: {
@@ -73,15 +100,16 @@ describe('step evidence JSON', () => {
   });
   it('names the field when a price cannot be read', () => {
     const f = { ...emptyStepForm(), action: 'x', parts: [{ part: 'p', price_yuan: 'ten', customer_consented: true }] };
-    expect(buildEvidence('resolve', f)).toEqual({ ok: false, problem: { field: 'part_price_0' } });
+    expect(buildEvidence('resolve', f, new Map([['part_price_0', null]]))).toEqual({ ok: false, problem: { field: 'part_price_0' } });
   });
   it('inspect keeps only what was measured, temperatures in hundredths', () => {
     const f = { ...emptyStepForm(), findings: 'air in radiator', riser_this_floor: '45.5', zone: 'high' as const, blockage_found: 'no' as const };
-    expect(buildEvidence('inspect', f)).toEqual({
+    expect(buildEvidence('inspect', f, new Map([['riser_this_floor', 4550]]))).toEqual({
       ok: true,
       evidence: { step: 'inspect', findings: 'air in radiator', riser_this_floor: 4550, zone: 'high', blockage_found: false, photos: [] },
     });
-    expect(buildEvidence('inspect', { ...f, supply_at_inlet: 'hot' })).toEqual({ ok: false, problem: { field: 'supply_at_inlet' } });
+    const refused = new Map<string, number | null>([['riser_this_floor', 4550], ['supply_at_inlet', null]]);
+    expect(buildEvidence('inspect', { ...f, supply_at_inlet: 'hot' }, refused)).toEqual({ ok: false, problem: { field: 'supply_at_inlet' } });
   });
   it('appointment needs a readable start; the end defaults to it', () => {
     expect(buildEvidence('appointment', emptyStepForm())).toEqual({ ok: false, problem: { field: 'agreed_start' } });
@@ -232,7 +260,7 @@ describe('a correction starts from the record', () => {
       { step: 'farewell', cleaned_up: true, explained_care: true, thanked: true, photos: [] },
     ];
     for (const evidence of records) {
-      const built = buildEvidence(evidence.step, formFromEvidence(evidence));
+      const built = buildEvidence(evidence.step, formFromEvidence(evidence), numbersIn(evidence));
       expect(built).toEqual({ ok: true, evidence });
     }
   });

@@ -8,7 +8,7 @@
 //! | repair, valve open/close, meter check | contact, on site, fixed |
 //! | temperature test | testers on site |
 //! | network burst | on site |
-//! | complaint | answered, counted in working days (Monday–Friday, company time) |
+//! | complaint | answered, counted in working days (Monday–Friday less public holidays plus worked weekends, company time) |
 //!
 //! and for every category:
 //!
@@ -94,7 +94,12 @@ pub fn deadlines(order: &WorkOrder, rules: &RuleSet, now: DateTime<Utc>) -> Vec<
     let mut out = Vec::new();
     // An order passed on to technicians is accepted within the setting.
     if !order.assigned_technicians.is_empty() {
-        out.push(from_receipt(DeadlineKind::Accepted, d.dispatch_accept_minutes, m.accepted_at));
+        // From the latest dispatch (派单), or receipt; an acceptance of an
+        // earlier dispatch (another technician's) does not meet it.
+        let dispatched = m.dispatched_at.unwrap_or(received);
+        let accepted = m.accepted_at.filter(|at| m.counts(crate::evidence::Milestone::AcceptedAt, *at));
+        let due = add_minutes(dispatched, d.dispatch_accept_minutes);
+        out.push(judge.status(DeadlineKind::Accepted, dispatched, due, accepted));
     }
     match order.category {
         WorkOrderCategory::Leak => {
@@ -104,7 +109,7 @@ pub fn deadlines(order: &WorkOrder, rules: &RuleSet, now: DateTime<Utc>) -> Vec<
             out.push(from_receipt(DeadlineKind::OnSite, d.network_burst_on_site_minutes, m.on_site_at));
         }
         WorkOrderCategory::Complaint => {
-            let due = add_working_days(received, d.complaint_working_days, company_offset());
+            let due = add_working_days_in(received, d.complaint_working_days, company_offset(), &d.calendar);
             out.push(judge.status(DeadlineKind::ComplaintAnswered, received, due, m.completed_at));
         }
         WorkOrderCategory::TemperatureTest => {
@@ -190,45 +195,83 @@ fn is_weekend(date: NaiveDate) -> bool {
     matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
+/// The company's working days: Monday to Friday, except its public
+/// holidays (法定节假日), plus the weekend days it works instead (调休).
+/// Both lists are settings (`deadlines.calendar`), published each year.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkCalendar {
+    /// Weekdays off: no working day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<NaiveDate>,
+    /// Weekend days worked: a working day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub working_weekends: Vec<NaiveDate>,
+}
+
+impl WorkCalendar {
+    pub fn is_empty(&self) -> bool {
+        self.holidays.is_empty() && self.working_weekends.is_empty()
+    }
+
+    pub fn is_working_day(&self, date: NaiveDate) -> bool {
+        if self.holidays.contains(&date) {
+            return false;
+        }
+        !is_weekend(date) || self.working_weekends.contains(&date)
+    }
+}
+
+/// More working days than this (a century) saturate: no deadline is that far.
+const MAX_WORKING_DAYS: u32 = 36_500;
+
 /// `from` plus `days` working days (Monday to Friday, calendar days in
-/// `zone`; public holidays are not known here). Only working time counts:
-/// Friday 17:00 plus 5 working days is the next Friday 17:00, and a time
-/// received on a weekend counts from Monday 00:00, so it is due at the end
-/// of that Friday (Saturday 00:00). Saturating, like the other deadlines.
+/// `zone`, no public holidays). See [`add_working_days_in`].
 pub fn add_working_days(from: DateTime<Utc>, days: u32, zone: FixedOffset) -> DateTime<Utc> {
+    add_working_days_in(from, days, zone, &WorkCalendar::default())
+}
+
+/// `from` plus `days` working days of `calendar` (calendar days in `zone`).
+/// Only working time counts: Friday 17:00 plus 5 working days is the next
+/// Friday 17:00, a time received on a day off counts from the next working
+/// day's 00:00, so it is due at the end of the fifth working day.
+/// Saturating, like the other deadlines.
+pub fn add_working_days_in(
+    from: DateTime<Utc>,
+    days: u32,
+    zone: FixedOffset,
+    calendar: &WorkCalendar,
+) -> DateTime<Utc> {
+    if days > MAX_WORKING_DAYS {
+        return DateTime::<Utc>::MAX_UTC;
+    }
     let Some(local) =
         from.naive_utc().checked_add_signed(TimeDelta::seconds(i64::from(zone.local_minus_utc())))
     else {
         return DateTime::<Utc>::MAX_UTC;
     };
     let (mut date, mut time) = (local.date(), local.time());
-    while is_weekend(date) {
+    while !calendar.is_working_day(date) {
         date = match date.succ_opt() {
             Some(d) => d,
             None => return DateTime::<Utc>::MAX_UTC,
         };
         time = NaiveTime::MIN;
     }
-    // Whole weeks at once, then the days left one by one over weekends.
-    let weeks = TimeDelta::try_weeks(i64::from(days / 5));
-    date = match weeks.and_then(|w| date.checked_add_signed(w)) {
-        Some(d) => d,
-        None => return DateTime::<Utc>::MAX_UTC,
-    };
-    let mut left = days % 5;
+    let mut left = days;
     while left > 0 {
         date = match date.succ_opt() {
             Some(d) => d,
             None => return DateTime::<Utc>::MAX_UTC,
         };
-        if !is_weekend(date) {
+        if calendar.is_working_day(date) {
             left -= 1;
         }
     }
     // Midnight on a working day is the end of the working day before it:
-    // Monday 00:00 is reached as Saturday 00:00, not after the weekend.
+    // Monday 00:00 is reached as Saturday 00:00, not after the days off.
     if time == NaiveTime::MIN && days > 0 {
-        while let Some(prev) = date.pred_opt().filter(|p| is_weekend(*p)) {
+        while let Some(prev) = date.pred_opt().filter(|p| !calendar.is_working_day(*p)) {
             date = prev;
         }
     }

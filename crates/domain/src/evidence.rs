@@ -108,13 +108,17 @@ fn earlier(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTim
 }
 
 /// The milestones deadlines are judged on: each evidenced milestone the
-/// earlier of what dispatch recorded and the earliest evidence.
+/// earlier of what dispatch recorded and the earliest evidence that counts
+/// ([`Milestones::counts`]: an acceptance before the latest dispatch does not).
 pub fn effective_milestones(
     recorded: &Milestones,
     evidence: impl IntoIterator<Item = (Milestone, DateTime<Utc>)>,
 ) -> Milestones {
     let mut m = recorded.clone();
-    for (milestone, at) in evidence {
+    if m.accepted_at.is_some_and(|at| !recorded.counts(Milestone::AcceptedAt, at)) {
+        m.accepted_at = None;
+    }
+    for (milestone, at) in evidence.into_iter().filter(|(milestone, at)| recorded.counts(*milestone, *at)) {
         let slot = match milestone {
             Milestone::AcceptedAt => &mut m.accepted_at,
             Milestone::ContactedAt => &mut m.contacted_at,

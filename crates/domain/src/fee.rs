@@ -13,9 +13,12 @@
 //! B). A stretch still open counts up to and including the earlier of
 //! "today" and the season's last day.
 
-use chrono::{Datelike, NaiveDate};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::Address;
 use crate::temperature::Compliance;
 
 /// Why the fee rules were refused.
@@ -195,9 +198,34 @@ pub fn season_account(
         .cloned()
         .collect();
     tests.sort_by(|a, b| a.measured_on.cmp(&b.measured_on).then_with(|| a.record_id.cmp(&b.record_id)));
+    let (mut stretches, mut back_to_standard) = walk_stretches(&tests);
+    count_days(&mut stretches, today.min(season.last_day));
+    if stretches.last().is_some_and(|s| s.until.is_none()) {
+        back_to_standard = None;
+    }
+    let non_compliant_days = stretches.iter().map(|s| s.days).sum();
+    let reduced_days = stretches.iter().filter(|s| !s.customer_side_cause).map(|s| s.days).sum();
+    let first_non_compliant = tests.iter().find(|t| t.verdict == Compliance::BelowStandard).cloned();
+    SeasonAccount {
+        season,
+        tests,
+        first_non_compliant,
+        back_to_standard,
+        stretches,
+        non_compliant_days,
+        reduced_days,
+        fee_reduction_percent: rules.fee_reduction_percent,
+    }
+}
+
+/// Walks tests in the order given: a test below standard opens a stretch
+/// (if none is open), a later one in the stretch adds its customer-side
+/// cause, a compliant test closes the open stretch. Days are left at 0
+/// ([`count_days`]). Also answers the test that closed the last stretch.
+fn walk_stretches(tests: &[CountedTest]) -> (Vec<NonCompliantStretch>, Option<CountedTest>) {
     let mut stretches: Vec<NonCompliantStretch> = Vec::new();
     let mut back_to_standard = None;
-    for t in &tests {
+    for t in tests {
         let open = stretches.last_mut().filter(|s| s.until.is_none());
         match (t.verdict, open) {
             (Compliance::BelowStandard, None) => stretches.push(NonCompliantStretch {
@@ -217,30 +245,87 @@ pub fn season_account(
             (Compliance::Compliant, None) => {}
         }
     }
-    let end_of_open = today.min(season.last_day);
-    for s in &mut stretches {
+    (stretches, back_to_standard)
+}
+
+/// A closed stretch counts its days up to the compliant test (not that
+/// day); an open one up to and including `end_of_open`.
+fn count_days(stretches: &mut [NonCompliantStretch], end_of_open: NaiveDate) {
+    for s in stretches {
         s.days = match s.until {
             Some(until) => days_between(s.from, until),
             None if end_of_open >= s.from => days_between(s.from, end_of_open).saturating_add(1),
             None => 0,
         };
     }
-    if stretches.last().is_some_and(|s| s.until.is_none()) {
-        back_to_standard = None;
+}
+
+/// One counted test at a home, for the home's history across seasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeTest {
+    pub address: Address,
+    pub work_order_id: String,
+    /// Bracketed time of the first reading: orders two tests of one day.
+    pub measured_at: DateTime<Utc>,
+    pub test: CountedTest,
+}
+
+/// A home's compliance history across every test on file (the office's
+/// test list); the fee is counted per season by [`household_seasons`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddressCompliance {
+    pub address: Address,
+    pub work_orders: Vec<String>,
+    pub reports: usize,
+    /// The earliest local date a test found this home below standard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_non_compliant_on: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_non_compliant_record_id: Option<String>,
+    /// Whether a test after the last non-compliant one found it compliant.
+    pub compliant_again: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliant_again_on: Option<NaiveDate>,
+    /// Every stretch of non-compliance, oldest first (the same walk as a
+    /// season's account; an open stretch counts up to `today`).
+    pub periods: Vec<NonCompliantStretch>,
+}
+
+/// Groups tests by home (`Address::key`) and walks each home's tests in
+/// time order. Homes come out in key order.
+pub fn compliance_by_address(tests: &[HomeTest], today: NaiveDate) -> Vec<AddressCompliance> {
+    let mut by_home: BTreeMap<String, Vec<&HomeTest>> = BTreeMap::new();
+    for t in tests {
+        by_home.entry(t.address.key()).or_default().push(t);
     }
-    let non_compliant_days = stretches.iter().map(|s| s.days).sum();
-    let reduced_days = stretches.iter().filter(|s| !s.customer_side_cause).map(|s| s.days).sum();
-    let first_non_compliant = tests.iter().find(|t| t.verdict == Compliance::BelowStandard).cloned();
-    SeasonAccount {
-        season,
-        tests,
-        first_non_compliant,
-        back_to_standard,
-        stretches,
-        non_compliant_days,
-        reduced_days,
-        fee_reduction_percent: rules.fee_reduction_percent,
+    let mut out = Vec::new();
+    for (_, mut home) in by_home {
+        home.sort_by(|a, b| {
+            a.measured_at.cmp(&b.measured_at).then_with(|| a.test.record_id.cmp(&b.test.record_id))
+        });
+        let Some(first) = home.first() else { continue };
+        let walked: Vec<CountedTest> = home.iter().map(|t| t.test.clone()).collect();
+        let (mut periods, _) = walk_stretches(&walked);
+        count_days(&mut periods, today);
+        let mut work_orders: Vec<String> = Vec::new();
+        for t in &home {
+            if !work_orders.contains(&t.work_order_id) {
+                work_orders.push(t.work_order_id.clone());
+            }
+        }
+        let last = periods.last();
+        out.push(AddressCompliance {
+            address: first.address.clone(),
+            work_orders,
+            reports: home.len(),
+            first_non_compliant_on: periods.first().map(|p| p.from),
+            first_non_compliant_record_id: periods.first().map(|p| p.from_record_id.clone()),
+            compliant_again: last.is_some_and(|p| p.until.is_some()),
+            compliant_again_on: last.and_then(|p| p.until),
+            periods,
+        });
     }
+    out
 }
 
 /// The tests that fall in no heating season: flagged for the office, never
@@ -349,5 +434,59 @@ mod tests {
         let bad_percent = FeeRules { fee_reduction_percent: 101, ..FeeRules::default() };
         assert_eq!(bad_percent.check().map_err(|e| e.code()), Err("rule_fee_percent_out_of_range"));
         assert_eq!(FeeRules::default().check(), Ok(()));
+    }
+    fn home_test(id: &str, room: &str, at: DateTime<Utc>, verdict: Compliance) -> HomeTest {
+        let address = Address::new("幸福小区", "3号楼", "2单元", room).unwrap_or_else(|e| panic!("{e}"));
+        let measured_on = crate::time::local_date(at);
+        HomeTest {
+            address,
+            work_order_id: format!("WO-{id}"),
+            measured_at: at,
+            test: t(id, measured_on, verdict),
+        }
+    }
+
+    fn utc(day: u32, h: u32) -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2025, 1, day, h, 0, 0).single().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_homes_history_starts_at_its_first_cold_test_in_company_time() {
+        // 2025-01-03 20:00 UTC is 2025-01-04 in company time: the local date counts.
+        let tests = [
+            home_test("ok-before", "301", utc(1, 2), Warm),
+            home_test("cold-2", "301", utc(8, 2), Cold),
+            home_test("cold-1", "301", utc(3, 20), Cold),
+        ];
+        let history = compliance_by_address(&tests, d(2025, 1, 10));
+        assert_eq!(history.len(), 1);
+        let h = &history[0];
+        assert_eq!(h.first_non_compliant_on, Some(d(2025, 1, 4)));
+        assert_eq!(h.first_non_compliant_record_id.as_deref(), Some("cold-1"));
+        assert!(!h.compliant_again);
+        assert_eq!(h.periods.len(), 1, "a second cold test continues the same stretch");
+        assert_eq!(h.periods[0].days, 7, "4 to 10 January, both counted while open");
+        assert_eq!(h.reports, 3);
+    }
+
+    #[test]
+    fn a_warm_test_closes_the_stretch_a_new_cold_one_opens_another_and_homes_stay_apart() {
+        let tests = [
+            home_test("cold-1", "301", utc(2, 2), Cold),
+            home_test("warm-1", "301", utc(5, 2), Warm),
+            home_test("cold-2", "301", utc(9, 2), Cold),
+            home_test("always-warm", "302", utc(3, 2), Warm),
+        ];
+        let history = compliance_by_address(&tests, d(2025, 1, 10));
+        let of = |room: &str| history.iter().find(|h| h.address.room.as_str() == room).cloned();
+        let cold = of("301").unwrap_or_else(|| panic!("301"));
+        assert_eq!(cold.periods.len(), 2);
+        assert_eq!((cold.periods[0].until, cold.periods[0].days), (Some(d(2025, 1, 5)), 3));
+        assert!(!cold.compliant_again, "cold again after the warm test");
+        assert_eq!(of("302").and_then(|h| h.first_non_compliant_on), None);
+        let healed = compliance_by_address(&tests[..2], d(2025, 1, 10));
+        assert!(healed[0].compliant_again);
+        assert_eq!(healed[0].compliant_again_on, Some(d(2025, 1, 5)));
     }
 }

@@ -155,6 +155,14 @@ impl FollowUpRules {
         Ok(())
     }
 
+    /// Whether an order of this category gets a follow-up call once
+    /// completed. A temperature test's answer is its report; a complaint
+    /// is answered, not called back: its answer is the completion.
+    pub fn gets_call(category: WorkOrderCategory) -> bool {
+        use WorkOrderCategory::*;
+        matches!(category, Repair | Leak | ValveOpen | ValveClose | MeterCheck | NetworkBurst)
+    }
+
     /// Whether an order of this category is a repair for the repeat rule.
     pub fn counts_as_repair(category: WorkOrderCategory) -> bool {
         matches!(category, WorkOrderCategory::Repair | WorkOrderCategory::Leak)
@@ -173,6 +181,39 @@ impl FollowUpRules {
             && earlier.1 <= later.1
             && later.1.signed_duration_since(earlier.1) <= window
     }
+}
+
+/// What the follow-up queue needs to know about an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUpCandidate {
+    pub id: String,
+    pub category: WorkOrderCategory,
+    /// Neither cancelled nor closed by a call that reached the customer.
+    pub open: bool,
+    /// Effective (bracketed) completion time.
+    pub completed_at: Option<DateTime<Utc>>,
+    pub follow_up_at: Option<DateTime<Utc>>,
+}
+
+impl FollowUpCandidate {
+    /// Whether the order is waiting for its follow-up call: open, of a
+    /// category that gets one, completed, no call recorded. It is on the
+    /// queue from completion (with the time left, [`FollowUpDue`]), not
+    /// once its window has passed: a queue that starts at the deadline
+    /// makes every call late.
+    pub fn due(&self, now: DateTime<Utc>) -> bool {
+        self.open
+            && FollowUpRules::gets_call(self.category)
+            && self.follow_up_at.is_none()
+            && self.completed_at.is_some_and(|done| done <= now)
+    }
+}
+
+/// The follow-up queue: the due orders, oldest completion first.
+pub fn follow_up_queue(candidates: &[FollowUpCandidate], now: DateTime<Utc>) -> Vec<&FollowUpCandidate> {
+    let mut due: Vec<&FollowUpCandidate> = candidates.iter().filter(|c| c.due(now)).collect();
+    due.sort_by(|a, b| a.completed_at.cmp(&b.completed_at).then_with(|| a.id.cmp(&b.id)));
+    due
 }
 
 #[cfg(test)]
@@ -228,6 +269,34 @@ mod tests {
         assert!(!rules.repeats((ValveOpen, t0), (ValveClose, day(1))));
         let week = FollowUpRules { repeat_window_days: 7, ..FollowUpRules::default() };
         assert!(!week.repeats((Leak, t0), (Leak, day(8))));
+    }
+
+    fn cand(id: &str, category: WorkOrderCategory, completed: Option<DateTime<Utc>>) -> FollowUpCandidate {
+        FollowUpCandidate { id: id.into(), category, open: true, completed_at: completed, follow_up_at: None }
+    }
+
+    #[test]
+    fn the_queue_holds_orders_that_get_a_call_from_completion_without_a_call_oldest_first() {
+        use WorkOrderCategory::*;
+        let now = local(20, 0);
+        let h = |hours: i64| Some(now - TimeDelta::hours(hours));
+        let called = FollowUpCandidate { follow_up_at: Some(now), ..cand("called", Repair, h(60)) };
+        let cancelled = FollowUpCandidate { open: false, ..cand("cancelled", Repair, h(60)) };
+        let candidates = [
+            cand("leak-49h", Leak, h(49)),
+            cand("repair-72h", Repair, h(72)),
+            cand("repair-47h", Repair, h(47)),
+            cand("test-72h", TemperatureTest, h(72)),
+            cand("complaint-10h", Complaint, h(10)),
+            cand("valve-50h", ValveOpen, h(50)),
+            cand("not-done", Repair, None),
+            cand("just-done", Repair, h(0)),
+            cand("done-later", Repair, Some(now + TimeDelta::minutes(1))),
+            called,
+            cancelled,
+        ];
+        let queue: Vec<&str> = follow_up_queue(&candidates, now).iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(queue, ["repair-72h", "valve-50h", "leak-49h", "repair-47h", "just-done"]);
     }
 
     #[test]

@@ -5,9 +5,35 @@
 //! One grammar, defined here. What a Chinese IME produces is accepted:
 //! full-width digits and signs, `。`/`．` as the decimal point, a comma
 //! (European keyboards), a leading point (`.5`), spaces anywhere; a reading
-//! may end in its unit (`℃`, `°C`, `°`). The screens check with the same
-//! grammar: `ui/tests/number-vectors.json` is generated from this module
-//! (`tests/number_vectors.rs`) and the UI's parser is tested against it.
+//! may end in its unit (`℃`, `°C`, `°`). The screens have no parser of
+//! their own: they ask this one through the app's `parse_numbers` command
+//! ([`NumberKind::parse`]).
+
+use serde::{Deserialize, Serialize};
+
+/// Which number a field holds, for the screens' live checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum NumberKind {
+    /// A temperature: hundredths of a degree.
+    Celsius,
+    /// A price: fen.
+    Yuan,
+    /// A whole number (kPa, L/h).
+    Whole,
+}
+
+impl NumberKind {
+    /// The integer the record carries, or `None` for text the grammar refuses.
+    pub fn parse(self, text: &str) -> Option<i64> {
+        match self {
+            Self::Celsius => parse_celsius(text).map(i64::from),
+            Self::Yuan => parse_yuan_to_fen(text).map(i64::from),
+            Self::Whole => parse_whole(text),
+        }
+    }
+}
 
 /// Full-width digits, signs and points as ASCII; whitespace removed.
 fn normalise(text: &str) -> String {
@@ -71,46 +97,6 @@ pub fn parse_whole(text: &str) -> Option<i64> {
     parse_scaled(text, 0)
 }
 
-/// The texts the grammar is pinned by (`ui/tests/number-vectors.json`).
-pub const VECTOR_TEXTS: &[&str] = &[
-    "17.6",
-    "18",
-    "18.25",
-    "-3.5",
-    "+18.5",
-    "０.5",
-    "１７．６",
-    "16,8",
-    ".5",
-    "-.5",
-    " 12.30 ",
-    "12。5",
-    "17.6℃",
-    "17.6 °C",
-    "17°",
-    "",
-    ".",
-    "-",
-    "+",
-    "17.666",
-    "warm",
-    "--1",
-    "1e3",
-    "12.3.4",
-    "¥12",
-    "0",
-    "0.05",
-    "35.50",
-    "－３",
-    "１２０",
-    "1.5",
-    "-0",
-    "9007199254740991",
-    "9007199254740992",
-    "4294967295",
-    "42949672.96",
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +131,17 @@ mod tests {
         assert_eq!(parse_whole("１２０"), Some(120));
         assert_eq!(parse_whole("－３"), Some(-3));
         assert_eq!(parse_whole("1.5"), None);
+    }
+
+    #[test]
+    fn each_kind_answers_its_own_grammar() {
+        assert_eq!(NumberKind::Celsius.parse(".5"), Some(50));
+        assert_eq!(NumberKind::Celsius.parse("17.6℃"), Some(1760));
+        assert_eq!(NumberKind::Yuan.parse("-5"), None, "no negative prices");
+        assert_eq!(NumberKind::Yuan.parse("4294967295"), None, "beyond u32 fen");
+        assert_eq!(NumberKind::Yuan.parse("42949672.95"), Some(4_294_967_295));
+        assert_eq!(NumberKind::Whole.parse("１２０"), Some(120));
+        assert_eq!(NumberKind::Whole.parse("1.0"), None);
+        assert_eq!(NumberKind::Celsius.parse("9007199254740992"), None);
     }
 }

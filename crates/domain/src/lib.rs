@@ -19,24 +19,33 @@ pub mod evidence;
 pub mod fee;
 pub mod follow_up;
 pub mod input;
+pub mod repeat;
 pub mod rules;
 pub mod signoff;
 pub mod temperature;
 pub mod time;
 pub mod value;
+pub mod versions;
 pub mod visit;
 pub mod work_order;
 
 pub use centi::CentiCelsius;
-pub use deadline::{DeadlineKind, DeadlineState, DeadlineStatus, add_working_days, deadlines};
+pub use deadline::{
+    DeadlineKind, DeadlineState, DeadlineStatus, WorkCalendar, add_working_days, add_working_days_in,
+    deadlines,
+};
 pub use evidence::{
     EvidenceRecord, LateNotice, Milestone, OrderAccepted, effective_milestones, milestone_claim,
 };
 pub use fee::{
-    CountedTest, FeeRules, FeeRulesError, HeatingSeason, NonCompliantStretch, SeasonAccount,
-    household_seasons, outside_season, season_account,
+    AddressCompliance, CountedTest, FeeRules, FeeRulesError, HeatingSeason, HomeTest, NonCompliantStretch,
+    SeasonAccount, compliance_by_address, household_seasons, outside_season, season_account,
 };
-pub use follow_up::{CallRefusal, DayWindow, FollowUpDue, FollowUpRules, FollowUpRulesError};
+pub use follow_up::{
+    CallRefusal, DayWindow, FollowUpCandidate, FollowUpDue, FollowUpRules, FollowUpRulesError,
+    follow_up_queue,
+};
+pub use repeat::{RepeatCandidate, RepeatGroup, RepeatMember, repeat_repairs, repeats_of};
 pub use rules::{CompanyProfile, DeadlineRules, RuleSet, RuleSetError, TemperatureRules, VisitRules};
 pub use signoff::{
     CoSignError, CustomerSignoff, Satisfaction, Signer, SignerRole, SignoffError, check_cosigned,
@@ -49,6 +58,7 @@ pub use temperature::{
 pub use value::{
     CustomerName, NonEmptyText, Phone, Sha256Hex, TechnicianId, TestId, ValueError, WorkOrderId,
 };
+pub use versions::{RecordLink, Versions, versions};
 pub use visit::{
     AppointmentEvidence, ArrivalEvidence, CommunicateEvidence, CompletedStep, ConcludedVisit,
     CustomerDamageConfirmation, EntryEvidence, EvidenceItem, FarewellEvidence, FaultSide, InspectEvidence,
@@ -57,4 +67,5 @@ pub use visit::{
 };
 pub use work_order::{
     Address, Appointment, Customer, Milestones, Priority, WorkOrder, WorkOrderCategory, WorkOrderError,
+    next_work_order_id,
 };

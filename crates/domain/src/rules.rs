@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::centi::CentiCelsius;
+use crate::deadline::WorkCalendar;
 use crate::fee::{FeeRules, FeeRulesError};
 use crate::follow_up::{FollowUpRules, FollowUpRulesError};
 
@@ -95,9 +96,12 @@ pub struct DeadlineRules {
     pub testers_on_site_minutes: u32,
     /// Network burst (管网爆管 / 阀门漏水): on site within 40 minutes.
     pub network_burst_on_site_minutes: u32,
-    /// Complaint (投诉): answered within 5 working days (Monday–Friday,
-    /// company time), counted in days, not minutes.
+    /// Complaint (投诉): answered within 5 working days (company time,
+    /// [`WorkCalendar`]), counted in days, not minutes.
     pub complaint_working_days: u32,
+    /// Public holidays and worked weekends: which days are working days.
+    #[serde(default, skip_serializing_if = "WorkCalendar::is_empty")]
+    pub calendar: WorkCalendar,
     /// An order dispatch passes on is accepted by its technician within 30
     /// minutes (`001`), counted from receipt (orders are assigned as they
     /// are taken).
@@ -128,6 +132,7 @@ impl Default for DeadlineRules {
             follow_up_minutes: 48 * 60,
             late_notice_minutes: 60,
             at_risk_percent: 20,
+            calendar: WorkCalendar::default(),
         }
     }
 }

@@ -84,6 +84,50 @@ impl Address {
             room: field("address.room", NonEmptyText::parse(room))?,
         })
     }
+
+    /// The address folded for comparison ("the same home"): no whitespace
+    /// (ASCII or the ideographic space), full-width ASCII forms as
+    /// half-width, ASCII lower case; the four parts joined by a separator
+    /// that cannot occur in them.
+    pub fn key(&self) -> String {
+        fn fold(text: &str) -> String {
+            text.chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| match c {
+                    '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+                    _ => c,
+                })
+                .map(|c| c.to_ascii_lowercase())
+                .collect()
+        }
+        [&self.community, &self.building, &self.unit, &self.room].map(|p| fold(p.as_str())).join("\u{1f}")
+    }
+}
+
+/// `WO-YYYYMMDD-NNNN`: the next number for `date` (company-local) after the
+/// ids already taken; ids of another shape are ignored.
+pub fn next_work_order_id<'a>(date: chrono::NaiveDate, taken: impl IntoIterator<Item = &'a str>) -> String {
+    let prefix = format!("WO-{}-", date.format("%Y%m%d"));
+    let highest = taken
+        .into_iter()
+        .filter_map(|id| id.strip_prefix(&prefix))
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|n| n.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    format!("{prefix}{:04}", highest.saturating_add(1))
+}
+
+impl Milestones {
+    /// Whether a claim of `milestone` at `at` counts: an acceptance counts
+    /// only for the latest dispatch (one made before a reassignment was
+    /// another technician's). Every other claim counts.
+    pub fn counts(&self, milestone: crate::evidence::Milestone, at: DateTime<Utc>) -> bool {
+        match milestone {
+            crate::evidence::Milestone::AcceptedAt => self.dispatched_at.is_none_or(|d| at >= d),
+            _ => true,
+        }
+    }
 }
 
 /// The heat user. Name and phone are private: `Debug` redacts them.
@@ -161,6 +205,11 @@ impl Appointment {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Milestones {
+    /// When dispatch last passed the order on to its technicians (派单):
+    /// the acceptance deadline counts from here, and a reassignment
+    /// restarts it. Absent: counted from receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatched_at: Option<DateTime<Utc>>,
     /// The technician accepted the order dispatch passed on (接单).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_at: Option<DateTime<Utc>>,
@@ -242,5 +291,30 @@ impl WorkOrder {
         if !self.assigned_technicians.contains(&technician) {
             self.assigned_technicians.push(technician);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_compare_without_spaces_width_or_case() {
+        let a = Address::new("幸福小区", "3号楼", "2单元", "301").unwrap_or_else(|e| panic!("{e}"));
+        let b = Address::new("幸福 小区", "３号楼", "2单元", "301").unwrap_or_else(|e| panic!("{e}"));
+        let c = Address::new("幸福小区", "3号楼", "2单元", "302").unwrap_or_else(|e| panic!("{e}"));
+        let d = Address::new("Xingfu", "B3", "U2", "301").unwrap_or_else(|e| panic!("{e}"));
+        let e = Address::new("xingfu", "b3", "u2", "301").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.key(), b.key());
+        assert_ne!(a.key(), c.key());
+        assert_eq!(d.key(), e.key());
+    }
+
+    #[test]
+    fn work_order_ids_count_up_per_date() {
+        let date = chrono::NaiveDate::from_ymd_opt(2025, 1, 10).unwrap_or_default();
+        assert_eq!(next_work_order_id(date, []), "WO-20250110-0001");
+        let taken = ["WO-20250110-0001", "WO-20250110-0007", "WO-20250109-0042", "WO-20250110-x", "custom"];
+        assert_eq!(next_work_order_id(date, taken), "WO-20250110-0008");
     }
 }

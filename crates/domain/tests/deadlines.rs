@@ -280,7 +280,48 @@ fn working_days_skip_the_weekend_in_company_time() {
     assert_eq!(add_working_days(beijing(2025, 1, 10, 23, 30), 1, company()), beijing(2025, 1, 13, 23, 30));
     // Absurd inputs saturate instead of panicking.
     assert_eq!(add_working_days(DateTime::<Utc>::MAX_UTC, 5, company()), DateTime::<Utc>::MAX_UTC);
-    let _ = add_working_days(friday_17, u32::MAX, company());
+    assert_eq!(add_working_days(friday_17, u32::MAX, company()), DateTime::<Utc>::MAX_UTC);
+}
+
+#[test]
+fn public_holidays_are_not_working_days_and_worked_weekends_are() {
+    use hearth_domain::{WorkCalendar, add_working_days, add_working_days_in};
+    let day = |m, d| chrono::NaiveDate::from_ymd_opt(2025, m, d).unwrap_or_default();
+    // National Day 2025: 1–8 October off; Sunday 28 September and Saturday
+    // 11 October worked (调休).
+    let national_day = WorkCalendar {
+        holidays: (1..=8).map(|d| day(10, d)).collect(),
+        working_weekends: vec![day(9, 28), day(10, 11)],
+    };
+    assert!(national_day.is_working_day(day(9, 28)), "a worked Sunday");
+    assert!(!national_day.is_working_day(day(10, 1)), "a holiday on a Wednesday");
+    assert!(!national_day.is_working_day(day(10, 4)), "a Saturday inside the holiday");
+    // A complaint on Friday 26 September 10:00: the 28th (worked Sunday),
+    // 29th, 30th, then 9 October (Thursday), 10 October: five working days.
+    let friday = beijing(2025, 9, 26, 10, 0);
+    assert_eq!(add_working_days_in(friday, 5, company(), &national_day), beijing(2025, 10, 10, 10, 0));
+    assert_eq!(add_working_days(friday, 5, company()), beijing(2025, 10, 3, 10, 0), "without the calendar");
+    // Received on a holiday: counted from the next working day's 00:00.
+    let holiday = beijing(2025, 10, 2, 15, 0);
+    assert_eq!(add_working_days_in(holiday, 1, company(), &national_day), beijing(2025, 10, 10, 0, 0));
+}
+
+#[test]
+fn the_calendar_is_a_setting_of_the_rule_set() {
+    let mut complaint = order(WorkOrderCategory::Complaint);
+    complaint.received_at = beijing(2025, 9, 26, 10, 0);
+    let mut rules = serde_json::to_value(RuleSet::default()).unwrap_or_default();
+    rules["deadlines"]["calendar"] = serde_json::json!({
+        "holidays": ["2025-10-01", "2025-10-02", "2025-10-03", "2025-10-06", "2025-10-07", "2025-10-08"],
+        "working_weekends": ["2025-09-28", "2025-10-11"]
+    });
+    let rules = RuleSet::from_json(&rules).unwrap_or_else(|e| panic!("{e}"));
+    let statuses = deadlines(&complaint, &rules, beijing(2025, 9, 27, 9, 0));
+    assert_eq!(statuses[0].due, beijing(2025, 10, 10, 10, 0));
+    let mut typo = serde_json::to_value(RuleSet::default()).unwrap_or_default();
+    typo["deadlines"]["calendar"] = serde_json::json!({"holiday": ["2025-10-01"]});
+    let err = RuleSet::from_json(&typo).map(|_| ()).unwrap_err();
+    assert_eq!(err.field().as_deref(), Some("deadlines.calendar.holiday"), "{err}");
 }
 
 #[test]
@@ -351,5 +392,38 @@ fn the_daily_repair_variant_is_the_repair_settings_at_sixty_minutes_and_a_day() 
         state_of(&deadlines(&repair, &rules, utc(10, 0)), DeadlineKind::OnSite),
         Some(DeadlineState::Missed { at: Some(utc(9, 1)) }),
         "late by the 60-minute rule although within the default two hours"
+    );
+}
+
+#[test]
+fn acceptance_counts_from_the_latest_dispatch_and_a_reassignment_restarts_it() {
+    let mut repair = order(WorkOrderCategory::Repair);
+    repair.assign(hearth_domain::TechnicianId::parse("T0017").unwrap_or_else(|e| panic!("{e}")));
+    // Received 08:00, never dispatched separately: due 08:30.
+    let due =
+        |o: &WorkOrder| judge(o, utc(8, 1)).iter().find(|s| s.kind == DeadlineKind::Accepted).map(|s| s.due);
+    assert_eq!(due(&repair), Some(utc(8, 30)));
+    // Passed on at 09:00 (a reassignment): due 09:30; T0017's acceptance at
+    // 08:10 was of the earlier dispatch and meets nothing.
+    repair.milestones.dispatched_at = Some(utc(9, 0));
+    repair.milestones.accepted_at = Some(utc(8, 10));
+    assert_eq!(due(&repair), Some(utc(9, 30)));
+    assert_eq!(
+        state_of(&judge(&repair, utc(9, 31)), DeadlineKind::Accepted),
+        Some(DeadlineState::Missed { at: None })
+    );
+    // The evidence rule agrees: an earlier acceptance is not the milestone.
+    let effective = hearth_domain::effective_milestones(
+        &repair.milestones,
+        [
+            (hearth_domain::Milestone::AcceptedAt, utc(8, 10)),
+            (hearth_domain::Milestone::AcceptedAt, utc(9, 12)),
+        ],
+    );
+    assert_eq!(effective.accepted_at, Some(utc(9, 12)), "the new technician's acceptance");
+    repair.milestones = effective;
+    assert_eq!(
+        state_of(&judge(&repair, utc(10, 0)), DeadlineKind::Accepted),
+        Some(DeadlineState::Met { at: utc(9, 12) })
     );
 }

@@ -126,6 +126,11 @@ pub struct WorkOrderBody {
     /// Set for an order a technician opened on site, until and after dispatch confirms it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opened_on_site: Option<OpenedOnSite>,
+    /// Earlier repair or leak orders at the same home within the repeat
+    /// window (重复报修), found when the order was filed or confirmed by
+    /// the rule set then in force: the feed carries it to the technician.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeat_of: Vec<String>,
 }
 
 impl WorkOrderBody {
@@ -138,6 +143,18 @@ impl WorkOrderBody {
             cancellation: None,
             history: vec![],
             opened_on_site: None,
+            repeat_of: vec![],
+        }
+    }
+
+    /// What repeat-repair detection needs to know about this order.
+    pub fn repeat_candidate(&self) -> hearth_domain::RepeatCandidate {
+        hearth_domain::RepeatCandidate {
+            id: self.order.id.as_str().to_owned(),
+            category: self.order.category,
+            address: self.order.customer.address.clone(),
+            received_at: self.order.received_at,
+            cancelled: self.status == OrderStatus::Cancelled,
         }
     }
 

@@ -834,7 +834,10 @@ async fn repeat_repairs_are_repairs_and_leaks_at_one_home_within_30_days_flagged
     let server = Server::start(d0 + TimeDelta::days(100)).await;
     let day = |n: i64| d0 + TimeDelta::days(n);
     server.order(order_body("WO-L1", "leak", day(0), "301")).await;
-    server.order(order_body("WO-L2", "leak", day(20), "301")).await;
+    let filed = server.order(order_body("WO-L2", "leak", day(20), "301")).await;
+    // The snapshot the feed carries to the technician holds the flag as
+    // found when the order was filed.
+    assert_eq!(filed["body"]["repeat_of"], json!(["WO-L1"]), "{filed}");
     server.order(order_body("WO-L3", "leak", day(95), "301")).await; // 65 days after R2
     server.order(order_body("WO-R1", "repair", day(5), "301")).await; // a repair counts too
     server.order(order_body("WO-T1", "temperature_test", day(6), "301")).await; // not a repair

@@ -26,7 +26,7 @@ pub use chain::{ChainReport, OutboxItem, ReceiptOutcome, StoredReceipt};
 pub use drafts::Draft;
 pub use error::StoreError;
 pub use files::{NewPhoto, StoredBlob, StoredPhoto};
-pub use records::ChainRecord;
+pub use records::{ChainRecord, ServerTimes};
 pub use sync::{Lane, LaneRecord, PendingBlob, ServerClock, ServerLink, SyncCounts};
 pub use vault::{DeviceIdentity, EnrolledTechnician, Pin, UnlockedTechnician, VaultError};
 

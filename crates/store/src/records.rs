@@ -1,6 +1,8 @@
 //! Reading sealed records back: what the app shows and replays (a visit, a
 //! test) comes from the chain itself, so it survives a restart.
 
+use std::collections::HashMap;
+
 use hearth_protocol::{Content, Digest, EncodedContent, ReceiptStatus};
 use rusqlite::{OptionalExtension, params};
 
@@ -39,7 +41,56 @@ fn read_row(row: &rusqlite::Row<'_>) -> Result<ChainRecord, StoreError> {
     Ok(ChainRecord { seq, content, content_hash, sealed_at_ms: row.get(3)?, receipt, send_attempts })
 }
 
+/// When the server places a receipted record (protocol §8): after the
+/// receipt the device held when it sealed it, and no later than the server
+/// received it. The device's own clock claims are bracketed by these, on
+/// the tablet as on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerTimes {
+    /// `received_at_ms` of the receipt named by the entry's `last_receipt_seq`.
+    pub not_before_ms: Option<i64>,
+    /// `received_at_ms` of this record's own receipt.
+    pub received_at_ms: i64,
+}
+
+fn receipt_received_at(text: &str) -> Result<i64, StoreError> {
+    serde_json::from_str::<hearth_protocol::Receipt>(text)
+        .map(|r| r.received_at_ms)
+        .map_err(|e| StoreError::Corrupt(format!("a stored receipt cannot be read: {e}")))
+}
+
 impl Store {
+    /// The server's times of one work order's receipted records, by chain
+    /// seq (records without a receipt are absent).
+    pub fn server_times(&self, work_order_id: &str) -> Result<HashMap<u64, ServerTimes>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.seq, c.entry, r.receipt FROM chain c JOIN receipt r ON r.seq = c.seq
+             WHERE c.work_order_id = ?1 ORDER BY c.seq",
+        )?;
+        let rows: Vec<(i64, Vec<u8>, String)> = stmt
+            .query_map([work_order_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut held = self.conn.prepare_cached("SELECT receipt FROM receipt WHERE server_seq = ?1")?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for (seq, entry, receipt) in rows {
+            let entry: hearth_protocol::Entry = serde_json::from_slice(&entry)
+                .map_err(|e| StoreError::Corrupt(format!("sealed entry {seq} cannot be read: {e}")))?;
+            let not_before_ms = match entry.last_receipt_seq {
+                Some(server_seq) => held
+                    .query_row([i64::try_from(server_seq).unwrap_or(i64::MAX)], |r| r.get::<_, String>(0))
+                    .optional()?
+                    .map(|text| receipt_received_at(&text))
+                    .transpose()?,
+                None => None,
+            };
+            out.insert(
+                u64::try_from(seq).unwrap_or(0),
+                ServerTimes { not_before_ms, received_at_ms: receipt_received_at(&receipt)? },
+            );
+        }
+        Ok(out)
+    }
+
     /// Sealed records in chain order: all of them, or one work order's.
     pub fn chain_records(&self, work_order_id: Option<&str>) -> Result<Vec<ChainRecord>, StoreError> {
         let sql = match work_order_id {

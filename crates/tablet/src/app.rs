@@ -424,16 +424,17 @@ impl App {
     pub fn today(&self, query: &str) -> Result<Vec<TodayItem>, AppError> {
         let store = self.db();
         let orders = self.orders(&store)?.into_iter().map(|o| self.with_own_milestones(&store, o)).collect();
-        let items = today::today(orders, &self.rules(&store)?, self.now());
+        let mut items = today::today(orders, &self.rules(&store)?, self.now());
+        today::flag_repeats(&mut items, &today::repeat_flags(&store.snapshots(FeedKind::WorkOrder)?));
         Ok(today::search(&items, query))
     }
 
     pub fn work_order(&self, work_order_id: &str) -> Result<TodayItem, AppError> {
         let store = self.db();
         let order = self.with_own_milestones(&store, self.order(&store, work_order_id)?);
-        today::today(vec![order], &self.rules(&store)?, self.now())
-            .pop()
-            .ok_or_else(|| AppError::unknown_work_order(work_order_id))
+        let mut items = today::today(vec![order], &self.rules(&store)?, self.now());
+        today::flag_repeats(&mut items, &today::repeat_flags(&store.snapshots(FeedKind::WorkOrder)?));
+        items.pop().ok_or_else(|| AppError::unknown_work_order(work_order_id))
     }
 
     /// The order's milestones as the office last sent them, met earlier by
@@ -443,47 +444,66 @@ impl App {
     /// by the arrival or a reading, completed by a resolved outcome or the
     /// test's report, the late notice by when the customer was told.
     fn with_own_milestones(&self, store: &Store, mut order: WorkOrder) -> WorkOrder {
-        use hearth_domain::{EvidenceRecord, milestone_claim};
+        use hearth_domain::{EvidenceRecord, Milestone, milestone_claim};
+        // A receipted record's claim is placed as the server places it
+        // (protocol §8, `hearth_domain::time::bracket`): a tablet whose clock
+        // runs fast shows what the office shows once its records are receipted.
+        let times = store.server_times(order.id.as_str()).unwrap_or_default();
+        let placed = |claim: Option<(Milestone, DateTime<Utc>)>, record: &ChainRecord| {
+            claim.map(|(milestone, at)| match times.get(&record.seq) {
+                Some(t) => (
+                    milestone,
+                    hearth_domain::time::bracket(
+                        at,
+                        t.not_before_ms.map(hearth_domain::time::ms_to_utc),
+                        hearth_domain::time::ms_to_utc(t.received_at_ms),
+                    )
+                    .at,
+                ),
+                None => (milestone, at),
+            })
+        };
         let mut claims = Vec::new();
         // A chain that does not replay shows the office's milestones only; the
         // order's own screen reports the problem.
         // The technician's own acceptance (接单), sealed here.
         if let Ok(records) = store.chain_records(Some(order.id.as_str())) {
-            claims.extend(
-                records
-                    .iter()
-                    .filter(|r| r.content.schema == hearth_protocol::schema::ORDER_ACCEPTED)
-                    .filter_map(|r| {
-                        serde_json::from_value::<hearth_domain::OrderAccepted>(serde_json::Value::Object(
-                            r.content.data.clone(),
-                        ))
-                        .ok()
-                    })
-                    .filter_map(|a| milestone_claim(EvidenceRecord::Accepted { at: a.accepted_at })),
-            );
+            for r in records.iter().filter(|r| r.content.schema == hearth_protocol::schema::ORDER_ACCEPTED) {
+                let accepted = serde_json::from_value::<hearth_domain::OrderAccepted>(
+                    serde_json::Value::Object(r.content.data.clone()),
+                );
+                if let Ok(a) = accepted {
+                    claims.extend(placed(milestone_claim(EvidenceRecord::Accepted { at: a.accepted_at }), r));
+                }
+            }
         }
         if let Ok(state) = self.visit_state(store, &order) {
             // Every visit counts: the first attempt is the truth of when they came.
             for earlier in &state.earlier {
-                claims.extend(
-                    earlier.steps.iter().filter_map(|s| milestone_claim(EvidenceRecord::Step(&s.step))),
-                );
-                claims.extend(milestone_claim(EvidenceRecord::Outcome(&earlier.outcome.0)));
+                for s in &earlier.steps {
+                    claims.extend(placed(milestone_claim(EvidenceRecord::Step(&s.step)), &s.record));
+                }
+                let (outcome, record) = &earlier.outcome;
+                claims.extend(placed(milestone_claim(EvidenceRecord::Outcome(outcome)), record));
             }
-            claims.extend(state.steps.iter().filter_map(|s| milestone_claim(EvidenceRecord::Step(&s.step))));
-            if let Some((c, _)) = &state.outcome {
-                claims.extend(milestone_claim(EvidenceRecord::Outcome(c)));
+            for s in &state.steps {
+                claims.extend(placed(milestone_claim(EvidenceRecord::Step(&s.step)), &s.record));
             }
-            if let Some((n, _)) = &state.late {
-                claims.extend(milestone_claim(EvidenceRecord::LateNotice(n)));
+            if let Some((c, record)) = &state.outcome {
+                claims.extend(placed(milestone_claim(EvidenceRecord::Outcome(c)), record));
+            }
+            if let Some((n, record)) = &state.late {
+                claims.extend(placed(milestone_claim(EvidenceRecord::LateNotice(n)), record));
             }
         }
         if let Ok(Some(test)) = self.test_state(store, order.id.as_str()) {
-            claims.extend(test.in_force().filter_map(|(r, _)| milestone_claim(EvidenceRecord::Reading(r))));
+            for (r, record) in test.in_force() {
+                claims.extend(placed(milestone_claim(EvidenceRecord::Reading(r)), record));
+            }
             if let Some((_, report)) = &test.report
                 && let Some(made_at) = DateTime::from_timestamp_millis(report.content.created.device_time_ms)
             {
-                claims.extend(milestone_claim(EvidenceRecord::Report { made_at }));
+                claims.extend(placed(milestone_claim(EvidenceRecord::Report { made_at }), report));
             }
         }
         order.milestones = hearth_domain::effective_milestones(&order.milestones, claims);

@@ -25,5 +25,12 @@ pub use views::*;
 
 /// What the shell passes through unchanged: the shell depends on this
 /// crate alone (docs/architecture.md).
+pub use hearth_domain::input::NumberKind;
 pub use hearth_domain::{StepEvidence, VisitOutcome};
+
+/// The screens' live checks of typed numbers, by the one grammar
+/// (`hearth_domain::input`): each text's integer, or `None` where refused.
+pub fn parse_numbers(items: &[(NumberKind, String)]) -> Vec<Option<i64>> {
+    items.iter().map(|(kind, text)| kind.parse(text)).collect()
+}
 pub use hearth_sync::{RescueSummary, SyncConfig, SyncStatus};

@@ -3,6 +3,8 @@
 //! Built from the feed's work-order snapshots (`{order, status, …}` as the
 //! server publishes them) and the company rule set.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use hearth_domain::{DeadlineKind, DeadlineState, DeadlineStatus, RuleSet, WorkOrder, deadlines};
 use serde::Serialize;
@@ -35,6 +37,9 @@ pub struct TodayItem {
     pub overdue: bool,
     /// Which screen the order opens.
     pub kind: OrderKind,
+    /// Earlier repairs at this home within the repeat window (重复报修),
+    /// as the office found them when it filed the order.
+    pub repeat_of: Vec<String>,
 }
 
 /// The deadlines that are the technician's to meet; the follow-up call is
@@ -60,6 +65,32 @@ pub fn orders_from_feed(snapshots: &[(String, u64, Value)]) -> Result<Vec<WorkOr
     Ok(orders)
 }
 
+/// The repeat-repair flags the office put on the feed's orders, by order id
+/// (orders without one are absent).
+pub fn repeat_flags(snapshots: &[(String, u64, Value)]) -> HashMap<String, Vec<String>> {
+    snapshots
+        .iter()
+        .filter_map(|(id, _rev, body)| {
+            let earlier: Vec<String> = body
+                .get("repeat_of")?
+                .as_array()?
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            (!earlier.is_empty()).then(|| (id.clone(), earlier))
+        })
+        .collect()
+}
+
+/// Sets each item's repeat-repair flag from `flags` ([`repeat_flags`]).
+pub fn flag_repeats(items: &mut [TodayItem], flags: &HashMap<String, Vec<String>>) {
+    for item in items {
+        if let Some(earlier) = flags.get(item.order.id.as_str()) {
+            item.repeat_of = earlier.clone();
+        }
+    }
+}
+
 /// The list, nearest unmet deadline first (overdue ones are the nearest);
 /// orders with every deadline met go last, oldest first.
 pub fn today(orders: Vec<WorkOrder>, rules: &RuleSet, now: DateTime<Utc>) -> Vec<TodayItem> {
@@ -79,7 +110,7 @@ pub fn today(orders: Vec<WorkOrder>, rules: &RuleSet, now: DateTime<Utc>) -> Vec
             let overdue =
                 matches!(next_deadline, Some(DeadlineStatus { state: DeadlineState::Missed { .. }, .. }));
             let kind = OrderKind::of(order.category);
-            TodayItem { order, next_deadline, overdue, kind }
+            TodayItem { order, next_deadline, overdue, kind, repeat_of: vec![] }
         })
         .collect();
     items.sort_by(|a, b| match (&a.next_deadline, &b.next_deadline) {

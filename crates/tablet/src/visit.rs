@@ -4,8 +4,8 @@
 //! applied on replay are the rules applied live.
 
 use hearth_domain::{
-    CompletedStep, ConcludedVisit, CustomerSignoff, StepEvidence, VisitError, VisitOutcome, WorkOrder,
-    WorkOrderId,
+    Appointment, CompletedStep, ConcludedVisit, CustomerSignoff, StepEvidence, VisitError, VisitOutcome,
+    WorkOrder, WorkOrderId,
 };
 use hearth_protocol::{AttachmentRole, SignerRole};
 use hearth_store::{ChainRecord, Store};
@@ -119,6 +119,7 @@ impl App {
         let key = self.signed_in()?;
         let mut store = self.db();
         let order = self.order(&store, work_order_id)?;
+        self.within_visit_hours(&store, &evidence)?;
         let mut state = self.visit_state(&store, &order)?;
         let at = self.now();
         // After a visit that ended without a fix, the next step begins another visit.
@@ -130,6 +131,36 @@ impl App {
         self.seal(&mut store, content, &[(&key, SignerRole::Performer)])?;
         let state = self.visit_state(&store, &order)?;
         self.visit_view(&store, &order, &state)
+    }
+
+    /// An agreed appointment lies within the company's visit hours (000:
+    /// 09:00–18:00, company time, one day), as the office enforces.
+    fn within_visit_hours(&self, store: &Store, evidence: &StepEvidence) -> Result<(), AppError> {
+        match evidence {
+            StepEvidence::Appointment(a) => self.check_visit_hours(store, "agreed", &a.agreed),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_visit_hours(
+        &self,
+        store: &Store,
+        field: &str,
+        appointment: &Appointment,
+    ) -> Result<(), AppError> {
+        let rules = self.rules(store)?;
+        let visits = rules.visits();
+        if visits.allows(appointment, hearth_domain::time::company_offset()) {
+            return Ok(());
+        }
+        Err(AppError::new(
+            "outside_visit_hours",
+            format!(
+                "{field}: home visits are from {} to {} company time, within one day",
+                visits.from.format("%H:%M"),
+                visits.until.format("%H:%M")
+            ),
+        ))
     }
 
     /// A step's record: the evidence, signed by the technician, with the
@@ -173,6 +204,7 @@ impl App {
         let key = self.signed_in()?;
         let mut store = self.db();
         let order = self.order(&store, work_order_id)?;
+        self.within_visit_hours(&store, &evidence)?;
         let mut state = self.visit_state(&store, &order)?;
         let original = state
             .steps
@@ -205,6 +237,11 @@ impl App {
         let key = self.signed_in()?;
         let mut store = self.db();
         let order = self.order(&store, work_order_id)?;
+        if let VisitOutcome::NotResolved { next_appointment: Some(next) }
+        | VisitOutcome::NobodyHome { next_appointment: Some(next), .. } = &outcome
+        {
+            self.check_visit_hours(&store, "next_appointment", next)?;
+        }
         let mut state = self.visit_state(&store, &order)?;
         let at = self.now();
         if state.may_start_another() {

@@ -94,3 +94,18 @@ fn a_rule_set_the_tablet_cannot_read_is_an_error_never_the_defaults() {
     drop(store);
     assert_eq!(common::code(f.app.today("")), "rule_set_unreadable");
 }
+
+#[test]
+fn the_offices_repeat_repair_flag_reaches_the_technicians_card() {
+    let repeat = serde_json::to_value(order("WO-2", "张三", "301", 1)).unwrap();
+    let first = serde_json::to_value(order("WO-1", "张三", "301", 48)).unwrap();
+    let snapshots = vec![
+        ("WO-1".to_owned(), 1, json!({"order": first, "status": "open"})),
+        ("WO-2".to_owned(), 1, json!({"order": repeat, "status": "open", "repeat_of": ["WO-1"]})),
+    ];
+    let mut list = today(orders_from_feed(&snapshots).unwrap(), &RuleSet::default(), now());
+    hearth_tablet::today::flag_repeats(&mut list, &hearth_tablet::today::repeat_flags(&snapshots));
+    let of = |id: &str| list.iter().find(|i| i.order.id.as_str() == id).unwrap().repeat_of.clone();
+    assert_eq!(of("WO-2"), ["WO-1"], "the newer order names the earlier repair");
+    assert!(of("WO-1").is_empty(), "the earlier order is not a repeat");
+}

@@ -322,3 +322,33 @@ fn a_local_order_appears_in_today_and_opens_a_visit() {
     f.app.sign_in(PERFORMER, PERFORMER_PIN).unwrap();
     f.app.complete_step(&id, appointment()).unwrap();
 }
+
+#[test]
+fn appointments_outside_the_visit_hours_are_refused_as_the_office_refuses_them() {
+    let f = signed_in();
+    // start_time() is 10:00 company time; 20:00 is after the 18:00 close.
+    let evening = start_time() + Duration::hours(10);
+    let at = |start, end| {
+        StepEvidence::Appointment(AppointmentEvidence {
+            agreed: Appointment::new(start, end).unwrap(),
+            customer_confirmed: true,
+            note: None,
+        })
+    };
+    assert_eq!(
+        code(f.app.complete_step(REPAIR, at(evening, evening + Duration::hours(1)))),
+        "outside_visit_hours"
+    );
+    let overnight = at(start_time() + Duration::hours(7), start_time() + Duration::hours(24));
+    assert_eq!(code(f.app.complete_step(REPAIR, overnight)), "outside_visit_hours", "within one day");
+    assert!(f.app.visit(REPAIR).unwrap().steps.is_empty(), "nothing sealed");
+    f.app.complete_step(REPAIR, appointment()).unwrap();
+    // The next appointment after a visit that could not finish, likewise.
+    let late_next = VisitOutcome::NotResolved {
+        next_appointment: Some(Appointment::new(evening, evening + Duration::hours(1)).unwrap()),
+    };
+    assert_eq!(code(f.app.conclude_visit(REPAIR, late_next)), "outside_visit_hours");
+    let visit = f.app.visit(REPAIR).unwrap();
+    assert_eq!(visit.steps.len(), 1, "only the appointment in hours was sealed");
+    assert!(visit.outcome.is_none());
+}

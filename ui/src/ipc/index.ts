@@ -13,6 +13,7 @@ import type {
   CustomerCopyView,
   LateNoticeInput,
   LocalOrderInput,
+  NumberKind,
   PhotoRef,
   ReadingInput,
   RecordView,
@@ -36,6 +37,16 @@ async function call<T>(command: string, args?: Record<string, unknown> | Uint8Ar
     throw toAppError(e);
   }
 }
+
+// ---- typed numbers ---------------------------------------------------------------
+
+/**
+ * The tablet's one number grammar (`hearth_domain::input`), asked for each
+ * `[kind, text]`: the integer a record carries (°C in hundredths, yuan in
+ * fen) or `null` where the text is refused. The screens have no parser.
+ */
+export const parseNumbers = (items: [NumberKind, string][]) =>
+  items.length === 0 ? Promise.resolve([]) : call<(number | null)[]>('parse_numbers', { items });
 
 // ---- session and enrolment --------------------------------------------------
 

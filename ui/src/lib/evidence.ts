@@ -1,11 +1,14 @@
 /**
  * The visit step forms as plain data, and their conversion into the domain's
- * `StepEvidence` JSON. Number fields are typed as text and parsed here, so a
- * wrong entry is named before anything is sealed. The Rust side checks the
+ * `StepEvidence` JSON. Number fields are typed as text; `numberFields`
+ * lists them, the tablet's one grammar parses them (`ipc.parseNumbers`), and
+ * `buildEvidence` takes the answers, so a wrong entry is named before
+ * anything is sealed. The Rust side checks the
  * rules again (required items, consent, order); this only shapes the data.
  */
 import type {
   Appointment,
+  NumberKind,
   FaultSide,
   InspectEvidence,
   PartReplacement,
@@ -14,7 +17,7 @@ import type {
   Zone,
 } from '../ipc/types';
 import { localInputToIso, toLocalInput } from './datetime';
-import { formatCenti, formatFen, parseCelsiusToCenti, parseInteger, parseYuanToFen } from './parse';
+import { formatCenti, formatFen } from './parse';
 
 export type TriState = '' | 'yes' | 'no';
 
@@ -143,7 +146,33 @@ export function appointmentFrom(start: string, end: string): Appointment | null 
   return { start: s, end: e };
 }
 
-export function buildEvidence(step: VisitStep, f: StepForm): BuildResult {
+const CELSIUS_FIELDS = ['riser_this_floor', 'riser_floor_above', 'riser_floor_below', 'supply_at_inlet', 'return_at_inlet'] as const;
+const WHOLE_FIELDS = ['branch_pressure_kpa', 'branch_flow_litres_per_hour'] as const;
+
+/** A typed number of a step form: its field name, its kind and its text. */
+export type NumberField = [field: string, kind: NumberKind, text: string];
+
+/** The parsed numbers by field name (`null`: the grammar refused the text). */
+export type ParsedNumbers = ReadonlyMap<string, number | null>;
+
+/** The step's filled-in number fields, to be parsed before `buildEvidence`. */
+export function numberFields(step: VisitStep, f: StepForm): NumberField[] {
+  const filled = (fields: NumberField[]) => fields.filter(([, , t]) => t.trim() !== '');
+  switch (step) {
+    case 'inspect':
+      return filled([
+        ...CELSIUS_FIELDS.map((name): NumberField => [name, 'celsius', f[name]]),
+        ...WHOLE_FIELDS.map((name): NumberField => [name, 'whole', f[name]]),
+      ]);
+    case 'resolve':
+      return filled(f.parts.map((p, i): NumberField => [`part_price_${i}`, 'yuan', p.price_yuan]));
+    default:
+      return [];
+  }
+}
+
+export function buildEvidence(step: VisitStep, f: StepForm, numbers: ParsedNumbers = new Map()): BuildResult {
+  const number = (field: string): number | null => numbers.get(field) ?? null;
   const fail = (field: string): BuildResult => ({ ok: false, problem: { field } });
   const ok = (evidence: StepEvidence): BuildResult => ({ ok: true, evidence });
   const photos = [...f.photos];
@@ -171,15 +200,15 @@ export function buildEvidence(step: VisitStep, f: StepForm): BuildResult {
     }
     case 'inspect': {
       const e: InspectEvidence = { findings: f.findings.trim(), photos };
-      for (const name of ['riser_this_floor', 'riser_floor_above', 'riser_floor_below', 'supply_at_inlet', 'return_at_inlet'] as const) {
+      for (const name of CELSIUS_FIELDS) {
         if (f[name].trim() === '') continue;
-        const centi = parseCelsiusToCenti(f[name]);
+        const centi = number(name);
         if (centi === null) return fail(name);
         e[name] = centi;
       }
-      for (const name of ['branch_pressure_kpa', 'branch_flow_litres_per_hour'] as const) {
+      for (const name of WHOLE_FIELDS) {
         if (f[name].trim() === '') continue;
-        const n = parseInteger(f[name]);
+        const n = number(name);
         if (n === null || (name === 'branch_flow_litres_per_hour' && n < 0)) return fail(name);
         e[name] = n;
       }
@@ -198,7 +227,7 @@ export function buildEvidence(step: VisitStep, f: StepForm): BuildResult {
       for (const [i, p] of f.parts.entries()) {
         const part: PartReplacement = { part: p.part.trim(), customer_consented: p.customer_consented };
         if (p.price_yuan.trim() !== '') {
-          const fen = parseYuanToFen(p.price_yuan);
+          const fen = number(`part_price_${i}`);
           if (fen === null) return fail(`part_price_${i}`);
           part.price_told_cents = fen;
         }

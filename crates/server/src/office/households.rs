@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::compute::{self, ms_to_utc};
 use super::decisions::Operator;
-use super::views::{TestView, temperature_tests};
+use super::views::temperature_tests;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -55,15 +55,6 @@ pub struct Community {
     pub reduced_days: u32,
 }
 
-fn counted(t: &TestView) -> Option<CountedTest> {
-    Some(CountedTest {
-        record_id: t.record_id.clone(),
-        measured_on: t.measured_on?,
-        verdict: t.judged.as_ref()?.verdict,
-        customer_side_cause: t.report.as_ref().is_some_and(|r| r.customer_side_cause.is_some()),
-    })
-}
-
 /// Every household with a counted test, by address, each season's account.
 pub async fn households(state: &AppState, community: Option<&str>) -> ApiResult<Vec<Household>> {
     let rules = crate::rules::rule_set(state).await?;
@@ -74,10 +65,8 @@ pub async fn households(state: &AppState, community: Option<&str>) -> ApiResult<
         if community.is_some_and(|c| t.address.community.as_str() != c) {
             continue;
         }
-        let Some(c) = counted(t) else { continue };
-        let home = by_home
-            .entry(compute::address_key(&t.address))
-            .or_insert_with(|| (t.address.clone(), vec![], vec![]));
+        let Some(c) = t.counted() else { continue };
+        let home = by_home.entry(t.address.key()).or_insert_with(|| (t.address.clone(), vec![], vec![]));
         if !home.1.contains(&t.work_order_id) {
             home.1.push(t.work_order_id.clone());
         }

@@ -271,7 +271,7 @@ async fn repeat_repairs_h(
     State(state): State<AppState>,
     _office: OperatorAuth,
     Query(query): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Vec<compute::RepeatGroup>>> {
+) -> ApiResult<Json<Vec<hearth_domain::RepeatGroup>>> {
     only(&query, &["category"])?;
     let category = query.get("category").map(|c| input::category("category", c)).transpose()?;
     Ok(Json(views::repeat_repairs(&state, category).await?))

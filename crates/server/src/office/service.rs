@@ -150,6 +150,11 @@ async fn build_order(
     for t in technicians(state, &input.technicians).await? {
         order.assign(t);
     }
+    if !order.assigned_technicians.is_empty() {
+        // Passed on as it is filed (派单): acceptance counts from now, also
+        // for an order received earlier by phone.
+        order.milestones.dispatched_at = Some(now);
+    }
     Ok(order)
 }
 
@@ -173,6 +178,19 @@ async fn put_work_order(
         .await
 }
 
+/// The earlier repairs `body` repeats (`hearth_domain::repeats_of`) among
+/// the orders on file, by the rule set in force when it was received.
+async fn earlier_repairs(state: &AppState, body: &WorkOrderBody) -> ApiResult<Vec<String>> {
+    let book = crate::rules::rule_book(state).await?;
+    let mut others = Vec::new();
+    for snapshot in state.storage.snapshots(SnapshotKind::WorkOrder).await? {
+        others.push(work_order_body(&snapshot)?.repeat_candidate());
+    }
+    let me = body.repeat_candidate();
+    let rules = book.at(me.received_at).1.follow_up();
+    Ok(hearth_domain::repeats_of(&me, &others, rules).into_iter().map(str::to_owned).collect())
+}
+
 /// Creates a work order: `id` as given (409 `work_order_exists` if taken) or
 /// the next free `WO-YYYYMMDD-NNNN` of the received date (company time).
 pub async fn create_work_order(state: &AppState, input: input::NewWorkOrder) -> ApiResult<SnapshotView> {
@@ -181,6 +199,7 @@ pub async fn create_work_order(state: &AppState, input: input::NewWorkOrder) -> 
         let id = input::identifier("id", id)?;
         let order = build_order(state, &id, &input, now).await?;
         let mut body = WorkOrderBody::open(order);
+        body.repeat_of = earlier_repairs(state, &body).await?;
         body.note(now, Action::Created, None);
         let snapshot = put_work_order(state, &body, 0, now)
             .await
@@ -191,7 +210,7 @@ pub async fn create_work_order(state: &AppState, input: input::NewWorkOrder) -> 
     let probe = build_order(state, "WO-PROBE", &input, now).await?;
     for _ in 0..8 {
         let taken = state.storage.snapshots(SnapshotKind::WorkOrder).await?;
-        let id = compute::next_work_order_id(
+        let id = hearth_domain::next_work_order_id(
             compute::local_date(probe.received_at),
             taken.iter().map(|s| s.id.as_str()),
         );
@@ -200,6 +219,7 @@ pub async fn create_work_order(state: &AppState, input: input::NewWorkOrder) -> 
             ..probe.clone()
         };
         let mut body = WorkOrderBody::open(order);
+        body.repeat_of = earlier_repairs(state, &body).await?;
         body.note(now, Action::Created, None);
         match put_work_order(state, &body, 0, now).await {
             Ok(snapshot) => return Ok(snapshot.into()),
@@ -223,6 +243,7 @@ pub async fn confirm(state: &AppState, id: &str, input: input::ConfirmInput) -> 
         return Err(ApiError::conflict("already_confirmed", "the work order is already confirmed"));
     }
     origin.confirmed_at = Some(now);
+    body.repeat_of = earlier_repairs(state, &body).await?;
     body.note(now, Action::Confirmed, None);
     save(state, &body, snapshot.rev, now).await
 }
@@ -292,6 +313,11 @@ pub async fn assign(state: &AppState, id: &str, input: input::AssignInput) -> Ap
     let techs = technicians(state, &input.technicians).await?;
     let (snapshot, mut body) = load_for_change(state, id, input.expected_rev).await?;
     require_open(&body)?;
+    if !techs.is_empty() && techs != body.order.assigned_technicians {
+        // Passed on anew (派单): the acceptance deadline restarts, and only
+        // the new technicians' acceptance meets it.
+        body.order.milestones.dispatched_at = Some(now);
+    }
     body.order.assigned_technicians = techs;
     let detail = body.order.assigned_technicians.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",");
     body.note(now, Action::Assigned, Some(detail));

@@ -7,18 +7,15 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hearth_domain::{
-    Address, Customer, CustomerSignoff, DeadlineStatus, Milestones, RuleSet, TemperatureReading,
-    TemperatureReport, TestCompliance, Thermometer, VisitOutcome, WorkOrder, WorkOrderCategory, deadlines,
+    Address, Customer, CustomerSignoff, DeadlineStatus, Milestones, TemperatureReading, TemperatureReport,
+    TestCompliance, Thermometer, VisitOutcome, WorkOrder, WorkOrderCategory, deadlines,
 };
 use hearth_protocol::verify::decode_envelope;
 use hearth_protocol::{Attachment, Content, ReceiptStatus, RecordRef, SignerRole, schema};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::compute::{
-    self, AddressCompliance, Bracketed, Evidence, Evidenced, FollowUpCandidate, RecordLink, RepeatCandidate,
-    RepeatGroup, ReportPoint, Versions, bracket, ms_to_utc,
-};
+use super::compute::{self, Bracketed, Evidence, Evidenced, bracket, ms_to_utc};
 use super::input::{self, bad_field};
 use super::model::{Cancellation, FollowUp, HistoryEntry, OpenedOnSite, OrderStatus, WorkOrderBody};
 use crate::error::{ApiError, ApiResult};
@@ -26,6 +23,10 @@ use crate::orders::work_order_body;
 use crate::rules::{ReadingPlace, RuleBook, SealedReading, judge_sealed_report};
 use crate::state::AppState;
 use crate::storage::{ReviewDecision, ReviewVerdict, Snapshot, SnapshotKind, StoredEntry};
+use hearth_domain::{
+    AddressCompliance, CountedTest, FollowUpCandidate, FollowUpRules, HomeTest, RecordLink, RepeatCandidate,
+    RepeatGroup, Versions,
+};
 use hearth_protocol::flags::{DEVICE_KEY_REVOKED, TECHNICIAN_KEY_REVOKED};
 
 /// A stored entry with its decoded content and the lower bound of its
@@ -104,7 +105,7 @@ pub fn versions_of(facts: &[RecordFact]) -> HashMap<String, Versions> {
             server_seq: f.stored.receipt.server_seq,
         })
         .collect();
-    compute::versions(&links)
+    hearth_domain::versions(&links)
 }
 
 fn is_latest(versions: &HashMap<String, Versions>, record_id: &str) -> bool {
@@ -112,18 +113,24 @@ fn is_latest(versions: &HashMap<String, Versions>, record_id: &str) -> bool {
 }
 
 /// The earliest evidence of each milestone among the latest versions of
-/// trusted records.
-pub fn evidence_of(facts: &[RecordFact], versions: &HashMap<String, Versions>) -> Evidence {
+/// trusted records, of the claims that count for the order as `recorded`
+/// (`Milestones::counts`: an acceptance before the latest dispatch does not).
+pub fn evidence_of(
+    facts: &[RecordFact],
+    versions: &HashMap<String, Versions>,
+    recorded: &Milestones,
+) -> Evidence {
     let mut evidence = Evidence::default();
     for f in facts.iter().filter(|f| f.trusted() && is_latest(versions, &f.stored.record_id)) {
         let Some(content) = &f.content else { continue };
         for (milestone, claimed) in
             compute::milestone_claims(&content.schema, &content.data, content.created.device_time_ms)
         {
-            evidence.offer(
-                milestone,
-                Evidenced { record_id: f.stored.record_id.clone(), time: f.bracket(claimed) },
-            );
+            let time = f.bracket(claimed);
+            if !recorded.counts(milestone, time.at) {
+                continue;
+            }
+            evidence.offer(milestone, Evidenced { record_id: f.stored.record_id.clone(), time });
         }
     }
     evidence
@@ -163,7 +170,7 @@ pub struct OrderView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub needs_another_visit: Option<AnotherVisit>,
     /// A repeat repair: the earlier repair or leak orders at this address
-    /// within the rule set's window (`compute::repeats_of`), oldest first.
+    /// within the rule set's window (`hearth_domain::repeats_of`, by the rule set in force when the order was received), oldest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub repeat_of: Vec<String>,
 }
@@ -179,7 +186,7 @@ fn view_from(
     // Judged by the rules in force when the order was received: a later
     // change of the rule set never rewrites what was met or missed.
     let (rule_set_version, rules) = book.at(body.order.received_at);
-    let evidence = evidence_of(facts, versions);
+    let evidence = evidence_of(facts, versions, &body.order.milestones);
     let milestones = compute::effective_milestones(&body.order.milestones, &evidence);
     let judged = WorkOrder { milestones: milestones.clone(), ..body.order.clone() };
     let deadlines = match body.status {
@@ -252,23 +259,15 @@ fn another_visit(
     })
 }
 
-fn repeat_candidate(body: &WorkOrderBody) -> RepeatCandidate {
-    RepeatCandidate {
-        id: body.order.id.as_str().to_owned(),
-        category: body.order.category,
-        address: body.order.customer.address.clone(),
-        received_at: body.order.received_at,
-        status: body.status,
-    }
-}
-
-/// Flags each view that repeats an earlier repair at its address.
-fn flag_repeats(views: &mut [OrderView], all: &[(Snapshot, WorkOrderBody)], rules: &RuleSet) {
-    let candidates: Vec<RepeatCandidate> = all.iter().map(|(_, b)| repeat_candidate(b)).collect();
+/// Flags each view that repeats an earlier repair at its address, judged
+/// by the rule set in force when the newer order was received.
+fn flag_repeats(views: &mut [OrderView], all: &[(Snapshot, WorkOrderBody)], book: &RuleBook) {
+    let candidates: Vec<RepeatCandidate> = all.iter().map(|(_, b)| b.repeat_candidate()).collect();
     for view in views {
         if let Some(me) = candidates.iter().find(|c| c.id == view.id) {
+            let rules = book.at(me.received_at).1.follow_up();
             view.repeat_of =
-                compute::repeats_of(me, &candidates, rules).into_iter().map(str::to_owned).collect();
+                hearth_domain::repeats_of(me, &candidates, rules).into_iter().map(str::to_owned).collect();
         }
     }
 }
@@ -343,7 +342,7 @@ pub async fn work_orders(state: &AppState, filter: &OrderFilter) -> ApiResult<Ve
             out.push(order_view(state, snapshot, body, now, &book).await?);
         }
     }
-    flag_repeats(&mut out, &all, book.current().1);
+    flag_repeats(&mut out, &all, &book);
     out.sort_by(|a, b| b.order.received_at.cmp(&a.order.received_at).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
 }
@@ -467,7 +466,7 @@ pub async fn work_order_detail(state: &AppState, id: &str) -> ApiResult<OrderDet
     let facts = record_facts(state, id).await?;
     let versions = versions_of(&facts);
     let mut view = [view_from(&snapshot, &body, &facts, &versions, ms_to_utc(state.now_ms()), &book)];
-    flag_repeats(&mut view, &all_orders(state).await?, book.current().1);
+    flag_repeats(&mut view, &all_orders(state).await?, &book);
     let [view] = view;
     let by_id: HashMap<&str, &RecordFact> = facts.iter().map(|f| (f.stored.record_id.as_str(), f)).collect();
     let records = facts.iter().map(|f| record_view(f, &versions, &by_id)).collect();
@@ -496,7 +495,7 @@ pub struct FollowUpItem {
     pub last_attempt: Option<FollowUp>,
 }
 
-/// `GET /v1/office/follow-ups`: see `compute::follow_up_queue`.
+/// `GET /v1/office/follow-ups`: see `hearth_domain::follow_up_queue`.
 pub async fn follow_ups(state: &AppState) -> ApiResult<Vec<FollowUpItem>> {
     let now = ms_to_utc(state.now_ms());
     let book = crate::rules::rule_book(state).await?;
@@ -505,21 +504,21 @@ pub async fn follow_ups(state: &AppState) -> ApiResult<Vec<FollowUpItem>> {
     let mut candidates = Vec::new();
     for (snapshot, body) in all_orders(state).await? {
         // Only open repair-type orders can be due; skip loading the others' records.
-        if body.status != OrderStatus::Open || !compute::REPAIR_TYPES.contains(&body.order.category) {
+        if body.status != OrderStatus::Open || !FollowUpRules::gets_call(body.order.category) {
             continue;
         }
         let view = order_view(state, &snapshot, &body, now, &book).await?;
         candidates.push(FollowUpCandidate {
             id: view.id.clone(),
             category: view.order.category,
-            status: view.status,
+            open: view.status == OrderStatus::Open,
             completed_at: view.milestones.completed_at,
             follow_up_at: view.milestones.follow_up_at,
         });
         views.insert(view.id.clone(), view);
     }
     let mut out = Vec::new();
-    for c in compute::follow_up_queue(&candidates, &rules, now) {
+    for c in hearth_domain::follow_up_queue(&candidates, now) {
         let (Some(view), Some(completed_at)) = (views.remove(&c.id), c.completed_at) else { continue };
         out.push(FollowUpItem {
             id: view.id,
@@ -536,7 +535,7 @@ pub async fn follow_ups(state: &AppState) -> ApiResult<Vec<FollowUpItem>> {
     Ok(out)
 }
 
-/// `GET /v1/office/repeat-repairs[?category=]`: see `compute::repeat_repairs`.
+/// `GET /v1/office/repeat-repairs[?category=]`: see `hearth_domain::repeat_repairs`.
 pub async fn repeat_repairs(
     state: &AppState,
     category: Option<WorkOrderCategory>,
@@ -545,10 +544,10 @@ pub async fn repeat_repairs(
         .await?
         .iter()
         .filter(|(_, b)| category.is_none_or(|c| c == b.order.category))
-        .map(|(_, b)| repeat_candidate(b))
+        .map(|(_, b)| b.repeat_candidate())
         .collect();
     let rules = crate::rules::rule_set(state).await?;
-    Ok(compute::repeat_repairs(&candidates, &rules))
+    Ok(hearth_domain::repeat_repairs(&candidates, rules.follow_up()))
 }
 
 /// The customer's answer to a test report.
@@ -662,6 +661,19 @@ pub struct TestView {
     /// refused by the customer, and the report and that sign-off each either
     /// unflagged or accepted by a reviewer.
     pub counts: bool,
+}
+
+impl TestView {
+    /// The report as a household's history counts it (needs the server's
+    /// verdict and a measured date; whether it counts at all is `counts`).
+    pub fn counted(&self) -> Option<CountedTest> {
+        Some(CountedTest {
+            record_id: self.record_id.clone(),
+            measured_on: self.measured_on?,
+            verdict: self.judged.as_ref()?.verdict,
+            customer_side_cause: self.report.as_ref().is_some_and(|r| r.customer_side_cause.is_some()),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -813,7 +825,7 @@ pub async fn temperature_tests(state: &AppState, work_order: Option<&str>) -> Ap
             orders
                 .iter()
                 .find(|(s, _)| s.id == id)
-                .map(|(_, b)| compute::address_key(&b.order.customer.address))
+                .map(|(_, b)| b.order.customer.address.key())
                 .ok_or_else(|| ApiError::not_found("the work order"))?,
         ),
         None => None,
@@ -821,27 +833,27 @@ pub async fn temperature_tests(state: &AppState, work_order: Option<&str>) -> Ap
     let mut tests = Vec::new();
     let mut judge = Judge::load(state).await?;
     for (snapshot, body) in &orders {
-        if focus.as_ref().is_some_and(|key| *key != compute::address_key(&body.order.customer.address)) {
+        if focus.as_ref().is_some_and(|key| *key != body.order.customer.address.key()) {
             continue;
         }
         let facts = record_facts(state, &snapshot.id).await?;
         judge.load_decisions(state, &facts).await?;
         tests.extend(test_views(&body.order, &facts, &judge));
     }
-    let points: Vec<ReportPoint> = tests
+    let homes: Vec<HomeTest> = tests
         .iter()
         .filter(|t| t.counts)
         .filter_map(|t| {
-            Some(ReportPoint {
+            Some(HomeTest {
                 address: t.address.clone(),
                 work_order_id: t.work_order_id.clone(),
-                record_id: t.record_id.clone(),
                 measured_at: t.measured_at?.at,
-                compliant: t.judged.as_ref()?.verdict == hearth_domain::Compliance::Compliant,
+                test: t.counted()?,
             })
         })
         .collect();
-    let addresses = compute::compliance_by_address(&points);
+    let today = compute::local_date(ms_to_utc(state.now_ms()));
+    let addresses = hearth_domain::compliance_by_address(&homes, today);
     if let Some(id) = work_order {
         tests.retain(|t| t.work_order_id == id);
     }

@@ -6,6 +6,12 @@
  */
 export type Milestones = { 
 /**
+ * When dispatch last passed the order on to its technicians (派单):
+ * the acceptance deadline counts from here, and a reassignment
+ * restarts it. Absent: counted from receipt.
+ */
+dispatched_at?: string | null, 
+/**
  * The technician accepted the order dispatch passed on (接单).
  */
 accepted_at?: string | null, 

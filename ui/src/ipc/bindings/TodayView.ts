@@ -14,4 +14,9 @@ next_deadline: DeadlineStatus | null, overdue: boolean,
 /**
  * Which screen the order opens.
  */
-kind: OrderKind, };
+kind: OrderKind, 
+/**
+ * Earlier repairs at this home within the repeat window (重复报修),
+ * as the office found them when it filed the order.
+ */
+repeat_of: Array<string>, };

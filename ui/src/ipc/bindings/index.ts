@@ -31,6 +31,7 @@ export type { MeterReplacement } from "./MeterReplacement";
 export type { Milestones } from "./Milestones";
 export type { NonEmptyText } from "./NonEmptyText";
 export type { NoticePlacement } from "./NoticePlacement";
+export type { NumberKind } from "./NumberKind";
 export type { OrderKind } from "./OrderKind";
 export type { OutcomeView } from "./OutcomeView";
 export type { PartReplacement } from "./PartReplacement";
