@@ -77,12 +77,14 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         // reused, so say so instead of letting the client find out.
         response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
     }
-    let is_json = response
+    // JSON errors pass as they are, and so do the public verification
+    // page's own HTML answers (`verify`: a form that says what was wrong).
+    let is_rendered = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if status.as_u16() < 400 || is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if status.as_u16() < 400 || is_rendered {
         return response;
     }
     let code = match status {

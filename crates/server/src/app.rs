@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::blobs::routes())
         .merge(crate::office::routes())
         .merge(crate::openapi::routes())
+        .merge(crate::verify::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_json_body))

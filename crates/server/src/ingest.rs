@@ -34,7 +34,7 @@ use crate::storage::{
 /// per batch. Revoked keys stay: their signatures still verify, and the rules
 /// flag entries made after.
 #[derive(Clone)]
-struct Directory(Arc<ParsedKeys>);
+pub(crate) struct Directory(Arc<ParsedKeys>);
 
 struct ParsedKeys {
     device_id: String,
@@ -121,9 +121,9 @@ pub fn known_schema(s: &str) -> bool {
 
 /// Decoding and signature checking of one envelope, done ahead of the
 /// sequential checks. Signatures are judged only if the bytes decode.
-struct Checked {
-    decoded: Result<DecodedEnvelope, VerifyError>,
-    signatures: Option<Result<SignatureReport, VerifyError>>,
+pub(crate) struct Checked {
+    pub(crate) decoded: Result<DecodedEnvelope, VerifyError>,
+    pub(crate) signatures: Option<Result<SignatureReport, VerifyError>>,
 }
 
 impl Checked {
@@ -144,7 +144,9 @@ impl Checked {
     }
 }
 
-fn check(env: &Envelope, directory: &Directory) -> Checked {
+/// Decodes an envelope and verifies its signatures against `directory`
+/// (also how `verify` re-checks a stored record for the public page).
+pub(crate) fn check(env: &Envelope, directory: &Directory) -> Checked {
     match decode_envelope(env) {
         Ok(decoded) => {
             let signatures = Some(verify_signatures(&decoded, env, directory));
@@ -152,6 +154,28 @@ fn check(env: &Envelope, directory: &Directory) -> Checked {
         }
         Err(e) => Checked { decoded: Err(e), signatures: None },
     }
+}
+
+/// The keys that verify `entries` of the device `keys` belongs to: its own,
+/// plus any foreign kid they name (so a key of another tablet is reported
+/// as such).
+pub(crate) async fn directory(
+    state: &AppState,
+    keys: &DeviceKeys,
+    entries: &[Envelope],
+) -> ApiResult<Directory> {
+    let mut known = keys.clone();
+    let foreign: HashSet<&str> = entries
+        .iter()
+        .flat_map(|e| e.tech_sigs.iter().map(|s| s.kid.as_str()))
+        .filter(|kid| !keys.technicians.iter().any(|t| t.kid == *kid))
+        .collect();
+    for kid in foreign {
+        if let Some(row) = state.storage.technician_key(kid).await? {
+            known.technicians.push(row);
+        }
+    }
+    Ok(Directory::new(&known))
 }
 
 /// Verifies a batch on both cores: signature checking is the CPU cost of ingest.
@@ -203,19 +227,7 @@ pub async fn ingest_batch(
     let lock = state.device_lock(device_id);
     let _one_at_a_time = lock.lock().await;
     let keys = state.storage.device_keys(device_id).await?.ok_or_else(ApiError::unauthorized)?;
-
-    let mut known = keys.clone();
-    let foreign: HashSet<&str> = entries
-        .iter()
-        .flat_map(|e| e.tech_sigs.iter().map(|s| s.kid.as_str()))
-        .filter(|kid| !keys.technicians.iter().any(|t| t.kid == *kid))
-        .collect();
-    for kid in foreign {
-        if let Some(row) = state.storage.technician_key(kid).await? {
-            known.technicians.push(row);
-        }
-    }
-    let checked = check_all(&entries, Directory::new(&known)).await?;
+    let checked = check_all(&entries, directory(state, &keys, &entries).await?).await?;
     // Fast path: record ids are checked against the database only through
     // its unique index at commit. If one is taken, the batch is planned
     // again with a lookup per entry, which finds and names the conflict.

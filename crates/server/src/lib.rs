@@ -29,3 +29,4 @@ pub mod rules;
 pub mod server_key;
 pub mod state;
 pub mod storage;
+pub mod verify;

@@ -122,7 +122,7 @@ pub fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
 
 /// The bucket key of a client address: the address itself for IPv4, its
 /// /64 network for IPv6 (one subscriber usually holds a whole /64).
-fn address_key(addr: IpAddr) -> String {
+pub(crate) fn address_key(addr: IpAddr) -> String {
     match addr {
         IpAddr::V4(v4) => format!("ip:{v4}"),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

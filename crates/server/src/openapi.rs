@@ -142,6 +142,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::blobs::openapi());
     doc.merge(crate::office::openapi());
+    doc.merge(crate::verify::openapi());
     CommonResponses.modify(&mut doc);
     doc
 }
