@@ -67,6 +67,8 @@ const WITNESS_PIN: &str = "739164";
 /// The demo's leak order for T0017, and its temperature test for T0017 and T0023.
 const REPAIR: &str = "WO-DEMO-0010";
 const TEST: &str = "WO-DEMO-0001";
+/// A leak at the demo leak's home, filed by the office during the test: a repeat repair.
+const REPEAT: &str = "WO-E2E-REPEAT";
 /// A camera's photo of a heat meter (EXIF orientation 6, capture time, GPS).
 const CAMERA_JPEG: &[u8] = include_bytes!("../fixtures/meter.jpg");
 
@@ -148,6 +150,24 @@ fn local_datetime(minutes_after_ten_tomorrow: i64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     let mut server = Server::start();
+    // The same home calls again about a leak: the office flags the new
+    // order as a repeat repair, and the flag reaches the technician's card.
+    let operator = server.admin(&["operator-token"]);
+    let filed = reqwest::Client::new()
+        .post(format!("{}/v1/office/work-orders", server.base))
+        .bearer_auth(operator.trim())
+        .json(&serde_json::json!({
+            "id": REPEAT,
+            "category": "leak",
+            "customer": {"name": "邓刚", "phone": "13935100010",
+                         "address": {"community": "和平里小区", "building": "8号楼", "unit": "3单元", "room": "402"}},
+            "fault_description": "楼道立管接口又滴水",
+            "technicians": [PERFORMER],
+        }))
+        .send()
+        .await
+        .expect("the office answers");
+    assert!(filed.status().is_success(), "{}", filed.text().await.unwrap_or_default());
     // The tablet talks to the server through a proxy, so the server can be
     // stopped and started again on a new port while the app keeps its address.
     let proxy = FaultProxy::start(server.addr(), FaultPlan::none()).await.expect("proxy starts");
@@ -178,6 +198,8 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     app.type_keys("pin-input", PERFORMER_PIN).await;
     app.click("sign-in").await;
     app.wait_for(&format!("order-{REPAIR}")).await;
+    app.wait_for(&format!("repeat-{REPEAT}")).await;
+    assert!(!app.exists(&format!("repeat-{REPAIR}")).await, "the earlier leak is not itself a repeat");
     app.screenshot("today").await;
     let today = app.text("today-list").await;
     assert!(today.contains("阳光花园") || today.contains("锦绣华庭"), "today lists the demo orders: {today}");

@@ -8,15 +8,15 @@
 mod common;
 
 use chrono::{DateTime, Days, FixedOffset, NaiveDate, TimeZone, Utc};
-use common::{Backend, TestDevice, TestServer, now_ms};
+use common::{Backend, TestDevice, TestServer};
 use hearth_domain::{
     CustomerSignoff, NewReading, NewTemperatureTest, RoomKind, RuleSet, TechnicianId, TemperatureReading,
     TemperatureReport, TemperatureTest, TestId, Thermometer, WorkOrderId,
 };
 use hearth_protocol::api::{EntriesResponse, EntryResult, EntryStatus};
 use hearth_protocol::seal::kid_of;
-use hearth_protocol::{Content, Created, RecordRef, SealedRecord, Signer, SignerRole};
-use serde_json::{Map, Value, json};
+use hearth_protocol::{Content, RecordRef, SealedRecord, Signer, SignerRole};
+use serde_json::{Value, json};
 
 /// A tablet carrying the demo's two-person team: T0017 (0) and T0023 (1).
 async fn team(server: &TestServer, name: &str, seed: u8) -> TestDevice {
@@ -39,27 +39,7 @@ fn content(
     refs: Vec<RecordRef>,
     data: Value,
 ) -> Content {
-    let data: Map<String, Value> = match data {
-        Value::Object(m) => m,
-        other => panic!("record data must be an object, got {other}"),
-    };
-    Content {
-        schema: schema.into(),
-        record_id: uuid::Uuid::now_v7().to_string(),
-        work_order_id: Some(wo.into()),
-        created: Created {
-            device_time_ms: now_ms(),
-            tz_offset_min: 480,
-            boot_id: format!("boot-{}", device.device_id),
-            monotonic_ms: (device.seq as i64 + 1) * 1000,
-            last_server_time_ms: None,
-        },
-        signers,
-        supersedes: None,
-        attachments: vec![],
-        refs,
-        data,
-    }
+    common::record_content(device, schema, wo, signers, refs, data)
 }
 
 fn reference(record_id: &str, sealed: &SealedRecord) -> RecordRef {

@@ -7,13 +7,13 @@
 mod common;
 
 use chrono::{FixedOffset, Utc};
-use common::{Backend, TestDevice, TestServer, expect_json_error, now_ms};
+use common::{Backend, TestDevice, TestServer, expect_json_error};
 use ed25519_dalek::Signer as _;
 use hearth_domain::CustomerSignoff;
 use hearth_protocol::api::{EntriesResponse, EntryStatus};
 use hearth_protocol::seal::kid_of;
-use hearth_protocol::{Content, Created, Envelope, SignerRole, Supersedes, b64};
-use serde_json::{Map, Value, json};
+use hearth_protocol::{Content, Envelope, SignerRole, Supersedes, b64};
+use serde_json::{Value, json};
 
 const WORK_ORDER: &str = "WO-VERIFY-1";
 const NAME: &str = "张伟明";
@@ -63,30 +63,14 @@ async fn setup(backend: Backend) -> (TestServer, TestDevice) {
 
 fn content(device: &TestDevice, schema: &str, data: Value, supersedes: Option<Supersedes>) -> Content {
     let (tech_id, key) = &device.techs[0];
-    let data: Map<String, Value> = match data {
-        Value::Object(m) => m,
-        other => panic!("record data must be an object, got {other}"),
+    let performer = hearth_protocol::Signer {
+        role: SignerRole::Performer,
+        tech_id: tech_id.clone(),
+        kid: kid_of(&key.verifying_key()),
     };
     Content {
-        schema: schema.into(),
-        record_id: uuid::Uuid::now_v7().to_string(),
-        work_order_id: Some(WORK_ORDER.into()),
-        created: Created {
-            device_time_ms: now_ms(),
-            tz_offset_min: 480,
-            boot_id: format!("boot-{}", device.device_id),
-            monotonic_ms: (device.seq as i64 + 1) * 1000,
-            last_server_time_ms: None,
-        },
-        signers: vec![hearth_protocol::Signer {
-            role: SignerRole::Performer,
-            tech_id: tech_id.clone(),
-            kid: kid_of(&key.verifying_key()),
-        }],
         supersedes,
-        attachments: vec![],
-        refs: vec![],
-        data,
+        ..common::record_content(device, schema, WORK_ORDER, vec![performer], vec![], data)
     }
 }
 

@@ -517,3 +517,37 @@ impl TestDevice {
         }
     }
 }
+
+/// A record's content as `device` would seal it now, for `wo`, naming
+/// `signers` and referring to `refs`; `data` must be a JSON object.
+#[allow(dead_code)] // not every test binary builds records by hand
+pub fn record_content(
+    device: &TestDevice,
+    schema: &str,
+    wo: &str,
+    signers: Vec<hearth_protocol::Signer>,
+    refs: Vec<hearth_protocol::RecordRef>,
+    data: Value,
+) -> hearth_protocol::Content {
+    let data: Map<String, Value> = match data {
+        Value::Object(m) => m,
+        other => panic!("record data must be an object, got {other}"),
+    };
+    hearth_protocol::Content {
+        schema: schema.into(),
+        record_id: uuid::Uuid::now_v7().to_string(),
+        work_order_id: Some(wo.into()),
+        created: hearth_protocol::Created {
+            device_time_ms: now_ms(),
+            tz_offset_min: 480,
+            boot_id: format!("boot-{}", device.device_id),
+            monotonic_ms: (device.seq as i64 + 1) * 1000,
+            last_server_time_ms: None,
+        },
+        signers,
+        supersedes: None,
+        attachments: vec![],
+        refs,
+        data,
+    }
+}
