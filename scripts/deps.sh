@@ -13,8 +13,10 @@ HEARTH_APT_PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-
 # pdftoppm) and zbar-tools (zbarimg) read the customer's copy back;
 # libvips-tools (vipsthumbnail) is the photo benchmark's yardstick, and its
 # corpus is built from Debian's wallpapers with exiftool setting orientations.
+# chromium and chromium-driver run the office console's browser test
+# (headless, W3C WebDriver).
 HEARTH_TEST_PACKAGES=(poppler-utils zbar-tools libvips-tools libimage-exiftool-perl
-  mate-backgrounds ukui-wallpapers plasma-workspace-wallpapers)
+  mate-backgrounds ukui-wallpapers plasma-workspace-wallpapers chromium chromium-driver)
 
 hearth_sudo() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -69,15 +69,33 @@ async fn answer(resp: reqwest::Response) -> Result<Value, WebDriverError> {
 impl Session {
     /// A new session whose browser is the Tauri app at `application`.
     pub async fn launch(base: &str, application: &Path) -> Result<Self, WebDriverError> {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().map_err(transport)?;
-        let caps = json!({
-            "capabilities": {
-                "alwaysMatch": {
-                    "browserName": "wry",
-                    "tauri:options": { "application": application }
+        Self::launch_with(
+            base,
+            json!({ "browserName": "wry", "tauri:options": { "application": application } }),
+        )
+        .await
+    }
+
+    /// A new session in headless Chromium (`chromedriver` at `base`), a
+    /// desk-sized window, Chinese first as the office's browsers are.
+    pub async fn launch_chromium(base: &str, width: u32, height: u32) -> Result<Self, WebDriverError> {
+        Self::launch_with(
+            base,
+            json!({
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": "/usr/bin/chromium",
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                             format!("--window-size={width},{height}"), "--lang=zh-CN"],
                 }
-            }
-        });
+            }),
+        )
+        .await
+    }
+
+    async fn launch_with(base: &str, always_match: Value) -> Result<Self, WebDriverError> {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().map_err(transport)?;
+        let caps = json!({ "capabilities": { "alwaysMatch": always_match } });
         let resp = http.post(format!("{base}/session")).json(&caps).send().await.map_err(transport)?;
         let value = answer(resp).await?;
         let id = value
@@ -90,6 +108,16 @@ impl Session {
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Opens `url` in the session's window.
+    pub async fn goto(&self, url: &str) -> Result<(), WebDriverError> {
+        self.post("/url", json!({ "url": url })).await.map(drop)
+    }
+
+    /// Runs an asynchronous script: it ends by calling `arguments[arguments.length - 1]`.
+    pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> Result<Value, WebDriverError> {
+        self.post("/execute/async", json!({"script": script, "args": args})).await
     }
 
     async fn get(&self, path: &str) -> Result<Value, WebDriverError> {

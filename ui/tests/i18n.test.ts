@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import zh from '../src/i18n/zh-CN.json';
 import en from '../src/i18n/en.json';
 import { translate } from '../src/i18n/core';
+import officeZh from '../src/office/i18n/zh-CN.json';
+import officeEn from '../src/office/i18n/en.json';
 import {
   NOTICE_PLACEMENTS,
   ROOM_KINDS,
@@ -18,7 +20,8 @@ const enDict = en as Record<string, string>;
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === 'bindings' ? [] : sourceFiles(path);
+    // The office console has its own dictionaries (checked below).
+    if (statSync(path).isDirectory()) return name === 'bindings' || name === 'office' ? [] : sourceFiles(path);
     return /\.(ts|svelte)$/.test(name) ? [path] : [];
   });
 }
@@ -95,5 +98,39 @@ describe('translate', () => {
     expect(translate({}, { b: 'fallback' }, 'b')).toBe('fallback');
     expect(translate({}, {}, 'missing.key')).toBe('missing.key');
     expect(translate({ a: '{unknown}' }, {}, 'a', {})).toBe('{unknown}');
+  });
+});
+
+describe('the office console dictionaries', () => {
+  const zhO = officeZh as Record<string, string>;
+  const enO = officeEn as Record<string, string>;
+  const officeFiles = (dir: string): string[] =>
+    readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) return officeFiles(path);
+      return /\.(ts|svelte)$/.test(name) ? [path] : [];
+    });
+
+  it('have the same keys, no empty value and the same parameters in zh-CN and en', () => {
+    expect(Object.keys(enO).sort()).toEqual(Object.keys(zhO).sort());
+    expect(Object.entries({ ...zhO, ...enO }).filter(([, v]) => v.trim() === '')).toEqual([]);
+    const params = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join();
+    expect(Object.keys(zhO).filter((k) => params(zhO[k] ?? '') !== params(enO[k] ?? ''))).toEqual([]);
+  });
+
+  it('contain every literal t(...) key the console uses, and every category, deadline, role and outcome', () => {
+    const missing: string[] = [];
+    for (const file of officeFiles(join(root, 'src', 'office'))) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/\bt\(\s*'([^']+)'/g)) {
+        if (!((m[1] ?? '') in zhO)) missing.push(`${m[1]} (${file.slice(root.length)})`);
+      }
+    }
+    const built = [
+      ...WORK_ORDER_CATEGORIES.map((c) => `category.${c}`),
+      ...['accepted', 'contact', 'on_site', 'fixed', 'testers_on_site', 'complaint_answered', 'late_notice', 'follow_up_call'].map((d) => `deadline.${d}`),
+      ...['dispatcher', 'customer_service', 'reviewer', 'manager', 'admin'].map((r) => `role.${r}`),
+      ...['satisfied', 'unsatisfied', 'unreachable'].map((o) => `outcome.${o}`),
+    ];
+    expect([...missing, ...built.filter((k) => !(k in zhO))]).toEqual([]);
   });
 });

@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::office::routes())
         .merge(crate::openapi::routes())
         .merge(crate::verify::routes())
+        .merge(crate::console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_json_body))

@@ -130,8 +130,28 @@ pub struct ImportArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// A new operator token for the office API.
+    /// A new operator token for the office API (scripts; counts as admin).
     OperatorToken,
+    /// An operator account for the office; the password is read from
+    /// standard input (one line), never from the command line.
+    OperatorAdd {
+        #[arg(long)]
+        username: String,
+        /// The display name.
+        #[arg(long)]
+        name: String,
+        /// dispatcher, customer_service, reviewer, manager or admin; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Read the password from standard input (the only way; accepted for scripts' clarity).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable an operator account and end its sessions.
+    OperatorDisable {
+        #[arg(long)]
+        username: String,
+    },
     /// A one-time enrolment code for a tablet.
     DeviceCode,
     /// Technicians.
@@ -201,5 +221,45 @@ pub async fn open_storage(url: &str) -> Result<Arc<dyn Storage>, OpenError> {
         Ok(Arc::new(PostgresStorage::connect(url).await?))
     } else {
         Err(OpenError::UnknownScheme)
+    }
+}
+
+/// `admin operator-add`: reads the password (one line) from standard input.
+pub async fn operator_add(
+    storage: &dyn Storage,
+    username: &str,
+    name: &str,
+    roles: &[String],
+    now_ms: i64,
+) -> crate::admin::AdminResult {
+    use crate::admin::AdminError;
+    let roles = roles
+        .iter()
+        .map(|r| {
+            crate::office::access::Role::parse(r).ok_or_else(|| {
+                AdminError::Invalid(format!(
+                    "unknown role {r:?}: dispatcher, customer_service, reviewer, manager or admin"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprint!("password for {username}: ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| AdminError::Invalid(format!("reading the password from standard input: {e}")))?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    crate::office::accounts::add_account(storage, username, name, &roles, password, now_ms).await?;
+    Ok(format!("added operator {username}"))
+}
+
+/// `admin operator-disable`.
+pub async fn operator_disable(storage: &dyn Storage, username: &str) -> crate::admin::AdminResult {
+    if storage.set_operator_disabled(username, true).await? {
+        Ok(format!("disabled operator {username}"))
+    } else {
+        Err(crate::admin::AdminError::NotFound(format!("operator {username}")))
     }
 }

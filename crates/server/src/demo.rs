@@ -10,6 +10,7 @@ use hearth_domain::{
 use serde_json::json;
 
 use crate::admin::{self, AdminError};
+use crate::office::access::Role;
 use crate::storage::{PutSnapshot, Scope, SnapshotKind, Storage, StorageError};
 
 const TECHNICIANS: &[(&str, &str, &str)] = &[
@@ -255,7 +256,18 @@ async fn put_once(storage: &dyn Storage, put: PutSnapshot) -> Result<bool, Admin
     }
 }
 
-/// Fills `storage` and says what it added.
+/// The demo's operator accounts, one per role: `(username, name, role, password)`.
+/// The passwords are public (docs/operations.md); never use them on real data.
+pub const ACCOUNTS: &[(&str, &str, Role, &str)] = &[
+    ("dispatcher", "王调度", Role::Dispatcher, "demo-dispatcher"),
+    ("service", "李客服", Role::CustomerService, "demo-service-1"),
+    ("reviewer", "赵审核", Role::Reviewer, "demo-reviewer"),
+    ("manager", "陈经理", Role::Manager, "demo-manager-1"),
+    ("admin", "系统管理员", Role::Admin, "demo-admin-01"),
+];
+
+/// Fills `storage` and says what it added: the accounts' logins, one a
+/// line, then the summary as the last line.
 pub async fn fill(storage: &dyn Storage, now_ms: i64) -> Result<String, AdminError> {
     let now = Utc.timestamp_millis_opt(now_ms).single().ok_or_else(|| AdminError::Invalid("clock".into()))?;
     let company =
@@ -308,8 +320,16 @@ pub async fn fill(storage: &dyn Storage, now_ms: i64) -> Result<String, AdminErr
             added += 1;
         }
     }
+    let mut logins = String::new();
+    for (username, name, role, password) in ACCOUNTS {
+        if storage.operator_account(username).await?.is_none() {
+            crate::office::accounts::add_account(storage, username, name, &[*role], password, now_ms).await?;
+            added += 1;
+        }
+        logins.push_str(&format!("office login ({role}): {username} / {password}\n"));
+    }
     Ok(format!(
-        "demo: {} technicians, {} thermometers, {} work orders across 阳光花园, 锦绣华庭, 和平里小区 ({added} added)",
+        "{logins}demo: {} technicians, {} thermometers, {} work orders across 阳光花园, 锦绣华庭, 和平里小区 ({added} added)",
         TECHNICIANS.len(),
         THERMOMETERS.len(),
         ORDERS.len()

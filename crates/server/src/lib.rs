@@ -16,6 +16,7 @@ pub mod app;
 pub mod auth;
 pub mod blobs;
 pub mod cli;
+pub mod console;
 pub mod demo;
 pub mod error;
 pub mod feed;

@@ -37,6 +37,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             let s = storage.as_ref();
             let line = match command {
                 AdminCommand::OperatorToken => admin::operator_token(s, now()).await,
+                AdminCommand::OperatorAdd { username, name, roles, password_stdin: _ } => {
+                    hearth_server::cli::operator_add(s, &username, &name, &roles, now()).await
+                }
+                AdminCommand::OperatorDisable { username } => {
+                    hearth_server::cli::operator_disable(s, &username).await
+                }
                 AdminCommand::DeviceCode => admin::device_code(s, now()).await,
                 AdminCommand::Technician { command: TechnicianCommand::Add { id, name, phone } } => {
                     admin::technician_add(s, &id, &name, &phone, now()).await

@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use hearth_protocol::api::*;
 use hearth_protocol::record::*;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -25,6 +25,12 @@ impl Modify for BearerTokens {
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
             );
         }
+        // An operator's session (`POST /v1/office/session`); unsafe methods
+        // also need the session's `X-CSRF-Token` header.
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+        );
     }
 }
 
@@ -61,6 +67,8 @@ pub struct ApiDoc;
 /// - with a bearer token: `401 unauthorized` and `429 rate_limited` (too
 ///   many wrong tokens from the address, or too many requests from one
 ///   tablet); with a device token also `403 device_revoked` (and `forbidden`);
+///   with an operator token or session also `403 forbidden_role` (roles,
+///   `office::access`) and `csrf_failed`;
 /// - with parameters or a body: `400` (a malformed parameter or body);
 /// - with a JSON body: `413 body_too_large`, `415` (not sent as
 ///   `application/json`), and for a typed body `422 bad_json`
@@ -71,6 +79,21 @@ pub struct ApiDoc;
 struct CommonResponses;
 
 impl CommonResponses {
+    /// What takes an operator token also takes an operator's session cookie
+    /// (`auth::authorize`): documented as an alternative.
+    fn session_alternative(op: &mut Operation) {
+        let Some(security) = op.security.as_mut() else { return };
+        let has = |name: &str, s: &[utoipa::openapi::security::SecurityRequirement]| {
+            s.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.get(name).is_some()))
+        };
+        if has("operator_token", security) && !has("session_cookie", security) {
+            security.push(utoipa::openapi::security::SecurityRequirement::new(
+                "session_cookie",
+                Vec::<String>::new(),
+            ));
+        }
+    }
+
     fn operation(op: &mut Operation) {
         let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
         let device = op.security.as_ref().is_some_and(|s| {
@@ -79,6 +102,12 @@ impl CommonResponses {
         let json_body = op.request_body.as_ref().and_then(|b| b.content.get("application/json"));
         let typed_body = json_body.is_some_and(|c| matches!(c.schema, Some(RefOr::Ref(_))));
         let has_input = op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+        let operator = op.security.as_ref().is_some_and(|s| {
+            s.iter().any(|r| {
+                serde_json::to_value(r)
+                    .is_ok_and(|v| v.get("operator_token").is_some() || v.get("session_cookie").is_some())
+            })
+        });
         let enrolment = op.operation_id.as_deref() == Some("enroll_device");
 
         let mut add = |status: u16, description: &str| {
@@ -95,11 +124,17 @@ impl CommonResponses {
             add(400, "bad_request, bad_json or bad_field: a malformed parameter or body");
         }
         if secured {
-            add(401, "unauthorized: no valid bearer token");
+            add(401, "unauthorized: no valid bearer token (or, for the office, no live session)");
             add(429, "rate_limited: too many wrong tokens from this address or requests from this tablet");
         }
         if device {
             add(403, "device_revoked or forbidden");
+        }
+        if operator {
+            add(
+                403,
+                "forbidden_role: the account lacks the role this needs; csrf_failed: a session's change without its X-CSRF-Token",
+            );
         }
         if enrolment {
             add(429, "rate_limited: too many enrolment attempts from this address");
@@ -131,6 +166,7 @@ impl Modify for CommonResponses {
                 &mut item.trace,
             ];
             for op in ops.into_iter().flatten() {
+                Self::session_alternative(op);
                 Self::operation(op);
             }
         }

@@ -22,25 +22,25 @@ use super::input;
 use super::model::SnapshotView;
 use super::service;
 use crate::api::ApiJson;
-use crate::auth::{bearer, secret_hash};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{PutSnapshot, ReviewDecision, ReviewVerdict, Scope, SnapshotKind};
 
-/// An operator, by the name their token was issued to: whoever decides is named.
+/// An operator, by the name their token was issued to or their account's
+/// username, with their roles: whoever decides is named. Extracting it
+/// checks the roles the endpoint needs (`office::access`, via `auth::authorize`).
 #[derive(Debug, Clone)]
 pub struct Operator {
     pub name: String,
+    pub roles: Vec<crate::office::access::Role>,
 }
 
 impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
-        let name =
-            state.storage.operator_name(&secret_hash(token)).await?.ok_or_else(ApiError::unauthorized)?;
-        Ok(Self { name })
+        let (actor, _) = crate::auth::authorize(parts, state).await?;
+        Ok(Self { name: actor.username, roles: actor.roles })
     }
 }
 

@@ -1,4 +1,6 @@
-//! The office API (`/v1/office/…`, operator token): dispatchers create and
+//! The office API (`/v1/office/…`, an operator token or an operator's
+//! session; roles per endpoint in `access`, accounts, sessions and the
+//! audit log in `accounts`): dispatchers create and
 //! assign work orders, record what the phone tells them and the follow-up
 //! call (回访); managers see deadlines, temperature compliance and repeat
 //! repairs. Handlers are thin: authenticate, extract, call one function of
@@ -116,6 +118,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::SnapshotKind;
 
+pub mod access;
+pub mod accounts;
 pub mod compute;
 pub mod decisions;
 pub mod households;
@@ -155,6 +159,9 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/office/rule-set", get(rule_set_h).put(put_rule_set_h))
         .merge(decisions::routes())
         .merge(households::routes())
+        .merge(accounts::routes())
+        // Unsafe requests are appended to the audit log with their answer.
+        .layer(axum::middleware::from_fn(accounts::audit_layer))
 }
 
 type Body = ApiJson<Value>;
@@ -365,6 +372,7 @@ async fn put_rule_set_h(
     assign_h,
     reschedule_h,
     cancel_h,
+    confirm_h,
     milestones_h,
     follow_up_h,
     follow_ups_h,
@@ -384,5 +392,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = <OfficeDoc as utoipa::OpenApi>::openapi();
     doc.merge(<decisions::DecisionsDoc as utoipa::OpenApi>::openapi());
     doc.merge(<households::HouseholdsDoc as utoipa::OpenApi>::openapi());
+    doc.merge(<accounts::AccountsDoc as utoipa::OpenApi>::openapi());
     doc
 }

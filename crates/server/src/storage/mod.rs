@@ -338,6 +338,62 @@ pub struct BatchWrite {
     pub blob_refs: Vec<(String, String)>,
 }
 
+/// An operator's account (`admin operator-add`): only the Argon2id PHC
+/// string of the password is kept.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OperatorAccount {
+    pub username: String,
+    /// The display name.
+    pub name: String,
+    pub password_hash: String,
+    /// Role names (`office::access::Role::as_str`).
+    pub roles: Vec<String>,
+    pub disabled: bool,
+    pub created_at_ms: i64,
+}
+
+impl std::fmt::Debug for OperatorAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorAccount")
+            .field("username", &self.username)
+            .field("roles", &self.roles)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A logged-in operator's session: only hashes of its secrets are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorSession {
+    /// SHA-256 hex of the cookie's secret.
+    pub session_hash: String,
+    pub username: String,
+    /// SHA-256 hex of the CSRF token.
+    pub csrf_hash: String,
+    pub created_at_ms: i64,
+    pub last_seen_ms: i64,
+    /// The absolute end, whatever the activity.
+    pub expires_at_ms: i64,
+}
+
+/// One line of the office audit log (append-only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    /// Assigned by the database; 0 when appending.
+    pub id: i64,
+    pub at_ms: i64,
+    /// The account's username, or the operator token's name.
+    pub actor: String,
+    /// The role the action was allowed by (`token` for an operator token, empty when refused before one was known).
+    pub role: String,
+    pub method: String,
+    pub path: String,
+    /// The id the path names (work order, record…), empty if none.
+    pub target: String,
+    /// The HTTP status answered.
+    pub status: u16,
+}
+
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
     /// The server's signing-key seed: `fresh` is stored if none is, and the
@@ -434,6 +490,20 @@ pub trait Storage: Send + Sync + 'static {
     async fn rule_set_versions(&self) -> StorageResult<Vec<RuleSetVersionRow>>;
     /// Every decision on a record, oldest first; the last one is in force.
     async fn review_decisions(&self, record_id: &str) -> StorageResult<Vec<ReviewDecision>>;
+    /// Adds an account; `Exists` when the username is taken.
+    async fn add_operator_account(&self, account: OperatorAccount) -> StorageResult<()>;
+    async fn operator_account(&self, username: &str) -> StorageResult<Option<OperatorAccount>>;
+    /// Disables (or enables) an account and, when disabling, ends its
+    /// sessions; false when there is no such account.
+    async fn set_operator_disabled(&self, username: &str, disabled: bool) -> StorageResult<bool>;
+    async fn add_operator_session(&self, session: OperatorSession) -> StorageResult<()>;
+    async fn operator_session(&self, session_hash: &str) -> StorageResult<Option<OperatorSession>>;
+    async fn touch_operator_session(&self, session_hash: &str, last_seen_ms: i64) -> StorageResult<()>;
+    async fn delete_operator_session(&self, session_hash: &str) -> StorageResult<()>;
+    /// Appends to the office audit log (the `id` given is ignored).
+    async fn append_audit(&self, entry: AuditEntry) -> StorageResult<()>;
+    /// Audit lines with `id > after`, oldest first, at most `limit`.
+    async fn audit_after(&self, after: i64, limit: usize) -> StorageResult<Vec<AuditEntry>>;
     /// Number of entries stored (all devices).
     async fn entry_count(&self) -> StorageResult<u64>;
 }

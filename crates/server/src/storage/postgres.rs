@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0002_review.sql"),
     include_str!("../../../../migrations/server/postgres/0003_blob_ref.sql"),
     include_str!("../../../../migrations/server/postgres/0004_rule_set_version.sql"),
+    include_str!("../../../../migrations/server/postgres/0005_operator_accounts.sql"),
 ];
 
 /// Key of the advisory lock that serialises migrations across processes
@@ -955,6 +956,156 @@ impl Storage for PostgresStorage {
             &[&work_order_id],
         )
         .await
+    }
+
+    async fn add_operator_account(&self, a: OperatorAccount) -> StorageResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO operator_account (username, name, password_hash, roles, disabled, created_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&a.username, &a.name, &a.password_hash, &a.roles.join(","), &a.disabled, &a.created_at_ms],
+            )
+            .await
+            .map_err(from_pg)?;
+        Ok(())
+    }
+
+    async fn operator_account(&self, username: &str) -> StorageResult<Option<OperatorAccount>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT username, name, password_hash, roles, disabled, created_at_ms
+                 FROM operator_account WHERE username = $1",
+                &[&username],
+            )
+            .await
+            .map_err(from_pg)?;
+        row.map(|r| {
+            let roles: String = get(&r, 3)?;
+            Ok(OperatorAccount {
+                username: get(&r, 0)?,
+                name: get(&r, 1)?,
+                password_hash: get(&r, 2)?,
+                roles: roles.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect(),
+                disabled: get(&r, 4)?,
+                created_at_ms: get(&r, 5)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn set_operator_disabled(&self, username: &str, disabled: bool) -> StorageResult<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(from_pg)?;
+        let n = tx
+            .execute("UPDATE operator_account SET disabled = $2 WHERE username = $1", &[&username, &disabled])
+            .await
+            .map_err(from_pg)?;
+        if disabled {
+            tx.execute("DELETE FROM operator_session WHERE username = $1", &[&username])
+                .await
+                .map_err(from_pg)?;
+        }
+        tx.commit().await.map_err(from_pg)?;
+        Ok(n > 0)
+    }
+
+    async fn add_operator_session(&self, s: OperatorSession) -> StorageResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO operator_session (session_hash, username, csrf_hash, created_at_ms, last_seen_ms, expires_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&s.session_hash, &s.username, &s.csrf_hash, &s.created_at_ms, &s.last_seen_ms, &s.expires_at_ms],
+            )
+            .await
+            .map_err(from_pg)?;
+        Ok(())
+    }
+
+    async fn operator_session(&self, session_hash: &str) -> StorageResult<Option<OperatorSession>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT session_hash, username, csrf_hash, created_at_ms, last_seen_ms, expires_at_ms
+                 FROM operator_session WHERE session_hash = $1",
+                &[&session_hash],
+            )
+            .await
+            .map_err(from_pg)?;
+        row.map(|r| {
+            Ok(OperatorSession {
+                session_hash: get(&r, 0)?,
+                username: get(&r, 1)?,
+                csrf_hash: get(&r, 2)?,
+                created_at_ms: get(&r, 3)?,
+                last_seen_ms: get(&r, 4)?,
+                expires_at_ms: get(&r, 5)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn touch_operator_session(&self, session_hash: &str, last_seen_ms: i64) -> StorageResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE operator_session SET last_seen_ms = GREATEST(last_seen_ms, $2) WHERE session_hash = $1",
+                &[&session_hash, &last_seen_ms],
+            )
+            .await
+            .map_err(from_pg)?;
+        Ok(())
+    }
+
+    async fn delete_operator_session(&self, session_hash: &str) -> StorageResult<()> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM operator_session WHERE session_hash = $1", &[&session_hash])
+            .await
+            .map_err(from_pg)?;
+        Ok(())
+    }
+
+    async fn append_audit(&self, e: AuditEntry) -> StorageResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO office_audit (at_ms, actor, role, method, path, target, status)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&e.at_ms, &e.actor, &e.role, &e.method, &e.path, &e.target, &i32::from(e.status)],
+            )
+            .await
+            .map_err(from_pg)?;
+        Ok(())
+    }
+
+    async fn audit_after(&self, after: i64, limit: usize) -> StorageResult<Vec<AuditEntry>> {
+        let client = self.client().await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client
+            .query(
+                "SELECT id, at_ms, actor, role, method, path, target, status FROM office_audit
+                 WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after, &limit],
+            )
+            .await
+            .map_err(from_pg)?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: get(r, 0)?,
+                    at_ms: get(r, 1)?,
+                    actor: get(r, 2)?,
+                    role: get(r, 3)?,
+                    method: get(r, 4)?,
+                    path: get(r, 5)?,
+                    target: get(r, 6)?,
+                    status: u16::try_from(get::<i32>(r, 7)?).unwrap_or(0),
+                })
+            })
+            .collect()
     }
 
     async fn add_review_decision(&self, d: ReviewDecision) -> StorageResult<()> {

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0002_review.sql"),
     include_str!("../../../../migrations/server/sqlite/0003_blob_ref.sql"),
     include_str!("../../../../migrations/server/sqlite/0004_rule_set_version.sql"),
+    include_str!("../../../../migrations/server/sqlite/0005_operator_accounts.sql"),
 ];
 
 #[derive(Debug, Clone)]
@@ -723,6 +724,172 @@ impl Storage for SqliteStorage {
                 ))
                 .map_err(backend)?;
             let rows = stmt.query_map([work_order_id], entry_row).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn add_operator_account(&self, a: OperatorAccount) -> StorageResult<()> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO operator_account (username, name, password_hash, roles, disabled, created_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    a.username,
+                    a.name,
+                    a.password_hash,
+                    a.roles.join(","),
+                    i64::from(a.disabled),
+                    a.created_at_ms
+                ],
+            )
+            .map_err(from_sqlite)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn operator_account(&self, username: &str) -> StorageResult<Option<OperatorAccount>> {
+        let username = username.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT username, name, password_hash, roles, disabled, created_at_ms
+                 FROM operator_account WHERE username = ?1",
+                [username],
+                |r| {
+                    let roles: String = r.get(3)?;
+                    Ok(OperatorAccount {
+                        username: r.get(0)?,
+                        name: r.get(1)?,
+                        password_hash: r.get(2)?,
+                        roles: roles.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect(),
+                        disabled: r.get::<_, i64>(4)? != 0,
+                        created_at_ms: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn set_operator_disabled(&self, username: &str, disabled: bool) -> StorageResult<bool> {
+        let username = username.to_owned();
+        self.run(move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            let n = tx
+                .execute(
+                    "UPDATE operator_account SET disabled = ?2 WHERE username = ?1",
+                    params![username, i64::from(disabled)],
+                )
+                .map_err(backend)?;
+            if disabled {
+                tx.execute("DELETE FROM operator_session WHERE username = ?1", [&username])
+                    .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn add_operator_session(&self, s: OperatorSession) -> StorageResult<()> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO operator_session (session_hash, username, csrf_hash, created_at_ms, last_seen_ms, expires_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![s.session_hash, s.username, s.csrf_hash, s.created_at_ms, s.last_seen_ms, s.expires_at_ms],
+            )
+            .map_err(from_sqlite)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn operator_session(&self, session_hash: &str) -> StorageResult<Option<OperatorSession>> {
+        let session_hash = session_hash.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT session_hash, username, csrf_hash, created_at_ms, last_seen_ms, expires_at_ms
+                 FROM operator_session WHERE session_hash = ?1",
+                [session_hash],
+                |r| {
+                    Ok(OperatorSession {
+                        session_hash: r.get(0)?,
+                        username: r.get(1)?,
+                        csrf_hash: r.get(2)?,
+                        created_at_ms: r.get(3)?,
+                        last_seen_ms: r.get(4)?,
+                        expires_at_ms: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn touch_operator_session(&self, session_hash: &str, last_seen_ms: i64) -> StorageResult<()> {
+        let session_hash = session_hash.to_owned();
+        self.run(move |c| {
+            c.execute(
+                "UPDATE operator_session SET last_seen_ms = MAX(last_seen_ms, ?2) WHERE session_hash = ?1",
+                params![session_hash, last_seen_ms],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_operator_session(&self, session_hash: &str) -> StorageResult<()> {
+        let session_hash = session_hash.to_owned();
+        self.run(move |c| {
+            c.execute("DELETE FROM operator_session WHERE session_hash = ?1", [session_hash])
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn append_audit(&self, e: AuditEntry) -> StorageResult<()> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO office_audit (at_ms, actor, role, method, path, target, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![e.at_ms, e.actor, e.role, e.method, e.path, e.target, i64::from(e.status)],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_after(&self, after: i64, limit: usize) -> StorageResult<Vec<AuditEntry>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT id, at_ms, actor, role, method, path, target, status FROM office_audit
+                     WHERE id > ?1 ORDER BY id LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![after, limit], |r| {
+                    Ok(AuditEntry {
+                        id: r.get(0)?,
+                        at_ms: r.get(1)?,
+                        actor: r.get(2)?,
+                        role: r.get(3)?,
+                        method: r.get(4)?,
+                        path: r.get(5)?,
+                        target: r.get(6)?,
+                        status: u16::try_from(r.get::<_, i64>(7)?).unwrap_or(0),
+                    })
+                })
+                .map_err(backend)?;
             rows.collect::<Result<_, _>>().map_err(backend)
         })
         .await

@@ -1,0 +1,87 @@
+/**
+ * The office console's only way to the server: same-origin fetch with the
+ * session cookie, the session's CSRF token on every change, and every
+ * failure as the server's `{error, message}` (or `network` when it cannot
+ * be reached).
+ */
+
+export interface ApiError {
+  code: string;
+  message: string;
+  status: number;
+}
+
+export interface Operator {
+  username: string;
+  name: string;
+  roles: string[];
+}
+
+export interface Session {
+  operator: Operator;
+  csrf_token: string;
+}
+
+let csrfToken: string | null = null;
+
+export function isApiError(e: unknown): e is ApiError {
+  return typeof e === 'object' && e !== null && 'code' in e && 'status' in e;
+}
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  let resp: Response;
+  try {
+    resp = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw { code: 'network', message: '', status: 0 } satisfies ApiError;
+  }
+  const text = await resp.text();
+  const json = text ? parse(text) : null;
+  if (!resp.ok) {
+    const err = (json ?? {}) as { error?: string; message?: string };
+    throw { code: err.error ?? `http_${resp.status}`, message: err.message ?? '', status: resp.status } satisfies ApiError;
+  }
+  return json as T;
+}
+
+/** The live session, or null when signed out (401). */
+export async function currentSession(): Promise<Session | null> {
+  try {
+    const s = await api<Session>('GET', '/v1/office/session');
+    csrfToken = s.csrf_token;
+    return s;
+  } catch (e) {
+    if (isApiError(e) && e.status === 401) return null;
+    throw e;
+  }
+}
+
+export async function signIn(username: string, password: string): Promise<Session> {
+  const s = await api<Session>('POST', '/v1/office/session', { username, password });
+  csrfToken = s.csrf_token;
+  return s;
+}
+
+export async function signOut(): Promise<void> {
+  try {
+    await api<unknown>('DELETE', '/v1/office/session');
+  } finally {
+    csrfToken = null;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The console's words: zh-CN first, English selectable, kept in
+ * localStorage. Times are shown in the company's zone (UTC+8), whatever
+ * the browser's zone.
+ */
+import zh from './zh-CN.json';
+import en from './en.json';
+import { DEFAULT_LOCALE, isLocale, translate, type Dict, type Locale, type Params } from '../../i18n/core';
+
+export type { Locale } from '../../i18n/core';
+
+const DICTS: Record<Locale, Dict> = { 'zh-CN': zh as Dict, en: en as Dict };
+const STORAGE_KEY = 'hearth.office.locale';
+
+function initialLocale(): Locale {
+  try {
+    const saved = globalThis.localStorage?.getItem(STORAGE_KEY);
+    if (isLocale(saved)) return saved;
+  } catch {
+    /* storage unavailable */
+  }
+  return DEFAULT_LOCALE;
+}
+
+const state = $state<{ locale: Locale }>({ locale: initialLocale() });
+
+export function locale(): Locale {
+  return state.locale;
+}
+
+export function toggleLocale(): void {
+  state.locale = state.locale === 'zh-CN' ? 'en' : 'zh-CN';
+  try {
+    globalThis.localStorage?.setItem(STORAGE_KEY, state.locale);
+  } catch {
+    /* the choice lasts this page */
+  }
+  document.documentElement.lang = state.locale;
+}
+
+export function t(key: string, params?: Params): string {
+  return translate(DICTS[state.locale], DICTS[DEFAULT_LOCALE], key, params);
+}
+
+/** `t(key)` when the dictionary has it, otherwise `fallback` (codes from the server). */
+export function tOr(key: string, fallback: string, params?: Params): string {
+  return key in DICTS[state.locale] ? t(key, params) : fallback;
+}
+
+/** A time in company time (UTC+8), 24-hour, with the date. */
+export function formatTime(iso: string): string {
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) return '—';
+  return new Intl.DateTimeFormat(state.locale, {
+    timeZone: 'Asia/Shanghai',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  }).format(ms);
+}
+
+export function hasKey(key: string): boolean {
+  return key in DICTS[state.locale];
+}
