@@ -166,6 +166,51 @@ async fn a_dispatcher_signs_in_and_works_the_board_in_a_real_browser() {
     let violations = accessibility_violations(&s).await;
     assert!(violations.is_empty(), "axe-core on the board: {}", json!(violations));
 
+    // A call comes in: the dispatcher files a leak and assigns it. A phone
+    // of "123" is refused and named beside its field; nothing is filed.
+    click(&s, "new-order-open").await;
+    fill(&s, "new-name", "<img src=x onerror=alert(1)>").await;
+    fill(&s, "new-phone", "123").await;
+    fill(&s, "new-community", "阳光花园").await;
+    fill(&s, "new-building", "7号楼").await;
+    fill(&s, "new-unit", "1单元").await;
+    fill(&s, "new-room", "301").await;
+    fill(&s, "new-fault", "卫生间暖气片接口漏水").await;
+    let category = s.wait_for(&testid("new-category"), STEP).await.expect("category");
+    s.execute(
+        "arguments[0].value = 'leak'; arguments[0].dispatchEvent(new Event('change'))",
+        vec![json!({"element-6066-11e4-a52e-4f735466cecf": category.0})],
+    )
+    .await
+    .expect("category chosen");
+    click(&s, "new-tech-T0017").await;
+    click(&s, "new-order-submit").await;
+    wait_text(&s, "请检查“联系电话”一栏。").await;
+    let phone_invalid = s
+        .execute(
+            "return document.querySelector('[data-testid=\"new-phone\"]').classList.contains('invalid')",
+            vec![],
+        )
+        .await
+        .expect("class read");
+    assert_eq!(phone_invalid, json!(true), "the refused field is highlighted");
+    fill(&s, "new-phone", "13935100099").await;
+    click(&s, "new-order-submit").await;
+    let notice = s.wait_for(&testid("board-notice"), STEP).await.expect("filed");
+    let filed_text = s.text(&notice).await.unwrap_or_default();
+    let filed_id =
+        filed_text.split_whitespace().find(|w| w.starts_with("WO-")).unwrap_or_default().to_owned();
+    assert!(!filed_id.is_empty(), "the notice names the new order: {filed_text}");
+    let row = s
+        .wait_for(&testid(&format!("board-row-{filed_id}")), STEP)
+        .await
+        .expect("the new order is on the board");
+    let row_text = s.text(&row).await.unwrap_or_default();
+    assert!(row_text.contains("<img src=x onerror=alert(1)>"), "customer text shown as text: {row_text}");
+    assert!(row_text.contains("王建国"), "the technician by name: {row_text}");
+    assert!(row_text.contains("剩余"), "its deadlines count down: {row_text}");
+    s.screenshot(&screens().join("board-new-order-zh.png")).await.expect("screenshot");
+
     // The countdown runs without a reload.
     let (id, _) = rows[0].clone();
     let countdown = testid(&format!("board-countdown-{id}"));
