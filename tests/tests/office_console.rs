@@ -15,12 +15,12 @@ use serde_json::{Value, json};
 
 const STEP: Duration = Duration::from_secs(20);
 
-/// The demo's dispatcher login (`serve --demo` prints it).
-fn dispatcher() -> (&'static str, &'static str) {
+/// A demo login (`serve --demo` prints them): username and password.
+fn login_of(username: &str) -> (&'static str, &'static str) {
     let (username, _, _, password) = hearth_server::demo::ACCOUNTS
         .iter()
-        .find(|(u, ..)| *u == "dispatcher")
-        .expect("the demo has a dispatcher");
+        .find(|(u, ..)| *u == username)
+        .unwrap_or_else(|| panic!("the demo has a {username}"));
     (username, password)
 }
 
@@ -143,7 +143,7 @@ async fn a_dispatcher_signs_in_and_works_the_board_in_a_real_browser() {
     assert!(accessibility_violations(&s).await.is_empty(), "the sign-in form");
 
     // A wrong password: said in Chinese, nothing else revealed.
-    let (dispatcher, password) = dispatcher();
+    let (dispatcher, password) = login_of("dispatcher");
     fill(&s, "login-username", dispatcher).await;
     fill(&s, "login-password", "not-the-password").await;
     click(&s, "login-submit").await;
@@ -239,5 +239,20 @@ async fn a_dispatcher_signs_in_and_works_the_board_in_a_real_browser() {
         .await
         .expect("fetch runs");
     assert_eq!(again, json!(401), "signed out");
+
+    // A reviewer lands on the review queue (the demo day has nothing flagged).
+    let (reviewer, password) = login_of("reviewer");
+    fill(&s, "login-username", reviewer).await;
+    fill(&s, "login-password", password).await;
+    click(&s, "login-submit").await;
+    wait_text(&s, "待质检记录").await;
+    wait_text(&s, "没有需要质检的记录").await;
+    assert!(
+        !s.find_all(&testid("new-order-open")).await.unwrap_or_default().iter().any(|_| true),
+        "no dispatch for a reviewer"
+    );
+    s.screenshot(&screens().join("reviews-zh.png")).await.expect("screenshot");
+    let violations = accessibility_violations(&s).await;
+    assert!(violations.is_empty(), "axe-core on the review queue: {}", json!(violations));
     s.delete().await.expect("session ends");
 }

@@ -130,6 +130,10 @@ describe('the office console dictionaries', () => {
       ...['accepted', 'contact', 'on_site', 'fixed', 'testers_on_site', 'complaint_answered', 'late_notice', 'follow_up_call'].map((d) => `deadline.${d}`),
       ...['dispatcher', 'customer_service', 'reviewer', 'manager', 'admin'].map((r) => `role.${r}`),
       ...['satisfied', 'unsatisfied', 'unreachable'].map((o) => `outcome.${o}`),
+      // Every needs_review flag of hearth_protocol::flags, as the review queue shows them.
+      ...[...readFileSync(join(root, '..', 'crates', 'protocol', 'src', 'flags.rs'), 'utf8').matchAll(/pub const [A-Z_]+: &str = "([a-z_]+)";/g)].map(
+        (m) => `flag.${m[1]}`,
+      ),
     ];
     expect([...missing, ...built.filter((k) => !(k in zhO))]).toEqual([]);
   });

@@ -271,6 +271,7 @@ fn matrix() -> Vec<(Method, &'static str, &'static str, Vec<Role>)> {
             "/v1/office/records/rec-x/reviews",
             vec![R, M, A],
         ),
+        (Method::GET, "/v1/office/review-queue", "/v1/office/review-queue", vec![R, A]),
         (Method::GET, "/v1/records/{record_id}", "/v1/records/rec-x", vec![R, A]),
         (Method::GET, "/v1/blobs/{sha256}", blob, vec![R, A]),
         (Method::GET, "/v1/office/households", "/v1/office/households", vec![M, A]),

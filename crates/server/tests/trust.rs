@@ -324,9 +324,27 @@ async fn seventeen_and_a_half_at_five_fifty_nine_and_at_six_are_judged_by_the_se
     assert_eq!(tests[0]["counts"], false, "flagged: out of the figures until reviewed");
     assert!(address["first_non_compliant_on"].is_null(), "{address}");
 
+    // It waits in the reviewers' queue, named with its flag and no decision.
+    let queue = office_get(&server, "/v1/office/review-queue").await;
+    let waiting =
+        queue.as_array().and_then(|q| q.iter().find(|i| i["record_id"] == record_id(&lying)).cloned());
+    let waiting = waiting.unwrap_or_else(|| panic!("the flagged report is in the queue: {queue}"));
+    assert_eq!(
+        (waiting["flags"].clone(), waiting.get("decision")),
+        (json!(["verdict_mismatch"]), None),
+        "{waiting}"
+    );
+    assert!(
+        queue.as_array().into_iter().flatten().all(|i| i["record_id"] != record_id(&honest)),
+        "a valid record is not in the queue: {queue}"
+    );
+
     // A reviewer accepts it: it counts, with the server's verdict.
     let (code, decided) = review(&server, &record_id(&lying), "accept").await;
     assert_eq!(code, 201, "{decided}");
+    let queue = office_get(&server, "/v1/office/review-queue").await;
+    let item = queue.as_array().and_then(|q| q.iter().find(|i| i["record_id"] == record_id(&lying)).cloned());
+    assert_eq!(item.map(|i| i["decision"]["decision"].clone()), Some(json!("accept")), "{queue}");
     assert_eq!(decided["operator"], "operator");
     let (tests, address) = tests_of(&server, "WO-0600").await;
     assert_eq!(tests[0]["counts"], true, "{}", tests[0]);

@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/office/work-orders/{id}/reject", post(reject_h))
         .route("/v1/office/records/{record_id}/review", post(review_h))
         .route("/v1/office/records/{record_id}/reviews", get(reviews_h))
+        .route("/v1/office/review-queue", get(review_queue_h))
         .route("/v1/office/rule-set/versions", get(rule_set_versions_h))
 }
 
@@ -171,9 +172,58 @@ async fn reviews_h(
     Ok(Json(state.storage.review_decisions(&record_id).await?))
 }
 
+/// One record the server flagged `needs_review`, with the decision in force.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ReviewItem {
+    pub record_id: String,
+    pub schema: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_order_id: Option<String>,
+    pub device_id: String,
+    pub seq: u64,
+    /// When the server received it (Unix milliseconds).
+    pub received_at_ms: i64,
+    pub flags: Vec<String>,
+    /// The latest reviewer's decision; absent while the record waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<ReviewDecision>,
+}
+
+#[utoipa::path(get, path = "/v1/office/review-queue", tag = "office", summary = "Records flagged needs_review: those waiting for a decision first (oldest first), then the decided ones, newest decision first", security(("operator_token" = [])), responses((status = 200, body = Vec<ReviewItem>), (status = 401, body = ErrorBody)))]
+async fn review_queue_h(
+    State(state): State<AppState>,
+    _office: Operator,
+) -> ApiResult<Json<Vec<ReviewItem>>> {
+    let mut items = Vec::new();
+    for snapshot in state.storage.snapshots(SnapshotKind::ReviewStatus).await? {
+        let Some(stored) = state.storage.entry_by_record_id(&snapshot.id).await? else { continue };
+        if stored.receipt.status != ReceiptStatus::NeedsReview {
+            continue;
+        }
+        let decision = state.storage.review_decisions(&stored.record_id).await?.pop();
+        items.push(ReviewItem {
+            record_id: stored.record_id,
+            schema: stored.schema,
+            work_order_id: stored.work_order_id,
+            device_id: stored.device_id,
+            seq: stored.seq,
+            received_at_ms: stored.receipt.received_at_ms,
+            flags: stored.flags,
+            decision,
+        });
+    }
+    items.sort_by(|a, b| match (&a.decision, &b.decision) {
+        (None, None) => a.received_at_ms.cmp(&b.received_at_ms),
+        (None, Some(_)) => std::cmp::Ordering::Less,
+        (Some(_), None) => std::cmp::Ordering::Greater,
+        (Some(x), Some(y)) => y.decided_at_ms.cmp(&x.decided_at_ms),
+    });
+    Ok(Json(items))
+}
+
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
-    paths(reject_h, review_h, reviews_h, rule_set_versions_h),
-    components(schemas(ReviewDecision, ReviewVerdict, RuleSetVersionView))
+    paths(reject_h, review_h, reviews_h, rule_set_versions_h, review_queue_h),
+    components(schemas(ReviewDecision, ReviewVerdict, RuleSetVersionView, ReviewItem))
 )]
 pub struct DecisionsDoc;
