@@ -19,3 +19,23 @@ export function translate(dict: Dict, fallback: Dict, key: string, params?: Para
     Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole,
   );
 }
+
+/** The language kept under `storageKey` in localStorage, or zh-CN. */
+export function savedLocale(storageKey: string): Locale {
+  try {
+    const saved = globalThis.localStorage?.getItem(storageKey);
+    if (isLocale(saved)) return saved;
+  } catch {
+    /* storage unavailable */
+  }
+  return DEFAULT_LOCALE;
+}
+
+/** Keeps `locale` under `storageKey`; without storage the choice lasts this page. */
+export function saveLocale(storageKey: string, locale: Locale): void {
+  try {
+    globalThis.localStorage?.setItem(storageKey, locale);
+  } catch {
+    /* storage unavailable */
+  }
+}

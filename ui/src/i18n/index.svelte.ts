@@ -6,24 +6,14 @@
 import zh from './zh-CN.json';
 import { wallClock } from '../lib/datetime';
 import en from './en.json';
-import { DEFAULT_LOCALE, isLocale, translate, type Dict, type Locale, type Params } from './core';
+import { DEFAULT_LOCALE, saveLocale, savedLocale, translate, type Dict, type Locale, type Params } from './core';
 
 export { LOCALES, type Locale } from './core';
 
 const DICTS: Record<Locale, Dict> = { 'zh-CN': zh as Dict, en: en as Dict };
 const STORAGE_KEY = 'hearth.locale';
 
-function initialLocale(): Locale {
-  try {
-    const saved = globalThis.localStorage?.getItem(STORAGE_KEY);
-    if (isLocale(saved)) return saved;
-  } catch {
-    /* storage unavailable */
-  }
-  return DEFAULT_LOCALE;
-}
-
-const state = $state<{ locale: Locale }>({ locale: initialLocale() });
+const state = $state<{ locale: Locale }>({ locale: savedLocale(STORAGE_KEY) });
 
 export function locale(): Locale {
   return state.locale;
@@ -31,11 +21,7 @@ export function locale(): Locale {
 
 export function setLocale(next: Locale): void {
   state.locale = next;
-  try {
-    globalThis.localStorage?.setItem(STORAGE_KEY, next);
-  } catch {
-    /* storage unavailable: the choice lasts this session */
-  }
+  saveLocale(STORAGE_KEY, next);
   if (typeof document !== 'undefined') document.documentElement.lang = next;
 }
 

@@ -5,24 +5,14 @@
  */
 import zh from './zh-CN.json';
 import en from './en.json';
-import { DEFAULT_LOCALE, isLocale, translate, type Dict, type Locale, type Params } from '../../i18n/core';
+import { DEFAULT_LOCALE, saveLocale, savedLocale, translate, type Dict, type Locale, type Params } from '../../i18n/core';
 
 export type { Locale } from '../../i18n/core';
 
 const DICTS: Record<Locale, Dict> = { 'zh-CN': zh as Dict, en: en as Dict };
 const STORAGE_KEY = 'hearth.office.locale';
 
-function initialLocale(): Locale {
-  try {
-    const saved = globalThis.localStorage?.getItem(STORAGE_KEY);
-    if (isLocale(saved)) return saved;
-  } catch {
-    /* storage unavailable */
-  }
-  return DEFAULT_LOCALE;
-}
-
-const state = $state<{ locale: Locale }>({ locale: initialLocale() });
+const state = $state<{ locale: Locale }>({ locale: savedLocale(STORAGE_KEY) });
 
 export function locale(): Locale {
   return state.locale;
@@ -30,11 +20,7 @@ export function locale(): Locale {
 
 export function toggleLocale(): void {
   state.locale = state.locale === 'zh-CN' ? 'en' : 'zh-CN';
-  try {
-    globalThis.localStorage?.setItem(STORAGE_KEY, state.locale);
-  } catch {
-    /* the choice lasts this page */
-  }
+  saveLocale(STORAGE_KEY, state.locale);
   document.documentElement.lang = state.locale;
 }
 
