@@ -41,7 +41,7 @@ fi
 BIN="${HEARTH_SERVER_BIN:-}"
 if [ -z "$BIN" ]; then
   cargo build -p hearth-server --bin hearth-server --locked
-  BIN=target/debug/hearth-server
+  BIN="${CARGO_TARGET_DIR:-target}/debug/hearth-server"
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hearth-schemathesis.XXXXXX")
