@@ -211,6 +211,24 @@ async fn a_dispatcher_signs_in_and_works_the_board_in_a_real_browser() {
     assert!(row_text.contains("剩余"), "its deadlines count down: {row_text}");
     s.screenshot(&screens().join("board-new-order-zh.png")).await.expect("screenshot");
 
+    // Reassigned to 李秀英, then cancelled with a reason: it leaves the board.
+    click(&s, &format!("act-{filed_id}")).await;
+    click(&s, &format!("assign-{filed_id}-T0017")).await;
+    click(&s, &format!("assign-{filed_id}-T0023")).await;
+    click(&s, &format!("assign-{filed_id}")).await;
+    wait_text(&s, &format!("已改派 {filed_id}")).await;
+    let row = s.wait_for(&testid(&format!("board-row-{filed_id}")), STEP).await.expect("still on the board");
+    let row_text = s.text(&row).await.unwrap_or_default();
+    assert!(row_text.contains("李秀英") && !row_text.contains("王建国"), "reassigned: {row_text}");
+    click(&s, &format!("act-{filed_id}")).await;
+    fill(&s, &format!("cancel-reason-{filed_id}"), "用户来电取消，已自行修好").await;
+    click(&s, &format!("cancel-{filed_id}")).await;
+    wait_text(&s, &format!("已撤销 {filed_id}")).await;
+    assert!(
+        s.find_all(&testid(&format!("board-row-{filed_id}"))).await.unwrap_or_default().is_empty(),
+        "a cancelled order leaves the board"
+    );
+
     // The countdown runs without a reload.
     let (id, _) = rows[0].clone();
     let countdown = testid(&format!("board-countdown-{id}"));
