@@ -4,8 +4,6 @@ import { describe, expect, it } from 'vitest';
 import zh from '../src/i18n/zh-CN.json';
 import en from '../src/i18n/en.json';
 import { translate } from '../src/i18n/core';
-import officeZh from '../src/office/i18n/zh-CN.json';
-import officeEn from '../src/office/i18n/en.json';
 import {
   NOTICE_PLACEMENTS,
   ROOM_KINDS,
@@ -101,9 +99,22 @@ describe('translate', () => {
   });
 });
 
+/** The console's dictionaries: one pair per area (`zh-CN.json`, `admin.zh-CN.json`…), merged. */
+function officeDict(locale: string): Record<string, string> {
+  const dir = join(root, 'src', 'office', 'i18n');
+  const dict: Record<string, string> = {};
+  for (const name of readdirSync(dir).filter((n) => n === `${locale}.json` || n.endsWith(`.${locale}.json`))) {
+    for (const [k, v] of Object.entries(JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, string>)) {
+      if (k in dict) throw new Error(`${k} is in two ${locale} dictionaries of the console`);
+      dict[k] = v;
+    }
+  }
+  return dict;
+}
+
 describe('the office console dictionaries', () => {
-  const zhO = officeZh as Record<string, string>;
-  const enO = officeEn as Record<string, string>;
+  const zhO = officeDict('zh-CN');
+  const enO = officeDict('en');
   const officeFiles = (dir: string): string[] =>
     readdirSync(dir).flatMap((name) => {
       const path = join(dir, name);

@@ -94,6 +94,10 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     ("GET", "/v1/office/rule-set/versions", &[M]),
     // The audit log.
     ("GET", "/v1/office/audit", ADMIN_ONLY),
+    // Administration (setup.rs): technicians, tablets, thermometers, revocation, accounts.
+    // Record search and the record view (records.rs).
+    // Reports (reports.rs).
+    // Complaints and the board's extras (complaints.rs).
 ];
 
 /// The roles besides `admin` that may call `method route`; none (admin

@@ -120,13 +120,17 @@ use crate::storage::SnapshotKind;
 
 pub mod access;
 pub mod accounts;
+pub mod complaints;
 pub mod compute;
 pub mod decisions;
 pub mod households;
 pub mod input;
+pub mod records;
+pub mod reports;
 /// The work-order snapshot model lives in `crate::orders` (ingest stands on it too).
 pub use crate::orders as model;
 pub mod service;
+pub mod setup;
 pub mod views;
 
 pub use compute::COMPANY_UTC_OFFSET_MINUTES;
@@ -160,6 +164,10 @@ pub fn routes() -> Router<AppState> {
         .merge(decisions::routes())
         .merge(households::routes())
         .merge(accounts::routes())
+        .merge(setup::routes())
+        .merge(reports::routes())
+        .merge(records::routes())
+        .merge(complaints::routes())
         // Unsafe requests are appended to the audit log with their answer.
         .layer(axum::middleware::from_fn(accounts::audit_layer))
 }
@@ -393,5 +401,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(<decisions::DecisionsDoc as utoipa::OpenApi>::openapi());
     doc.merge(<households::HouseholdsDoc as utoipa::OpenApi>::openapi());
     doc.merge(<accounts::AccountsDoc as utoipa::OpenApi>::openapi());
+    doc.merge(<setup::Doc as utoipa::OpenApi>::openapi());
+    doc.merge(<reports::Doc as utoipa::OpenApi>::openapi());
+    doc.merge(<records::Doc as utoipa::OpenApi>::openapi());
+    doc.merge(<complaints::Doc as utoipa::OpenApi>::openapi());
     doc
 }

@@ -3,13 +3,20 @@
  * localStorage. Times are shown in the company's zone (UTC+8), whatever
  * the browser's zone.
  */
-import zh from './zh-CN.json';
-import en from './en.json';
 import { DEFAULT_LOCALE, saveLocale, savedLocale, translate, type Dict, type Locale, type Params } from '../../i18n/core';
 
 export type { Locale } from '../../i18n/core';
 
-const DICTS: Record<Locale, Dict> = { 'zh-CN': zh as Dict, en: en as Dict };
+/**
+ * One pair of dictionaries per area of the console (`zh-CN.json` for the
+ * frame and the board, `admin.zh-CN.json` for the admin screens…), merged.
+ */
+const files = import.meta.glob<Dict>('./*.json', { eager: true, import: 'default' });
+function merged(locale: Locale): Dict {
+  const suffix = `${locale}.json`;
+  return Object.assign({}, ...Object.entries(files).filter(([path]) => path.endsWith(`/${suffix}`) || path.endsWith(`.${suffix}`)).map(([, d]) => d));
+}
+const DICTS: Record<Locale, Dict> = { 'zh-CN': merged('zh-CN'), en: merged('en') };
 const STORAGE_KEY = 'hearth.office.locale';
 
 const state = $state<{ locale: Locale }>({ locale: savedLocale(STORAGE_KEY) });

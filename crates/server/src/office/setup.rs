@@ -1,0 +1,12 @@
+//! Placeholder, filled in this session.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
+
+#[derive(utoipa::OpenApi)]
+pub struct Doc;
