@@ -4,8 +4,10 @@
 #![forbid(unsafe_code)]
 
 pub mod app_harness;
+pub mod console;
 pub mod fixtures;
 pub mod proxy;
 pub mod system;
 pub mod vectors;
+pub mod visit;
 pub mod webdriver;

@@ -11,8 +11,9 @@ use hearth_protocol::hash::genesis_prev;
 use hearth_protocol::verify::decode_envelope;
 use hearth_protocol::{Envelope, Receipt, ReceiptStatus};
 use hearth_sync::SyncConfig;
-use hearth_tablet::{App, ReadingInput, SignoffInput, SignoffResult};
+use hearth_tablet::{App, SignoffInput, SignoffResult};
 use hearth_tests::system::Server;
+use hearth_tests::visit::{b64, reading, steps};
 
 const PERFORMER: &str = "T0017";
 const PERFORMER_PIN: &str = "482913";
@@ -25,69 +26,6 @@ const TEST: &str = "WO-DEMO-0001";
 /// A camera's photo of a heat meter (EXIF orientation, capture time, GPS).
 const CAMERA_JPEG: &[u8] = include_bytes!("../fixtures/meter.jpg");
 const PNG: &[u8] = &[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
-
-fn b64(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// Tomorrow 10:00 company time: within the visit hours whenever the test runs.
-fn tomorrow_at_ten() -> chrono::DateTime<Utc> {
-    let zone = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
-    let tomorrow = (Utc::now().with_timezone(&zone) + chrono::Duration::days(1)).date_naive();
-    tomorrow.and_hms_opt(10, 0, 0).unwrap().and_local_timezone(zone).unwrap().with_timezone(&Utc)
-}
-
-fn steps(photo: Sha256Hex) -> Vec<StepEvidence> {
-    let start = tomorrow_at_ten();
-    vec![
-        StepEvidence::Appointment(AppointmentEvidence {
-            agreed: Appointment::new(start, start + chrono::Duration::hours(1)).unwrap(),
-            customer_confirmed: true,
-            note: None,
-        }),
-        StepEvidence::Arrival(ArrivalEvidence {
-            body_camera_on: true,
-            knocked_gently: true,
-            work_id_shown: true,
-            note: None,
-            photos: vec![photo],
-        }),
-        StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true, note: None }),
-        StepEvidence::Communicate(CommunicateEvidence {
-            confirmed_problem: "厨房阀门漏水".into(),
-            paid_service_told: Some(true),
-        }),
-        StepEvidence::Inspect(InspectEvidence { findings: "阀芯老化".into(), ..Default::default() }),
-        StepEvidence::Resolve(ResolveEvidence {
-            action: "更换阀门".into(),
-            parts: vec![PartReplacement {
-                part: "DN15 阀门".into(),
-                price_told_cents: Some(3800),
-                customer_consented: true,
-            }],
-            ..Default::default()
-        }),
-        StepEvidence::Farewell(FarewellEvidence {
-            cleaned_up: true,
-            explained_care: true,
-            thanked: true,
-            note: None,
-            photos: vec![],
-        }),
-    ]
-}
-
-fn reading(kind: RoomKind, label: &str, celsius: &str) -> ReadingInput {
-    ReadingInput {
-        room_kind: kind,
-        label: label.into(),
-        celsius_text: celsius.into(),
-        consent_to_enter: true,
-        shown_to_customer: true,
-        outlier_reason: None,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visit_and_a_refused_test_made_in_the_app_reach_the_server_accepted_and_chained() {

@@ -5,15 +5,12 @@
 //! no serious or critical violation, switches to English, opens the
 //! follow-up queue and signs out. Screenshots go to target/office-screens.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use hearth_tests::console::*;
 use hearth_tests::system::Server;
 use hearth_tests::webdriver::{Session, testid};
-use serde_json::{Value, json};
-
-const STEP: Duration = Duration::from_secs(20);
+use serde_json::json;
 
 /// A demo login (`serve --demo` prints them): username and password.
 fn login_of(username: &str) -> (&'static str, &'static str) {
@@ -22,101 +19,6 @@ fn login_of(username: &str) -> (&'static str, &'static str) {
         .find(|(u, ..)| *u == username)
         .unwrap_or_else(|| panic!("the demo has a {username}"));
     (username, password)
-}
-
-/// chromedriver on a free port, killed with the test.
-struct Driver {
-    child: Child,
-    base: String,
-}
-
-impl Driver {
-    async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver runs (Debian's chromium-driver; .ci/run installs it)");
-        // Built first, so that a driver that never gets ready is still killed and reaped.
-        let driver = Self { child, base: format!("http://127.0.0.1:{port}") };
-        for _ in 0..100 {
-            if hearth_tests::webdriver::status(&driver.base).await.is_ok_and(|s| s["ready"] == true) {
-                return driver;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("chromedriver did not become ready on {}", driver.base);
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn screens() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/office-screens")
-}
-
-async fn fill(s: &Session, id: &str, text: &str) {
-    let el = s.wait_for(&testid(id), STEP).await.unwrap_or_else(|e| panic!("{id}: {e}"));
-    s.clear(&el).await.unwrap_or_else(|e| panic!("{id}: {e}"));
-    s.send_keys(&el, text).await.unwrap_or_else(|e| panic!("{id}: {e}"));
-}
-
-async fn click(s: &Session, id: &str) {
-    let el = s.wait_for(&testid(id), STEP).await.unwrap_or_else(|e| panic!("{id}: {e}"));
-    s.click(&el).await.unwrap_or_else(|e| panic!("{id}: {e}"));
-}
-
-async fn wait_text(s: &Session, needle: &str) {
-    s.wait_until(&format!("the page to say {needle:?}"), STEP, || async {
-        let text = s.execute("return document.body.innerText", vec![]).await?;
-        Ok(text.as_str().is_some_and(|t| t.contains(needle)).then_some(()))
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-}
-
-/// The board's rows in order: (order id, whether shown overdue).
-async fn board_rows(s: &Session) -> Vec<(String, bool)> {
-    let rows = s
-        .execute(
-            "return Array.from(document.querySelectorAll('[data-testid^=\"board-row-\"]'))
-                 .map(r => [r.dataset.testid.slice('board-row-'.length), r.classList.contains('overdue')])",
-            vec![],
-        )
-        .await
-        .expect("rows read");
-    serde_json::from_value(rows).expect("rows as pairs")
-}
-
-/// axe-core's serious and critical violations on the page as it stands.
-async fn accessibility_violations(s: &Session) -> Vec<Value> {
-    let axe = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/node_modules/axe-core/axe.min.js"),
-    )
-    .expect("axe-core is installed by `npm ci` in ui/");
-    s.execute(&axe, vec![]).await.expect("axe-core loads");
-    let result = s
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, { resultTypes: ['violations'] })
-                .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-                                   .map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target) }))))
-                .catch(e => done([{ id: 'axe-error', error: String(e) }]));",
-            vec![],
-        )
-        .await
-        .expect("axe-core runs");
-    result.as_array().cloned().unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,5 +174,287 @@ async fn a_dispatcher_signs_in_and_works_the_board_in_a_real_browser() {
     s.screenshot(&screens().join("reviews-zh.png")).await.expect("screenshot");
     let violations = accessibility_violations(&s).await;
     assert!(violations.is_empty(), "axe-core on the review queue: {}", json!(violations));
+    s.delete().await.expect("session ends");
+}
+
+/// Signs `username` (a demo login) in on the console's sign-in form.
+async fn sign_in(s: &Session, username: &str) {
+    let (username, password) = login_of(username);
+    fill(s, "login-username", username).await;
+    fill(s, "login-password", password).await;
+    click(s, "login-submit").await;
+    s.wait_for(&testid("sign-out"), STEP).await.unwrap_or_else(|e| panic!("{username} signed in: {e}"));
+}
+
+async fn sign_out(s: &Session) {
+    click(s, "sign-out").await;
+    wait_text(s, "登录调度台").await;
+}
+
+/// Files a leak from a call on the open board; answers the new order's id.
+async fn file_leak(s: &Session, customer: &str, tech: &str) -> String {
+    click(s, "new-order-open").await;
+    fill(s, "new-name", customer).await;
+    fill(s, "new-phone", "13935100123").await;
+    fill(s, "new-community", "幸福小区").await;
+    fill(s, "new-building", "9号楼").await;
+    fill(s, "new-unit", "1单元").await;
+    fill(s, "new-room", "602").await;
+    fill(s, "new-fault", "厨房暖气阀门漏水").await;
+    let category = s.wait_for(&testid("new-category"), STEP).await.expect("category");
+    s.execute(
+        "arguments[0].value = 'leak'; arguments[0].dispatchEvent(new Event('change'))",
+        vec![json!({"element-6066-11e4-a52e-4f735466cecf": category.0})],
+    )
+    .await
+    .expect("category chosen");
+    click(s, &format!("new-tech-{tech}")).await;
+    click(s, "new-order-submit").await;
+    let notice = s.wait_for(&testid("board-notice"), STEP).await.expect("filed");
+    let text = s.text(&notice).await.unwrap_or_default();
+    text.split_whitespace().find(|w| w.starts_with("WO-")).unwrap_or_else(|| panic!("{text}")).to_owned()
+}
+
+/// The QR code of the last page of a PDF, read back as a phone would
+/// (pdftoppm and zbarimg, which `.ci/run` installs).
+fn qr_of(pdf: &str) -> String {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let prefix = dir.path().join("page");
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "200", pdf, prefix.to_str().unwrap_or_default()])
+        .output()
+        .expect("pdftoppm runs (poppler-utils)");
+    assert!(out.status.success(), "pdftoppm: {}", String::from_utf8_lossy(&out.stderr));
+    let mut pages: Vec<_> =
+        std::fs::read_dir(dir.path()).expect("pages").filter_map(|e| e.ok().map(|e| e.path())).collect();
+    pages.sort();
+    let last = pages.last().expect("a page");
+    let out = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q", last.to_str().unwrap_or_default()])
+        .output()
+        .expect("zbarimg runs (zbar-tools)");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A tablet enrolled with the server, the named technicians on it, the feed pulled.
+async fn tablet(
+    server: &Server,
+    dir: &std::path::Path,
+    clock: hearth_tablet::Clock,
+    techs: &[(&str, &str)],
+) -> (hearth_tablet::App, std::sync::Arc<hearth_sync::SyncEngine>) {
+    let app = hearth_tablet::App::open_with_clock(dir, clock, 480).expect("the app opens");
+    let code = server.admin(&["device-code"]);
+    app.enrol_device(&server.base, &code, "story tablet").await.expect("the tablet enrols");
+    for (tech, pin) in techs {
+        let code = server.admin(&["technician-code", "--id", tech]);
+        app.enrol_technician(tech, &code, pin, pin).await.expect("the technician enrols");
+    }
+    let engine = app.start_sync(hearth_sync::SyncConfig::default()).expect("sync starts");
+    engine.sync_until_drained(Duration::from_secs(60)).await.unwrap_or_else(|s| panic!("feed: {s:?}"));
+    (app, engine)
+}
+
+async fn push(app: &hearth_tablet::App, engine: &hearth_sync::SyncEngine) {
+    app.sync_now().await.expect("sync runs");
+    engine.sync_until_drained(Duration::from_secs(120)).await.unwrap_or_else(|s| panic!("push: {s:?}"));
+}
+
+/// The whole office story (issue 15): a dispatcher files a leak from a call
+/// and assigns it; the technician's tablet syncs, works it and seals it; the
+/// board shows its deadlines met; customer service records the follow-up
+/// call; a temperature test taken on a tablet whose clock runs 45 minutes
+/// fast is flagged, and a reviewer accepts it; the manager's report counts
+/// the home as non-compliant; the customer's QR code opens the server's
+/// verification page, and the same link with one changed byte in the hash
+/// is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_a_leak_call_to_the_customers_qr_check_the_office_sees_the_whole_story() {
+    const T0017: (&str, &str) = ("T0017", "482913");
+    const T0023: (&str, &str) = ("T0023", "739164");
+    const TEST: &str = "WO-DEMO-0001";
+    let server = Server::start();
+    let operator = server.admin(&["operator-token"]);
+    let http = reqwest::Client::new();
+    // This company lets customer service call at any hour, so that the
+    // story runs whatever the time of day (the calling-hours rule has its own tests).
+    let rules: serde_json::Value = http
+        .get(format!("{}/v1/office/rule-set", server.base))
+        .bearer_auth(operator.trim())
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("the rule set")
+        .json()
+        .await
+        .expect("as JSON");
+    let mut any_hour = rules["body"].clone();
+    any_hour["follow_up"]["calls_from"] = json!("00:00:00");
+    any_hour["follow_up"]["calls_until"] = json!("23:59:59.999");
+    any_hour["follow_up"]["meal_windows"] = json!([]);
+    let put = http
+        .put(format!("{}/v1/office/rule-set", server.base))
+        .bearer_auth(operator.trim())
+        .json(&any_hour)
+        .send()
+        .await
+        .expect("the rule set is stored");
+    assert!(put.status().is_success(), "{}", put.text().await.unwrap_or_default());
+
+    let driver = Driver::start().await;
+    let s = Session::launch_chromium(&driver.base, 1400, 900).await.expect("a Chromium session");
+    s.goto(&format!("{}/office/", server.base)).await.expect("the console opens");
+
+    // 1. The call: a dispatcher files the leak for 王建国 (T0017).
+    sign_in(&s, "dispatcher").await;
+    let leak = file_leak(&s, "周晓梅", T0017.0).await;
+    s.wait_for(&testid(&format!("board-row-{leak}")), STEP).await.expect("the leak is on the board");
+    sign_out(&s).await;
+
+    // 2. The tablet: the order arrives, the technician accepts it, works the
+    // seven steps, the customer signs, the copy is printed, and it syncs.
+    let repair_dir = tempfile::tempdir().expect("a data directory");
+    let (repair, engine) =
+        tablet(&server, repair_dir.path(), std::sync::Arc::new(chrono::Utc::now), &[T0017]).await;
+    repair.sign_in(T0017.0, T0017.1).expect("signed in");
+    repair.accept_order(&leak).expect("accepted");
+    let photo = repair.put_photo(include_bytes!("../fixtures/meter.jpg")).expect("a photo");
+    for evidence in hearth_tests::visit::steps(hearth_domain::Sha256Hex::parse(&photo.sha256).expect("hex")) {
+        repair.complete_step(&leak, evidence).expect("a step sealed");
+    }
+    let signed = hearth_tablet::SignoffInput::Signed {
+        signature_png_base64: hearth_tests::visit::b64(&hearth_tests::visit::signature_png()),
+        strokes_json: r#"{"aspect":3,"strokes":[[[0.1,0.5],[0.9,0.5]]]}"#.into(),
+        satisfaction: 5,
+        comment: Some("修得很快".into()),
+    };
+    repair.customer_signoff(&leak, signed).expect("signed");
+    repair.conclude_visit(&leak, hearth_domain::VisitOutcome::Resolved).expect("concluded");
+    let copy = repair.customer_copy(&leak).expect("the customer's copy");
+    push(&repair, &engine).await;
+
+    // 3. The board shows the leak's deadlines met: accepted, and on site within 30 minutes.
+    sign_in(&s, "dispatcher").await;
+    let accepted = testid(&format!("deadline-{leak}-accepted"));
+    let pill = s.wait_for(&accepted, STEP).await.expect("the acceptance is shown");
+    let class = s.attribute(&pill, "class").await.unwrap_or_default().unwrap_or_default();
+    assert!(class.contains("met"), "accepted within 30 minutes: {class}");
+    let on_site =
+        s.wait_for(&testid(&format!("deadline-{leak}-on_site")), STEP).await.expect("the arrival is shown");
+    let class = s.attribute(&on_site, "class").await.unwrap_or_default().unwrap_or_default();
+    assert!(class.contains("met"), "a leak reached within 30 minutes: {class}");
+    s.screenshot(&screens().join("story-board-met-zh.png")).await.expect("screenshot");
+    sign_out(&s).await;
+
+    // 4. Customer service calls the customer back and records it in one click.
+    sign_in(&s, "service").await;
+    click(&s, "nav-follow-ups").await;
+    s.wait_for(&testid(&format!("follow-up-{leak}")), STEP).await.expect("the leak is due a call");
+    s.screenshot(&screens().join("story-follow-ups-zh.png")).await.expect("screenshot");
+    click(&s, &format!("follow-up-satisfied-{leak}")).await;
+    wait_text(&s, &leak).await;
+    s.wait_until("the call to leave the queue", STEP, || async {
+        Ok(s.find_all(&testid(&format!("follow-up-{leak}"))).await?.is_empty().then_some(()))
+    })
+    .await
+    .expect("called");
+    sign_out(&s).await;
+
+    // 5. A temperature test on a tablet whose clock runs 45 minutes fast:
+    // the server flags its records clock_suspect; the customer signs.
+    let test_dir = tempfile::tempdir().expect("a data directory");
+    let fast = chrono::Duration::minutes(45);
+    let (tester, engine) = tablet(
+        &server,
+        test_dir.path(),
+        std::sync::Arc::new(move || chrono::Utc::now() + fast),
+        &[T0017, T0023],
+    )
+    .await;
+    tester.sign_in(T0017.0, T0017.1).expect("signed in");
+    tester.start_temperature_test(TEST, T0023.0, T0023.1, "TM-2291").expect("the test starts");
+    use hearth_domain::RoomKind;
+    use hearth_tests::visit::reading;
+    tester.add_reading(TEST, reading(RoomKind::LivingRoom, "客厅", "16.8")).expect("a reading");
+    tester.add_reading(TEST, reading(RoomKind::Bedroom, "主卧", "17.4")).expect("a reading");
+    tester.sign_report(TEST, T0017.1, T0023.1, None).expect("co-signed");
+    let signed = hearth_tablet::SignoffInput::Signed {
+        signature_png_base64: hearth_tests::visit::b64(&hearth_tests::visit::signature_png()),
+        strokes_json: r#"{"aspect":3,"strokes":[[[0.1,0.5],[0.9,0.5]]]}"#.into(),
+        satisfaction: 3,
+        comment: None,
+    };
+    tester.customer_signoff(TEST, signed).expect("signed");
+    push(&tester, &engine).await;
+    let records = tester.records(Some(TEST)).expect("the test's records");
+    let report = records.iter().find(|r| r.schema == "hearth.temperature_test/1").expect("a report");
+    let signoff = records.iter().find(|r| r.schema == "hearth.customer_signoff/1").expect("a sign-off");
+    for r in [report, signoff] {
+        assert!(r.flags.iter().any(|f| f == "clock_suspect"), "{} flagged: {:?}", r.schema, r.flags);
+    }
+
+    // Until a reviewer accepts it, the test does not count toward the fee.
+    let households = |http: reqwest::Client, base: String, token: String| async move {
+        http.get(format!("{base}/v1/office/households"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("households")
+            .json::<serde_json::Value>()
+            .await
+            .expect("as JSON")
+    };
+    let counted = |h: &serde_json::Value| h.to_string().contains(TEST);
+    assert!(!counted(&households(http.clone(), server.base.clone(), operator.trim().to_owned()).await));
+
+    // 6. The reviewer accepts the flagged report and sign-off, with a note.
+    sign_in(&s, "reviewer").await;
+    for r in [report, signoff] {
+        s.wait_for(&testid(&format!("review-{}", r.record_id)), STEP).await.expect("in the review queue");
+    }
+    s.screenshot(&screens().join("story-reviews-zh.png")).await.expect("screenshot");
+    for r in [report, signoff] {
+        fill(&s, &format!("review-note-{}", r.record_id), "平板时钟快 45 分钟，读数与签名均核对无误").await;
+        click(&s, &format!("review-accept-{}", r.record_id)).await;
+        s.wait_for(&testid(&format!("review-decision-{}", r.record_id)), STEP).await.expect("decided");
+    }
+    sign_out(&s).await;
+    assert!(
+        counted(&households(http.clone(), server.base.clone(), operator.trim().to_owned()).await),
+        "accepted, the test counts"
+    );
+
+    // 7. The customer scans the copy's QR code: the server's page says the
+    // copy is the record on file; one changed byte in the hash, and it is not.
+    let link = qr_of(&copy.path);
+    assert_eq!(
+        link,
+        format!("{}/verify?record={}&hash={}", server.base, copy.signoff_record_id, copy.content_hash),
+        "the QR code is a link to the verification page"
+    );
+    s.goto(&link).await.expect("the verification page opens");
+    wait_text(&s, "这份纸质副本与存档记录一致。").await;
+    wait_text(&s, "签名有效").await;
+    s.screenshot(&screens().join("story-verify-zh.png")).await.expect("screenshot");
+    let violations = accessibility_violations(&s).await;
+    assert!(violations.is_empty(), "axe-core on the verification page: {}", json!(violations));
+    let last = copy.content_hash.chars().last().unwrap_or('0');
+    let changed = format!("{}{}", &copy.content_hash[..63], if last == '0' { '1' } else { '0' });
+    s.goto(&link.replace(&copy.content_hash, &changed)).await.expect("the page opens");
+    wait_text(&s, "不一致：纸质副本与存档记录不同。").await;
+    let text = s.execute("return document.body.innerText", vec![]).await.unwrap_or_default();
+    assert!(!text.to_string().contains("周晓梅"), "a wrong hash reveals nothing: {text}");
+    s.screenshot(&screens().join("story-verify-changed-zh.png")).await.expect("screenshot");
+    // 8. The manager's report counts the home as non-compliant.
+    s.goto(&format!("{}/office/", server.base)).await.expect("the console opens");
+    sign_in(&s, "manager").await;
+    click(&s, "nav-reports").await;
+    wait_text(&s, "阳光花园").await;
+    s.screenshot(&screens().join("story-reports-zh.png")).await.expect("screenshot");
+    let violations = accessibility_violations(&s).await;
+    assert!(violations.is_empty(), "axe-core on the reports: {}", json!(violations));
+    sign_out(&s).await;
+
     s.delete().await.expect("session ends");
 }

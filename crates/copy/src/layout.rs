@@ -694,6 +694,10 @@ impl Layout<'_> {
         let (h1, h2) = hash.split_at(hash.len() / 2);
         let mut qr_text = id_lines;
         qr_text.extend(["内容哈希".to_owned(), h1.to_owned(), h2.to_owned()]);
+        if !self.copy.verify_url.is_empty() {
+            // The code is a link: say what scanning it does.
+            qr_text.push("手机扫码可核验本单真伪".to_owned());
+        }
         let block_h = SIGN_BLOCK_H.max(QR_SIZE + 2.0 + qr_text.len() as f32 * small_lh);
         if self.bottom - self.y < block_h + 10.0 {
             self.new_page();
@@ -787,6 +791,7 @@ mod tests {
             record_id: "0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e".into(),
             content_hash: HASH.into(),
             made_at: "2026-12-01 15:19".into(),
+            verify_url: String::new(),
         }
     }
 
@@ -866,7 +871,7 @@ mod tests {
 
     fn pages_of(copy: &CustomerCopy, font: &CjkFont) -> Vec<Page> {
         let m = font.metrics().unwrap();
-        let qr = Matrix::encode(&qr_payload(&copy.record_id, &copy.content_hash)).unwrap();
+        let qr = Matrix::encode(&qr_payload(&copy.verify_url, &copy.record_id, &copy.content_hash)).unwrap();
         let sig = matches!(copy.answer, Answer::Signed { .. }).then_some((900, 300));
         lay_out(copy, &m, sig, &qr)
     }

@@ -204,6 +204,9 @@ pub struct CustomerCopy {
     pub content_hash: String,
     /// When this copy was made, formatted.
     pub made_at: String,
+    /// The server's public address: the QR code links to its verification
+    /// page (`qr_payload`). Empty: the QR code holds the record id and hash.
+    pub verify_url: String,
 }
 
 /// Renders the customer's copy as PDF bytes (A4 portrait, one or more pages).
@@ -226,7 +229,7 @@ pub fn render(copy: &CustomerCopy, font: &CjkFont) -> Result<Vec<u8>, CopyError>
         }
         Answer::Refused { .. } => None,
     };
-    let qr = qr::Matrix::encode(&qr_payload(&copy.record_id, &copy.content_hash))?;
+    let qr = qr::Matrix::encode(&qr_payload(&copy.verify_url, &copy.record_id, &copy.content_hash))?;
     let metrics = font.metrics()?;
     let pages = layout::lay_out(copy, &metrics, signature.as_ref().map(|s| s.size()), &qr);
     pdf::write(copy, font, &metrics, &pages, signature, &qr)

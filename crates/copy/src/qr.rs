@@ -6,17 +6,40 @@ use crate::CopyError;
 
 const PREFIX: &str = "hearth:copy:v1:";
 
-/// The QR code's text: `hearth:copy:v1:<record_id>:<content_hash_hex64>`.
-pub fn qr_payload(record_id: &str, content_hash: &str) -> String {
-    format!("{PREFIX}{record_id}:{content_hash}")
+/// The path of the server's public verification page.
+const VERIFY_PATH: &str = "/verify?";
+
+/// The QR code's text. With the server's address, a link a phone's camera
+/// opens: `<verify_url>/verify?record=<record_id>&hash=<content_hash_hex64>`
+/// (the customer checks the copy without installing anything). Without one
+/// (a tablet not yet linked to a server), `hearth:copy:v1:<record_id>:<hash>`,
+/// which the verification page also takes pasted.
+pub fn qr_payload(verify_url: &str, record_id: &str, content_hash: &str) -> String {
+    let base = verify_url.trim().trim_end_matches('/');
+    if base.is_empty() {
+        format!("{PREFIX}{record_id}:{content_hash}")
+    } else {
+        format!("{base}{VERIFY_PATH}record={record_id}&hash={content_hash}")
+    }
 }
 
-/// Reads a scanned payload back into `(record_id, content_hash)`, checking both
-/// as [`crate::render`] does; for the office's checking tool.
+/// Reads a scanned payload (either form of [`qr_payload`]) back into
+/// `(record_id, content_hash)`, checking both as [`crate::render`] does.
 pub fn parse_qr_payload(payload: &str) -> Result<(String, String), CopyError> {
     let bad = |reason: &str| CopyError::BadInput { field: "qr_payload", reason: reason.to_owned() };
-    let rest = payload.strip_prefix(PREFIX).ok_or_else(|| bad("does not start with hearth:copy:v1:"))?;
-    let (id, hash) = rest.rsplit_once(':').ok_or_else(|| bad("no ':' between record id and hash"))?;
+    let (id, hash) = if let Some(rest) = payload.strip_prefix(PREFIX) {
+        rest.rsplit_once(':').ok_or_else(|| bad("no ':' between record id and hash"))?
+    } else if let Some((_, query)) = payload.split_once(VERIFY_PATH) {
+        let param = |name: &str| {
+            query.split('&').find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+        };
+        (
+            param("record").ok_or_else(|| bad("the link has no record"))?,
+            param("hash").ok_or_else(|| bad("the link has no hash"))?,
+        )
+    } else {
+        return Err(bad("is neither hearth:copy:v1:… nor a link to a /verify page"));
+    };
     validate(id, hash)?;
     Ok((id.to_owned(), hash.to_owned()))
 }
@@ -90,10 +113,25 @@ mod tests {
 
     #[test]
     fn the_payload_has_the_agreed_format_and_parses_back() {
-        let p = qr_payload("0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e", HASH);
+        let p = qr_payload("", "0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e", HASH);
         assert_eq!(p, format!("hearth:copy:v1:0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e:{HASH}"));
         let (id, hash) = parse_qr_payload(&p).unwrap();
         assert_eq!((id.as_str(), hash.as_str()), ("0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e", HASH));
+    }
+
+    #[test]
+    fn with_the_servers_address_the_payload_is_a_link_to_its_verification_page() {
+        let p = qr_payload("https://heat.example.cn/ ", "rec-1", HASH);
+        assert_eq!(p, format!("https://heat.example.cn/verify?record=rec-1&hash={HASH}"));
+        let (id, hash) = parse_qr_payload(&p).unwrap();
+        assert_eq!((id.as_str(), hash.as_str()), ("rec-1", HASH));
+        for bad in [
+            "https://heat.example.cn/verify?record=rec-1".to_owned(),
+            format!("https://heat.example.cn/verify?hash={HASH}"),
+            format!("https://heat.example.cn/verify?record=a:b&hash={HASH}"),
+        ] {
+            assert_eq!(parse_qr_payload(&bad).unwrap_err().code(), "bad_input", "{bad}");
+        }
     }
 
     #[test]
@@ -124,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_typical_payload_is_a_version_7_code_and_runs_cover_every_dark_module() {
-        let m = Matrix::encode(&qr_payload("0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e", HASH)).unwrap();
+        let m = Matrix::encode(&qr_payload("", "0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e", HASH)).unwrap();
         assert_eq!(m.width, 45);
         let covered: usize = m.runs().iter().map(|r| r.2).sum();
         assert_eq!(covered, m.dark.iter().filter(|d| **d).count());

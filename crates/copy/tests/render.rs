@@ -54,9 +54,10 @@ fn a_signed_visit_prints_every_field_and_its_qr_code_scans_to_the_record() {
     assert_has(&r, h1);
     assert_has(&r, h2);
     assert!(!r.compact.contains("用户拒绝签字"));
+    assert!(!r.compact.contains("手机扫码"), "no link, no words about scanning one");
 
     let payloads = scan(&r.images[0]);
-    assert_eq!(payloads, [qr_payload(&copy.record_id, &copy.content_hash)]);
+    assert_eq!(payloads, [qr_payload(&copy.verify_url, &copy.record_id, &copy.content_hash)]);
     let (id, hash) = parse_qr_payload(&payloads[0]).unwrap();
     assert_eq!((id, hash), (copy.record_id.clone(), copy.content_hash.clone()));
     assert_eq!(hash_len_and_hex(&copy.content_hash), (64, true));
@@ -137,7 +138,10 @@ fn a_refused_temperature_test_prints_both_testers_every_reading_and_the_reason()
         );
     }
     assert!(!r.compact.contains("满意度"), "a refusal has no rating");
-    assert_eq!(scan(&r.images[0]), [qr_payload(&copy.record_id, &copy.content_hash)]);
+    // With the server's address the code is a link a phone opens, and the copy says so.
+    let link = format!("https://heat.example.cn/verify?record={}&hash={}", copy.record_id, copy.content_hash);
+    assert_eq!(scan(&r.images[0]), [link]);
+    assert!(r.compact.contains("手机扫码可核验本单真伪"));
 }
 
 #[test]
@@ -174,7 +178,7 @@ fn a_forty_room_test_flows_onto_numbered_pages_with_the_table_header_repeated() 
     assert!(printed >= readings.len(), "{printed} readings printed for {} rows", readings.len());
     // The QR code is on the last page only, and scans.
     let last = r.images.len() - 1;
-    assert_eq!(scan(&r.images[last]), [qr_payload(&copy.record_id, &copy.content_hash)]);
+    assert_eq!(scan(&r.images[last]), [qr_payload(&copy.verify_url, &copy.record_id, &copy.content_hash)]);
     for img in &r.images[..last] {
         assert!(scan(img).is_empty());
     }
@@ -207,7 +211,10 @@ fn a_very_long_note_is_wrapped_and_carried_over_never_cut_off() {
         let sentence = format!("第{i}句：检查了第{i}组暖气片的阀门与接口，未见渗漏。");
         assert!(body.contains(&sentence), "{sentence} not found in:\n{}", r.page_text.concat());
     }
-    assert_eq!(scan(&r.images[r.images.len() - 1]), [qr_payload(&copy.record_id, &copy.content_hash)]);
+    assert_eq!(
+        scan(&r.images[r.images.len() - 1]),
+        [qr_payload(&copy.verify_url, &copy.record_id, &copy.content_hash)]
+    );
 }
 
 #[test]
@@ -279,5 +286,8 @@ fn absurdly_long_fields_wrap_inside_the_page_margins() {
         assert!(*x0 >= left && *x1 <= right, "page {page}: {text:?} at x {x0}..{x1} outside the margins");
         assert!(*y0 >= 0.0 && *y1 <= 841.89, "page {page}: {text:?} at y {y0}..{y1} outside the page");
     }
-    assert_eq!(scan(&r.images[r.images.len() - 1]), [qr_payload(&copy.record_id, &copy.content_hash)]);
+    assert_eq!(
+        scan(&r.images[r.images.len() - 1]),
+        [qr_payload(&copy.verify_url, &copy.record_id, &copy.content_hash)]
+    );
 }

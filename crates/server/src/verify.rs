@@ -143,7 +143,7 @@ const ZH: Text = Text {
     label_record: "记录编号",
     label_hash: "内容哈希（64 个字符）",
     form_code: "或：二维码内容",
-    label_code: "二维码内容（以 hearth:copy:v1: 开头）",
+    label_code: "二维码内容（扫出的网址，或以 hearth:copy:v1: 开头的文字）",
     submit: "核验",
     privacy: "本页只显示遮盖后的个人信息，不显示完整姓名、电话、门牌号、签名或照片。",
     headline_ok: "这份纸质副本与存档记录一致。",
@@ -188,7 +188,7 @@ const ZH: Text = Text {
     err_bad_record: "记录编号格式不对：应为 36 个字符，形如 0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e。",
     err_hash_length: "内容哈希长度不对：应为 64 个字符，这里是 {n} 个。",
     err_hash_chars: "内容哈希含有无效字符：只能是数字 0–9 和字母 a–f。",
-    err_bad_code: "二维码内容不对：应以 hearth:copy:v1: 开头，后接记录编号、冒号和内容哈希。",
+    err_bad_code: "二维码内容不对：应是本页的核验网址（含 record 和 hash），或以 hearth:copy:v1: 开头，后接记录编号、冒号和内容哈希。",
     err_both: "请只用一种方式：填写记录编号和内容哈希，或粘贴二维码内容。",
     err_too_long: "输入过长：请只填写记录编号、内容哈希或二维码内容。",
     err_parameter: "参数不对：只接受 record、hash、code 和 lang。",
@@ -206,7 +206,7 @@ const EN: Text = Text {
     label_record: "Record id",
     label_hash: "Content hash (64 characters)",
     form_code: "Or: the QR code text",
-    label_code: "QR code text (starts with hearth:copy:v1:)",
+    label_code: "QR code text (the scanned link, or text starting with hearth:copy:v1:)",
     submit: "Check",
     privacy: "This page shows personal data only masked: never a full name, phone number, room, signature or photo.",
     headline_ok: "This paper copy matches the record on file.",
@@ -251,7 +251,7 @@ const EN: Text = Text {
     err_bad_record: "The record id is malformed: a record id has 36 characters, like 0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e.",
     err_hash_length: "The content hash has the wrong length: a content hash has 64 characters, this one has {n}.",
     err_hash_chars: "The content hash contains invalid characters: only the digits 0-9 and the letters a-f.",
-    err_bad_code: "The QR code text is malformed: it starts with hearth:copy:v1: followed by the record id, a colon and the content hash.",
+    err_bad_code: "The QR code text is malformed: it is this page's link (with record and hash), or hearth:copy:v1: followed by the record id, a colon and the content hash.",
     err_both: "Use one way only: the record id and the content hash, or the QR code text.",
     err_too_long: "The input is too long: enter only the record id, the content hash or the QR code text.",
     err_parameter: "Unknown parameter: only record, hash, code and lang are taken.",
@@ -387,9 +387,19 @@ fn content_hash(text: &str) -> Result<Digest, BadInput> {
     hex.parse().map_err(|_| BadInput::HashChars)
 }
 
-/// `hearth:copy:v1:<record_id>:<content_hash>`, as `hearth_copy::parse_qr_payload` reads it.
+/// `hearth:copy:v1:<record_id>:<content_hash>`, or the link the copy's QR
+/// code holds once the tablet knows its server
+/// (`…/verify?record=<record_id>&hash=<content_hash>`), as
+/// `hearth_copy::parse_qr_payload` reads them.
 fn qr_code(text: &str) -> Result<Lookup, BadInput> {
     let text = text.trim();
+    if let Some((_, query)) = text.split_once("/verify?") {
+        let param = |name: &str| {
+            query.split('&').find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+        };
+        let (id, hash) = (param("record").ok_or(BadInput::BadCode)?, param("hash").ok_or(BadInput::BadCode)?);
+        return Ok(Lookup { record_id: record_id(id)?, hash: content_hash(hash)? });
+    }
     let rest = text
         .get(..QR_PREFIX.len())
         .filter(|p| p.eq_ignore_ascii_case(QR_PREFIX))
@@ -1019,6 +1029,9 @@ mod tests {
     #[test]
     fn the_qr_text_and_the_two_fields_give_the_same_lookup() {
         let from_code = parse_lookup(&q(&[("code", &format!("hearth:copy:v1:{ID}:{HASH}"))]));
+        let from_link =
+            parse_lookup(&q(&[("code", &format!("https://heat.example.cn/verify?record={ID}&hash={HASH}"))]));
+        assert_eq!(from_link, from_code, "the scanned link reads as the code does");
         let from_parts = parse_lookup(&q(&[("record", ID), ("hash", HASH)]));
         assert_eq!(from_code, from_parts);
         assert_eq!(from_code.map(|l| l.hash.to_hex()), Ok(HASH.to_owned()));

@@ -158,6 +158,8 @@ impl App {
             record_id: String::new(),
             content_hash: String::new(),
             made_at: time(&self.now(), self.tz()),
+            // The server the tablet syncs with over 4G answers the customer's phone too.
+            verify_url: store.server_link()?.map(|l| l.server_url).unwrap_or_default(),
         })
     }
 

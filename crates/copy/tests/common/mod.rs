@@ -162,6 +162,7 @@ pub fn visit_copy() -> CustomerCopy {
         record_id: "0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e".into(),
         content_hash: hash_of("visit WO-2026-120137"),
         made_at: "2026-12-01 15:19".into(),
+        verify_url: String::new(),
     }
 }
 
@@ -246,6 +247,7 @@ pub fn test_copy() -> CustomerCopy {
         record_id: "0190f3b7-11aa-7cde-8f01-23456789abcd".into(),
         content_hash: hash_of("test WO-2026-120412"),
         made_at: "2026-12-02 10:09".into(),
+        verify_url: "https://heat.example.cn".into(),
     }
 }
 

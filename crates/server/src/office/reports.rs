@@ -8,5 +8,5 @@ pub fn routes() -> Router<AppState> {
     Router::new()
 }
 
-#[derive(utoipa::OpenApi)]
+#[derive(Debug, utoipa::OpenApi)]
 pub struct Doc;
