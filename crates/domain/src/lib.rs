@@ -21,6 +21,7 @@ pub mod follow_up;
 pub mod input;
 pub mod repeat;
 pub mod rules;
+pub mod setup;
 pub mod signoff;
 pub mod temperature;
 pub mod time;

@@ -286,6 +286,48 @@ fn matrix() -> Vec<(Method, &'static str, &'static str, Vec<Role>)> {
         (Method::PUT, "/v1/office/rule-set", "/v1/office/rule-set", vec![A]),
         (Method::GET, "/v1/office/rule-set/versions", "/v1/office/rule-set/versions", vec![M, A]),
         (Method::GET, "/v1/office/audit", "/v1/office/audit", vec![A]),
+        // Administration (office::setup): admins only.
+        (Method::GET, "/v1/office/setup/technicians", "/v1/office/setup/technicians", vec![A]),
+        (
+            Method::POST,
+            "/v1/office/setup/technicians/{tech_id}/enrolment-code",
+            "/v1/office/setup/technicians/T-X/enrolment-code",
+            vec![A],
+        ),
+        (
+            Method::POST,
+            "/v1/office/setup/technician-keys/{kid}/revoke",
+            "/v1/office/setup/technician-keys/kid-x/revoke",
+            vec![A],
+        ),
+        (Method::GET, "/v1/office/setup/tablets", "/v1/office/setup/tablets", vec![A]),
+        (
+            Method::POST,
+            "/v1/office/setup/tablets/enrolment-code",
+            "/v1/office/setup/tablets/enrolment-code",
+            vec![A],
+        ),
+        (
+            Method::POST,
+            "/v1/office/setup/tablets/{device_id}/revoke",
+            "/v1/office/setup/tablets/dev-x/revoke",
+            vec![A],
+        ),
+        (Method::GET, "/v1/office/setup/thermometers", "/v1/office/setup/thermometers", vec![A]),
+        (Method::GET, "/v1/office/setup/accounts", "/v1/office/setup/accounts", vec![A]),
+        (Method::POST, "/v1/office/setup/accounts", "/v1/office/setup/accounts", vec![A]),
+        (
+            Method::POST,
+            "/v1/office/setup/accounts/{username}/disable",
+            "/v1/office/setup/accounts/nobody-x/disable",
+            vec![A],
+        ),
+        (
+            Method::POST,
+            "/v1/office/setup/accounts/{username}/enable",
+            "/v1/office/setup/accounts/nobody-x/enable",
+            vec![A],
+        ),
     ]
 }
 

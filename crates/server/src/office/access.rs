@@ -95,6 +95,17 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     // The audit log.
     ("GET", "/v1/office/audit", ADMIN_ONLY),
     // Administration (setup.rs): technicians, tablets, thermometers, revocation, accounts.
+    ("GET", "/v1/office/setup/technicians", ADMIN_ONLY),
+    ("POST", "/v1/office/setup/technicians/{tech_id}/enrolment-code", ADMIN_ONLY),
+    ("POST", "/v1/office/setup/technician-keys/{kid}/revoke", ADMIN_ONLY),
+    ("GET", "/v1/office/setup/tablets", ADMIN_ONLY),
+    ("POST", "/v1/office/setup/tablets/enrolment-code", ADMIN_ONLY),
+    ("POST", "/v1/office/setup/tablets/{device_id}/revoke", ADMIN_ONLY),
+    ("GET", "/v1/office/setup/thermometers", ADMIN_ONLY),
+    ("GET", "/v1/office/setup/accounts", ADMIN_ONLY),
+    ("POST", "/v1/office/setup/accounts", ADMIN_ONLY),
+    ("POST", "/v1/office/setup/accounts/{username}/disable", ADMIN_ONLY),
+    ("POST", "/v1/office/setup/accounts/{username}/enable", ADMIN_ONLY),
     // Record search and the record view (records.rs).
     // Reports (reports.rs).
     // Complaints and the board's extras (complaints.rs).

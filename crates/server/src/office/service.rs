@@ -477,6 +477,19 @@ pub async fn create_technician(state: &AppState, input: input::TechnicianInput) 
     let now = now(state);
     let tech_id = TechnicianId::parse(&input::identifier("tech_id", &input.tech_id)?)
         .map_err(|_| bad_field("tech_id", "must be 1 to 64 characters without spaces"))?;
+    if input.expected_rev.is_none() {
+        let existing = state.storage.snapshots(SnapshotKind::Technician).await?;
+        if let Some(other) =
+            hearth_domain::setup::technician_id_clash(&tech_id, existing.iter().map(|s| s.id.as_str()))
+        {
+            return Err(ApiError::conflict(
+                "technician_exists",
+                format!(
+                    "tech_id: {other} exists; ids are matched exactly, on the tablet too, so use {other}"
+                ),
+            ));
+        }
+    }
     let name = input::text("name", &input.name, input::MAX_NAME, false)?;
     let phone =
         Phone::parse(&input::text("phone", &input.phone, input::MAX_SHORT_TEXT, false)?).map_err(|_| {

@@ -506,4 +506,26 @@ pub trait Storage: Send + Sync + 'static {
     async fn audit_after(&self, after: i64, limit: usize) -> StorageResult<Vec<AuditEntry>>;
     /// Number of entries stored (all devices).
     async fn entry_count(&self) -> StorageResult<u64>;
+
+    // Administration (office::setup).
+    /// Every enrolled tablet with its technician keys, by enrolment time.
+    async fn all_device_keys(&self) -> StorageResult<Vec<DeviceKeys>>;
+    /// `(device_id, received_at_ms)` of each tablet's latest record.
+    async fn last_received_by_device(&self) -> StorageResult<Vec<(String, i64)>>;
+    /// Every operator account, by username.
+    async fn operator_accounts(&self) -> StorageResult<Vec<OperatorAccount>>;
+    async fn add_revocation_note(&self, note: RevocationNote) -> StorageResult<()>;
+    async fn revocation_notes(&self) -> StorageResult<Vec<RevocationNote>>;
+}
+
+/// Who revoked a tablet (`subject_kind` "device") or a technician's key
+/// ("technician_key") from the office, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationNote {
+    pub subject_kind: String,
+    pub subject: String,
+    pub effective_at_ms: i64,
+    pub recorded_at_ms: i64,
+    pub recorded_by: String,
+    pub reason: Option<String>,
 }

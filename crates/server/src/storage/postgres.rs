@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0003_blob_ref.sql"),
     include_str!("../../../../migrations/server/postgres/0004_rule_set_version.sql"),
     include_str!("../../../../migrations/server/postgres/0005_operator_accounts.sql"),
+    include_str!("../../../../migrations/server/postgres/0006_revocation.sql"),
 ];
 
 /// Key of the advisory lock that serialises migrations across processes
@@ -1201,5 +1202,106 @@ impl Storage for PostgresStorage {
         let client = self.client().await?;
         let row = client.query_one("SELECT count(*) FROM entry", &[]).await.map_err(from_pg)?;
         Ok(u(get(&row, 0)?))
+    }
+
+    async fn all_device_keys(&self) -> StorageResult<Vec<DeviceKeys>> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(from_pg)?;
+        let devices = rows(
+            tx.query(&format!("SELECT {DEVICE_COLUMNS} FROM device ORDER BY enrolled_at_ms, device_id"), &[])
+                .await
+                .map_err(from_pg)?,
+            device_row,
+        )?;
+        let keys = rows(
+            tx.query(
+                &format!("SELECT {TECH_KEY_COLUMNS} FROM technician_key ORDER BY bound_at_ms, kid"),
+                &[],
+            )
+            .await
+            .map_err(from_pg)?,
+            tech_key_row,
+        )?;
+        tx.commit().await.map_err(from_pg)?;
+        Ok(devices
+            .into_iter()
+            .map(|device| {
+                let technicians = keys.iter().filter(|k| k.device_id == device.device_id).cloned().collect();
+                DeviceKeys { device, technicians }
+            })
+            .collect())
+    }
+
+    async fn last_received_by_device(&self) -> StorageResult<Vec<(String, i64)>> {
+        let client = self.client().await?;
+        let found = client
+            .query("SELECT device_id, max(received_at_ms) FROM entry GROUP BY device_id", &[])
+            .await
+            .map_err(from_pg)?;
+        rows(found, |r| Ok((get(r, 0)?, get(r, 1)?)))
+    }
+
+    async fn operator_accounts(&self) -> StorageResult<Vec<OperatorAccount>> {
+        let client = self.client().await?;
+        let found = client
+            .query(
+                "SELECT username, name, password_hash, roles, disabled, created_at_ms
+                 FROM operator_account ORDER BY username",
+                &[],
+            )
+            .await
+            .map_err(from_pg)?;
+        rows(found, |r| {
+            let roles: String = get(r, 3)?;
+            Ok(OperatorAccount {
+                username: get(r, 0)?,
+                name: get(r, 1)?,
+                password_hash: get(r, 2)?,
+                roles: roles.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect(),
+                disabled: get(r, 4)?,
+                created_at_ms: get(r, 5)?,
+            })
+        })
+    }
+
+    async fn add_revocation_note(&self, n: RevocationNote) -> StorageResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO revocation_note (subject_kind, subject, effective_at_ms, recorded_at_ms, recorded_by, reason)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&n.subject_kind, &n.subject, &n.effective_at_ms, &n.recorded_at_ms, &n.recorded_by, &n.reason],
+            )
+            .await
+            .map_err(from_pg)?;
+        Ok(())
+    }
+
+    async fn revocation_notes(&self) -> StorageResult<Vec<RevocationNote>> {
+        let client = self.client().await?;
+        let found = client
+            .query(
+                "SELECT subject_kind, subject, effective_at_ms, recorded_at_ms, recorded_by, reason
+                 FROM revocation_note ORDER BY id",
+                &[],
+            )
+            .await
+            .map_err(from_pg)?;
+        rows(found, |r| {
+            Ok(RevocationNote {
+                subject_kind: get(r, 0)?,
+                subject: get(r, 1)?,
+                effective_at_ms: get(r, 2)?,
+                recorded_at_ms: get(r, 3)?,
+                recorded_by: get(r, 4)?,
+                reason: get(r, 5)?,
+            })
+        })
     }
 }

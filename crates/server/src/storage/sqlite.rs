@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0003_blob_ref.sql"),
     include_str!("../../../../migrations/server/sqlite/0004_rule_set_version.sql"),
     include_str!("../../../../migrations/server/sqlite/0005_operator_accounts.sql"),
+    include_str!("../../../../migrations/server/sqlite/0006_revocation.sql"),
 ];
 
 #[derive(Debug, Clone)]
@@ -998,6 +999,117 @@ impl Storage for SqliteStorage {
     async fn entry_count(&self) -> StorageResult<u64> {
         self.run(|c| {
             c.query_row("SELECT count(*) FROM entry", [], |r| r.get::<_, i64>(0)).map(u).map_err(backend)
+        })
+        .await
+    }
+
+    async fn all_device_keys(&self) -> StorageResult<Vec<DeviceKeys>> {
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT device_id, name, public_key, kid, enrolled_at_ms, revoked_at_ms FROM device
+                     ORDER BY enrolled_at_ms, device_id",
+                )
+                .map_err(backend)?;
+            let devices: Vec<DeviceRow> = stmt
+                .query_map([], device_row)
+                .map_err(backend)?
+                .collect::<Result<_, _>>()
+                .map_err(backend)?;
+            let mut stmt = c
+                .prepare(
+                    "SELECT kid, tech_id, device_id, public_key, bound_at_ms, revoked_at_ms
+                     FROM technician_key ORDER BY bound_at_ms, kid",
+                )
+                .map_err(backend)?;
+            let keys: Vec<TechnicianKeyRow> = stmt
+                .query_map([], tech_key_row)
+                .map_err(backend)?
+                .collect::<Result<_, _>>()
+                .map_err(backend)?;
+            Ok(devices
+                .into_iter()
+                .map(|device| {
+                    let technicians =
+                        keys.iter().filter(|k| k.device_id == device.device_id).cloned().collect();
+                    DeviceKeys { device, technicians }
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn last_received_by_device(&self) -> StorageResult<Vec<(String, i64)>> {
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare("SELECT device_id, max(received_at_ms) FROM entry GROUP BY device_id")
+                .map_err(backend)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn operator_accounts(&self) -> StorageResult<Vec<OperatorAccount>> {
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT username, name, password_hash, roles, disabled, created_at_ms
+                     FROM operator_account ORDER BY username",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    let roles: String = r.get(3)?;
+                    Ok(OperatorAccount {
+                        username: r.get(0)?,
+                        name: r.get(1)?,
+                        password_hash: r.get(2)?,
+                        roles: roles.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect(),
+                        disabled: r.get::<_, i64>(4)? != 0,
+                        created_at_ms: r.get(5)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn add_revocation_note(&self, n: RevocationNote) -> StorageResult<()> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO revocation_note (subject_kind, subject, effective_at_ms, recorded_at_ms, recorded_by, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![n.subject_kind, n.subject, n.effective_at_ms, n.recorded_at_ms, n.recorded_by, n.reason],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn revocation_notes(&self) -> StorageResult<Vec<RevocationNote>> {
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT subject_kind, subject, effective_at_ms, recorded_at_ms, recorded_by, reason
+                     FROM revocation_note ORDER BY id",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(RevocationNote {
+                        subject_kind: r.get(0)?,
+                        subject: r.get(1)?,
+                        effective_at_ms: r.get(2)?,
+                        recorded_at_ms: r.get(3)?,
+                        recorded_by: r.get(4)?,
+                        reason: r.get(5)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
         })
         .await
     }
