@@ -566,4 +566,21 @@ mod tests {
         assert_eq!(ReportGrouping::parse("technician"), Some(ReportGrouping::Technician));
         assert_eq!(ReportGrouping::parse("Station"), None);
     }
+
+    #[test]
+    fn the_station_map_is_an_optional_rule_set_setting_kept_when_stored() {
+        use crate::rules::RuleSet;
+        let mut value = serde_json::to_value(RuleSet::default()).unwrap_or_default();
+        assert!(value.get("stations").is_none(), "absent while unset");
+        value["stations"] = serde_json::json!({" 幸福小区 ": "东郊换热站", "空": " "});
+        let rules = RuleSet::from_stored(&value).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            rules.stations(),
+            &BTreeMap::from([("幸福小区".to_owned(), "东郊换热站".to_owned())]),
+            "trimmed, blank entries dropped"
+        );
+        let again = RuleSet::from_json(&serde_json::to_value(&rules).unwrap_or_default());
+        assert_eq!(again.map(|r| r.stations().len()).ok(), Some(1));
+        assert_eq!(station_of("和平里", rules.stations()), "和平里");
+    }
 }
