@@ -431,7 +431,7 @@ mod tests {
         Period::new(date("2025-01-01"), date("2025-01-31")).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn kind<'a>(row: &'a ReportRow, kind: DeadlineKind) -> &'a KindTally {
+    fn kind(row: &ReportRow, kind: DeadlineKind) -> &KindTally {
         row.deadlines.iter().find(|k| k.kind == kind).unwrap_or_else(|| panic!("{kind:?}"))
     }
 

@@ -243,6 +243,7 @@ impl Tablet {
     }
 
     /// Seals and pushes one record; the server receives it at its now.
+    #[allow(clippy::too_many_arguments)]
     async fn push(
         &mut self,
         server: &Server,

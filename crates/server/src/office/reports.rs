@@ -358,7 +358,7 @@ mod tests {
         let ask = |pairs: &[(&str, &str)]| {
             let q: HashMap<String, String> =
                 pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-            ReportQuery::parse(&q, today).map_err(|e| e.message().to_owned())
+            ReportQuery::parse(&q, today).map_err(|e| e.message)
         };
         let default = ask(&[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(default.period, Period::month_of(today));
