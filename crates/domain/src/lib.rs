@@ -20,6 +20,7 @@ pub mod fee;
 pub mod follow_up;
 pub mod input;
 pub mod repeat;
+pub mod report;
 pub mod rules;
 pub mod setup;
 pub mod signoff;
@@ -47,6 +48,9 @@ pub use follow_up::{
     follow_up_queue,
 };
 pub use repeat::{RepeatCandidate, RepeatGroup, RepeatMember, repeat_repairs, repeats_of};
+pub use report::{
+    CallResult, Period, PeriodError, Report, ReportGrouping, ReportOrder, ReportRow, ReportTest, station_of,
+};
 pub use rules::{CompanyProfile, DeadlineRules, RuleSet, RuleSetError, TemperatureRules, VisitRules};
 pub use signoff::{
     CoSignError, CustomerSignoff, Satisfaction, Signer, SignerRole, SignoffError, check_cosigned,

@@ -231,6 +231,10 @@ pub struct RuleSet {
     visits: VisitRules,
     #[serde(default, skip_serializing_if = "is_unset")]
     company: CompanyProfile,
+    /// Which station (热力站 / 供热站) each community belongs to, for the
+    /// manager's report; an unmapped community is its own station.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    stations: std::collections::BTreeMap<String, String>,
 }
 
 fn is_unset(c: &CompanyProfile) -> bool {
@@ -249,6 +253,8 @@ struct RuleSetData {
     visits: VisitRules,
     #[serde(default)]
     company: CompanyProfile,
+    #[serde(default)]
+    stations: std::collections::BTreeMap<String, String>,
 }
 
 impl TryFrom<RuleSetData> for RuleSet {
@@ -258,7 +264,8 @@ impl TryFrom<RuleSetData> for RuleSet {
             .with_fee(data.fee)?
             .with_follow_up(data.follow_up)?
             .with_visits(data.visits)?
-            .with_company(data.company))
+            .with_company(data.company)
+            .with_stations(data.stations))
     }
 }
 
@@ -319,6 +326,7 @@ impl RuleSet {
             follow_up: FollowUpRules::default(),
             visits: VisitRules::default(),
             company: CompanyProfile::default(),
+            stations: std::collections::BTreeMap::new(),
         })
     }
 
@@ -354,6 +362,12 @@ impl RuleSet {
         {
             let blank = serde_json::to_value(CompanyProfile::default()).unwrap_or(Value::Null);
             k.insert("company".into(), blank);
+        }
+        // The station map is optional too, and its keys are the communities: taken whole.
+        if let Value::Object(k) = &mut known
+            && let Some(stations) = value.get("stations")
+        {
+            k.insert("stations".into(), stations.clone());
         }
         Self::from_json(&overlay(&known, value))
     }
@@ -407,6 +421,22 @@ impl RuleSet {
             hotline: company.hotline.trim().to_owned(),
         };
         Self { company, ..self }
+    }
+
+    /// The same rules with this community → station map (names trimmed,
+    /// blank entries dropped).
+    pub fn with_stations(self, stations: std::collections::BTreeMap<String, String>) -> Self {
+        let stations = stations
+            .into_iter()
+            .map(|(c, s)| (c.trim().to_owned(), s.trim().to_owned()))
+            .filter(|(c, s)| !c.is_empty() && !s.is_empty())
+            .collect();
+        Self { stations, ..self }
+    }
+
+    /// Community → station (热力站); see `report::station_of`.
+    pub fn stations(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.stations
     }
 
     pub fn company(&self) -> &CompanyProfile {

@@ -275,6 +275,7 @@ fn matrix() -> Vec<(Method, &'static str, &'static str, Vec<Role>)> {
         (Method::GET, "/v1/records/{record_id}", "/v1/records/rec-x", vec![R, A]),
         (Method::GET, "/v1/blobs/{sha256}", blob, vec![R, A]),
         (Method::GET, "/v1/office/households", "/v1/office/households", vec![M, A]),
+        (Method::GET, "/v1/office/reports", "/v1/office/reports", vec![M, A]),
         (Method::GET, "/v1/office/communities", "/v1/office/communities", vec![M, A]),
         (Method::GET, "/v1/office/temperature-tests", "/v1/office/temperature-tests", vec![M, R, A]),
         (Method::GET, "/v1/office/repeat-repairs", "/v1/office/repeat-repairs", vec![M, A]),

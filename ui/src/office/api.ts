@@ -85,3 +85,56 @@ export async function signOut(): Promise<void> {
     csrfToken = null;
   }
 }
+
+// --- Reports (manager): GET /v1/office/reports, households and tests. ---
+
+export type ReportGroup = 'station' | 'community' | 'technician';
+
+export interface KindTally {
+  kind: string;
+  met: number;
+  missed: number;
+  pending: number;
+  rate_permille?: number;
+}
+
+export interface FollowUpTally {
+  satisfied: number;
+  unsatisfied: number;
+  unreachable: number;
+  not_called: number;
+}
+
+export interface ReportRow {
+  key: string;
+  label: string;
+  orders: number;
+  cancelled: number;
+  by_category: { category: string; orders: number }[];
+  deadlines: KindTally[];
+  tests_compliant: number;
+  tests_non_compliant: number;
+  compliance_rate_permille?: number;
+  follow_up: FollowUpTally;
+  repeat_repairs: number;
+}
+
+export interface Report {
+  period: { from: string; to: string };
+  group: ReportGroup;
+  rows: ReportRow[];
+  total: ReportRow;
+}
+
+export function reportQuery(from: string, to: string, group: ReportGroup): string {
+  return new URLSearchParams({ from, to, group }).toString();
+}
+
+export function fetchReport(from: string, to: string, group: ReportGroup): Promise<Report> {
+  return api<Report>('GET', `/v1/office/reports?${reportQuery(from, to, group)}`);
+}
+
+/** The same report as CSV for Excel, header in the console's language. */
+export function reportCsvUrl(from: string, to: string, group: ReportGroup, lang: string): string {
+  return `/v1/office/reports?${reportQuery(from, to, group)}&format=csv&lang=${encodeURIComponent(lang)}`;
+}
