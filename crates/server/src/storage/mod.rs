@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub mod postgres;
+pub mod record_search;
 pub mod sqlite;
 
 #[derive(Debug, thiserror::Error)]
@@ -506,4 +507,6 @@ pub trait Storage: Send + Sync + 'static {
     async fn audit_after(&self, after: i64, limit: usize) -> StorageResult<Vec<AuditEntry>>;
     /// Number of entries stored (all devices).
     async fn entry_count(&self) -> StorageResult<u64>;
+    /// Records matching the office's search, newest first (`record_search`).
+    async fn search_entries(&self, search: record_search::RecordSearch) -> StorageResult<Vec<StoredEntry>>;
 }

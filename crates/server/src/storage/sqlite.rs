@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0003_blob_ref.sql"),
     include_str!("../../../../migrations/server/sqlite/0004_rule_set_version.sql"),
     include_str!("../../../../migrations/server/sqlite/0005_operator_accounts.sql"),
+    include_str!("../../../../migrations/server/sqlite/0008_record_search.sql"),
 ];
 
 #[derive(Debug, Clone)]
@@ -998,6 +999,24 @@ impl Storage for SqliteStorage {
     async fn entry_count(&self) -> StorageResult<u64> {
         self.run(|c| {
             c.query_row("SELECT count(*) FROM entry", [], |r| r.get::<_, i64>(0)).map(u).map_err(backend)
+        })
+        .await
+    }
+
+    async fn search_entries(&self, search: super::record_search::RecordSearch) -> StorageResult<Vec<StoredEntry>> {
+        use super::record_search::{Dialect, Param, search_sql};
+        let (sql, params) = search_sql(&search, ENTRY_COLUMNS, Dialect::Sqlite);
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
+            let values: Vec<rusqlite::types::Value> = params
+                .into_iter()
+                .map(|p| match p {
+                    Param::Text(t) => rusqlite::types::Value::Text(t),
+                    Param::Int(i) => rusqlite::types::Value::Integer(i),
+                })
+                .collect();
+            let rows = stmt.query_map(rusqlite::params_from_iter(values), entry_row).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
         })
         .await
     }
