@@ -275,12 +275,7 @@ fn matrix() -> Vec<(Method, &'static str, &'static str, Vec<Role>)> {
         (Method::GET, "/v1/records/{record_id}", "/v1/records/rec-x", vec![R, A]),
         (Method::GET, "/v1/blobs/{sha256}", blob, vec![R, M, A]),
         (Method::GET, "/v1/office/records", "/v1/office/records", vec![R, M, A]),
-        (
-            Method::GET,
-            "/v1/office/records/{record_id}/view",
-            "/v1/office/records/rec-x/view",
-            vec![R, M, A],
-        ),
+        (Method::GET, "/v1/office/records/{record_id}/view", "/v1/office/records/rec-x/view", vec![R, M, A]),
         (
             Method::GET,
             "/v1/office/blobs/{sha256}/thumbnail",

@@ -40,8 +40,14 @@ async fn order(server: &TestServer, id: &str) {
         "fault_description": "暖气片不热",
         "technicians": ["T0017", "T0023"],
     });
-    let resp =
-        server.http.post(server.url("/v1/office/work-orders")).bearer_auth(&server.operator).json(&body).send().await.unwrap();
+    let resp = server
+        .http
+        .post(server.url("/v1/office/work-orders"))
+        .bearer_auth(&server.operator)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap_or_default());
 }
 
@@ -165,7 +171,8 @@ async fn search_finds_by_each_field_and_pages_without_gaps(backend: Backend) {
     assert!(found(&items).contains(&flagged), "{items:?}");
     assert!(items.iter().all(|i| !i["flags"].as_array().unwrap().is_empty()), "{items:?}");
     // Filters combine.
-    let (items, _) = page(&server, &format!("/v1/office/records?technician=T0023&device={}", tablet.device_id)).await;
+    let (items, _) =
+        page(&server, &format!("/v1/office/records?technician=T0023&device={}", tablet.device_id)).await;
     assert_eq!(found(&items), set(&readings));
 
     // q: a record id by prefix, an order, a tablet, a technician.
@@ -181,14 +188,17 @@ async fn search_finds_by_each_field_and_pages_without_gaps(backend: Backend) {
     assert!(items.is_empty());
 
     // Received between: everything is inside the last hour, nothing in the next.
-    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let in_an_hour = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let hour_ago =
+        (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let in_an_hour =
+        (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (items, _) =
         page(&server, &format!("/v1/office/records?work_order={WO_A}&from={}", urlencode(&hour_ago))).await;
     assert_eq!(items.len(), 5);
     let (items, _) = page(&server, &format!("/v1/office/records?from={}", urlencode(&in_an_hour))).await;
     assert!(items.is_empty());
-    let (items, _) = page(&server, &format!("/v1/office/records?to={}&work_order={WO_A}", urlencode(&hour_ago))).await;
+    let (items, _) =
+        page(&server, &format!("/v1/office/records?to={}&work_order={WO_A}", urlencode(&hour_ago))).await;
     assert!(items.is_empty());
 
     // Paging two at a time while new records arrive: every record that was
@@ -293,11 +303,17 @@ async fn the_view_of_a_cosigned_reading_names_and_verifies_its_signers(backend: 
     assert_eq!(v["record"]["latest"], false, "{v}");
     let corrections = v["corrections"].as_array().unwrap();
     assert_eq!(corrections.len(), 1, "{v}");
-    assert_eq!((corrections[0]["record_id"].as_str(), corrections[0]["reason"].as_str()), (Some(fixed.as_str()), Some("读数抄错")));
+    assert_eq!(
+        (corrections[0]["record_id"].as_str(), corrections[0]["reason"].as_str()),
+        (Some(fixed.as_str()), Some("读数抄错"))
+    );
     let v = view(&server, &fixed).await;
     assert_eq!(v["corrects"]["record_id"], reading.as_str(), "{v}");
     let (items, _) = page(&server, &format!("/v1/office/records?q={reading}")).await;
-    assert_eq!((items[0]["current"].as_bool(), items[0]["superseded_by"].clone()), (Some(false), json!([fixed])));
+    assert_eq!(
+        (items[0]["current"].as_bool(), items[0]["superseded_by"].clone()),
+        (Some(false), json!([fixed]))
+    );
 
     // A refusal: the customer's answer with its reason.
     let refused = CustomerSignoff::refused("维修后仍不热", "更换阀门一个").unwrap();
@@ -335,7 +351,8 @@ async fn tamper(server: &TestServer, backend: Backend, record_id: &str, change: 
             .unwrap();
         }
         Backend::Postgres => {
-            let (client, conn) = tokio_postgres::connect(&server.database, tokio_postgres::NoTls).await.unwrap();
+            let (client, conn) =
+                tokio_postgres::connect(&server.database, tokio_postgres::NoTls).await.unwrap();
             tokio::spawn(conn);
             client.batch_execute("ALTER TABLE entry DISABLE TRIGGER entry_no_update").await.unwrap();
             let n = client

@@ -111,7 +111,8 @@ export function nextLink(header: string | null): string | null {
   if (!header) return null;
   for (const part of header.split(',')) {
     const m = /^\s*<([^>]*)>\s*;\s*rel="?next"?\s*$/.exec(part);
-    if (m && m[1].startsWith('/')) return m[1];
+    const target = m?.[1];
+    if (target?.startsWith('/')) return target;
   }
   return null;
 }

@@ -98,17 +98,19 @@ fn one<'a>(query: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
 /// bad_field` naming the parameter.
 pub fn parse_search(query: &HashMap<String, String>) -> ApiResult<RecordSearch> {
     if let Some(unknown) = query.keys().find(|k| !SEARCH_PARAMS.contains(&k.as_str())) {
-        return Err(bad_field(unknown, &format!("is not a search parameter (known: {})", SEARCH_PARAMS.join(", "))));
+        return Err(bad_field(
+            unknown,
+            &format!("is not a search parameter (known: {})", SEARCH_PARAMS.join(", ")),
+        ));
     }
     let id = |key: &str| one(query, key).map(|v| input::identifier(key, v)).transpose();
-    let limit = match one(query, "limit") {
-        None => DEFAULT_LIMIT,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| bad_field("limit", &format!("must be a whole number from 1 to {MAX_LIMIT}")))?,
-    };
+    let limit =
+        match one(query, "limit") {
+            None => DEFAULT_LIMIT,
+            Some(v) => v.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+                bad_field("limit", &format!("must be a whole number from 1 to {MAX_LIMIT}"))
+            })?,
+        };
     let before_server_seq = match one(query, "cursor") {
         None => None,
         Some(v) => Some(
@@ -123,7 +125,8 @@ pub fn parse_search(query: &HashMap<String, String>) -> ApiResult<RecordSearch> 
         Some("true") => true,
         Some(_) => return Err(bad_field("flagged", "must be true or false")),
     };
-    let from_ms = one(query, "from").map(|v| input::instant("from", v)).transpose()?.map(|t| t.timestamp_millis());
+    let from_ms =
+        one(query, "from").map(|v| input::instant("from", v)).transpose()?.map(|t| t.timestamp_millis());
     let to_ms = one(query, "to").map(|v| input::instant("to", v)).transpose()?.map(|t| t.timestamp_millis());
     if let (Some(f), Some(t)) = (from_ms, to_ms)
         && f >= t
@@ -160,7 +163,8 @@ fn url_encode(text: &str) -> String {
 fn next_link(query: &HashMap<String, String>, last: u64) -> String {
     let mut pairs: Vec<(&String, &String)> = query.iter().filter(|(k, _)| k.as_str() != "cursor").collect();
     pairs.sort();
-    let mut parts: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v))).collect();
+    let mut parts: Vec<String> =
+        pairs.into_iter().map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v))).collect();
     parts.push(format!("cursor={last}"));
     format!("</v1/office/records?{}>; rel=\"next\"", parts.join("&"))
 }
@@ -201,7 +205,8 @@ pub async fn search(state: &AppState, search: RecordSearch) -> ApiResult<Vec<Rec
         .into_iter()
         .map(|e| {
             let v = versions.get(&e.record_id);
-            let claimed_at = decode_envelope(&e.envelope).ok().map(|d| ms_to_utc(d.content().created.device_time_ms));
+            let claimed_at =
+                decode_envelope(&e.envelope).ok().map(|d| ms_to_utc(d.content().created.device_time_ms));
             let mut signers: Vec<String> = Vec::new();
             for s in &e.envelope.tech_sigs {
                 if !signers.contains(&s.tech_id) {
@@ -442,7 +447,8 @@ async fn verification(state: &AppState, stored: &StoredEntry) -> ApiResult<(Veri
             (!report.missing_signers.is_empty()).then(|| "missing_signature".to_owned()),
         ),
         (Ok(_), Some(Err(e))) => {
-            let device_failed = matches!(e, E::UnknownDevice(_) | E::DeviceKidMismatch | E::BadDeviceSignature);
+            let device_failed =
+                matches!(e, E::UnknownDevice(_) | E::DeviceKidMismatch | E::BadDeviceSignature);
             (false, !device_failed, Some(e.code().to_owned()))
         }
         (Ok(_), None) => (false, false, Some("not_checked".to_owned())),
@@ -495,7 +501,8 @@ pub async fn record_detail(state: &AppState, record_id: &str) -> ApiResult<Recor
         Some(seq) => state.storage.entry_at(&stored.device_id, seq).await?.map(|e| e.record_id),
         None => None,
     };
-    let next_record_id = state.storage.entry_at(&stored.device_id, stored.seq + 1).await?.map(|e| e.record_id);
+    let next_record_id =
+        state.storage.entry_at(&stored.device_id, stored.seq + 1).await?.map(|e| e.record_id);
 
     let correction = |f: &RecordFact| CorrectionView {
         record_id: f.stored.record_id.clone(),
@@ -508,12 +515,8 @@ pub async fn record_detail(state: &AppState, record_id: &str) -> ApiResult<Recor
             .unwrap_or_default(),
         received_at: f.received_at(),
     };
-    let corrections = record
-        .superseded_by
-        .iter()
-        .filter_map(|id| by_id.get(id.as_str()))
-        .map(|f| correction(f))
-        .collect();
+    let corrections =
+        record.superseded_by.iter().filter_map(|id| by_id.get(id.as_str())).map(|f| correction(f)).collect();
     let corrects = record.supersedes.as_ref().map(|s| CorrectionView {
         record_id: s.record_id.clone(),
         kind: by_id.get(s.record_id.as_str()).map(|f| f.stored.schema.clone()).unwrap_or_default(),
@@ -533,7 +536,9 @@ pub async fn record_detail(state: &AppState, record_id: &str) -> ApiResult<Recor
     let customer = content.filter(|c| c.schema == schema::CUSTOMER_SIGNOFF).and_then(|c| {
         let signoff = serde_json::from_value::<CustomerSignoff>(Value::Object(c.data.clone())).ok()?;
         Some(match signoff {
-            CustomerSignoff::Signed { signature_png_sha256, satisfaction, comment, summary_shown, .. } => {
+            CustomerSignoff::Signed {
+                signature_png_sha256, satisfaction, comment, summary_shown, ..
+            } => {
                 let sha = signature_png_sha256.as_str().to_owned();
                 let attached = c.attachments.iter().find(|a| a.sha256.to_hex() == sha);
                 CustomerView::Signed {
@@ -556,7 +561,7 @@ pub async fn record_detail(state: &AppState, record_id: &str) -> ApiResult<Recor
     });
 
     Ok(RecordDetail {
-        times: record.claimed.clone(),
+        times: record.claimed,
         signatures,
         chain: ChainView {
             device_id: stored.device_id.clone(),
@@ -627,7 +632,11 @@ async fn thumbnail(state: &AppState, sha256: &str) -> ApiResult<Vec<u8>> {
     .await
     .map_err(ApiError::internal)?;
     let thumb = made.map_err(|e| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_an_image", format!("the blob is not a photo: {}", e.code()))
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_an_image",
+            format!("the blob is not a photo: {}", e.code()),
+        )
     })?;
     let temp = dir.join(format!("{sha256}.{}.tmp", std::process::id()));
     let write = async {
@@ -720,9 +729,12 @@ pub async fn reprint(state: &AppState, work_order_id: &str) -> ApiResult<Vec<u8>
         .max_by_key(|f| f.stored.receipt.server_seq)
         .or_else(|| signoffs.iter().max_by_key(|f| f.stored.receipt.server_seq))
         .copied()
-        .ok_or_else(|| ApiError::conflict("no_signoff", "the customer has not signed or refused on this order"))?;
+        .ok_or_else(|| {
+            ApiError::conflict("no_signoff", "the customer has not signed or refused on this order")
+        })?;
     let is_test = binds_test(&&signoff);
-    let content = signoff.content.as_ref().ok_or_else(|| ApiError::internal("a stored sign-off no longer decodes"))?;
+    let content =
+        signoff.content.as_ref().ok_or_else(|| ApiError::internal("a stored sign-off no longer decodes"))?;
     let answer = serde_json::from_value::<CustomerSignoff>(Value::Object(content.data.clone()))
         .map_err(|e| ApiError::internal(format!("a stored sign-off does not parse: {e}")))?;
     let at = local_time(signoff.bracket(ms_to_utc(content.created.device_time_ms)).at);
@@ -759,7 +771,9 @@ pub async fn reprint(state: &AppState, work_order_id: &str) -> ApiResult<Vec<u8>
                 continue;
             }
             let tech = state.storage.snapshot(SnapshotKind::Technician, &s.tech_id).await?;
-            let text = |k: &str| tech.as_ref().and_then(|t| t.body.get(k)).and_then(Value::as_str).map(str::to_owned);
+            let text = |k: &str| {
+                tech.as_ref().and_then(|t| t.body.get(k)).and_then(Value::as_str).map(str::to_owned)
+            };
             let role = match (is_test, s.role) {
                 (true, SignerRole::Witness) => "测温人员（复核）",
                 (true, _) => "测温人员（主测）",
@@ -785,13 +799,20 @@ pub async fn reprint(state: &AppState, work_order_id: &str) -> ApiResult<Vec<u8>
     let now = ms_to_utc(state.now_ms());
     let copy = hearth_copy::CustomerCopy {
         company: hearth_copy::Company { name: company.name, hotline: company.hotline },
-        title: if is_test { "入户测温记录（重印）" } else { "入户维修服务确认单（重印）" }.to_owned(),
+        title: if is_test {
+            "入户测温记录（重印）"
+        } else {
+            "入户维修服务确认单（重印）"
+        }
+        .to_owned(),
         work_order_id: work_order_id.to_owned(),
         customer_name: order.customer.name.expose().to_owned(),
         address: format!("{} {} {} {}", a.community, a.building, a.unit, a.room),
         technicians,
         started_at: started.map(local_time).unwrap_or_default(),
-        ended_at: local_time(signoff.received_at().min(signoff.bracket(ms_to_utc(content.created.device_time_ms)).at)),
+        ended_at: local_time(
+            signoff.received_at().min(signoff.bracket(ms_to_utc(content.created.device_time_ms)).at),
+        ),
         body: hearth_copy::Body::Visit {
             steps: vec![hearth_copy::StepSection {
                 title: "用户签字时所见内容".to_owned(),
@@ -799,15 +820,23 @@ pub async fn reprint(state: &AppState, work_order_id: &str) -> ApiResult<Vec<u8>
                 lines: summary.lines().map(str::to_owned).collect(),
             }],
             parts: vec![],
-            outcome: format!("本件为服务器存档记录的重印件（重印时间 {}），内容以签字时所见为准。", local_time(now)),
+            outcome: format!(
+                "本件为服务器存档记录的重印件（重印时间 {}），内容以签字时所见为准。",
+                local_time(now)
+            ),
         },
         answer,
         record_id: signoff.stored.record_id.clone(),
         content_hash: signoff.stored.content_hash.clone(),
         made_at: format!("重印 {}", local_time(now)),
     };
-    let font = hearth_copy::CjkFont::find(None)
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_font", format!("no CJK font on the server: {}", e.code())))?;
+    let font = hearth_copy::CjkFont::find(None).map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_font",
+            format!("no CJK font on the server: {}", e.code()),
+        )
+    })?;
     tokio::task::spawn_blocking(move || hearth_copy::render(&copy, &font))
         .await
         .map_err(ApiError::internal)?

@@ -1204,7 +1204,10 @@ impl Storage for PostgresStorage {
         Ok(u(get(&row, 0)?))
     }
 
-    async fn search_entries(&self, search: super::record_search::RecordSearch) -> StorageResult<Vec<StoredEntry>> {
+    async fn search_entries(
+        &self,
+        search: super::record_search::RecordSearch,
+    ) -> StorageResult<Vec<StoredEntry>> {
         use super::record_search::{Dialect, Param, search_sql};
         let (sql, params) = search_sql(&search, ENTRY_COLUMNS, Dialect::Postgres);
         let owned: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = params

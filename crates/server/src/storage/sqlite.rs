@@ -1003,7 +1003,10 @@ impl Storage for SqliteStorage {
         .await
     }
 
-    async fn search_entries(&self, search: super::record_search::RecordSearch) -> StorageResult<Vec<StoredEntry>> {
+    async fn search_entries(
+        &self,
+        search: super::record_search::RecordSearch,
+    ) -> StorageResult<Vec<StoredEntry>> {
         use super::record_search::{Dialect, Param, search_sql};
         let (sql, params) = search_sql(&search, ENTRY_COLUMNS, Dialect::Sqlite);
         self.run(move |c| {
