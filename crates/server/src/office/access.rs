@@ -77,7 +77,7 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     ("POST", "/v1/office/records/{record_id}/review", &[R]),
     ("GET", "/v1/office/records/{record_id}/reviews", &[R, M]),
     ("GET", "/v1/records/{record_id}", &[R]),
-    ("GET", "/v1/blobs/{sha256}", &[R]),
+    ("GET", "/v1/blobs/{sha256}", &[R, M]),
     // Reports: managers.
     ("GET", "/v1/office/reports", &[M]),
     ("GET", "/v1/office/households", &[M]),
@@ -107,6 +107,10 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     ("POST", "/v1/office/setup/accounts/{username}/disable", ADMIN_ONLY),
     ("POST", "/v1/office/setup/accounts/{username}/enable", ADMIN_ONLY),
     // Record search and the record view (records.rs).
+    ("GET", "/v1/office/records", &[R, M]),
+    ("GET", "/v1/office/records/{record_id}/view", &[R, M]),
+    ("GET", "/v1/office/blobs/{sha256}/thumbnail", &[R, M]),
+    ("GET", "/v1/office/work-orders/{id}/copy.pdf", &[D, CS, R, M]),
     // Reports (reports.rs).
     // Complaints and the board's extras (complaints.rs).
 ];

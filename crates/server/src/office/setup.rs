@@ -401,7 +401,7 @@ pub struct TabletCodeInput {
 }
 
 /// The server's address as given: `http(s)://host[:port][/path]`, printable, no trailing `/`.
-fn server_url(text: &str) -> ApiResult<String> {
+pub(crate) fn server_url(text: &str) -> ApiResult<String> {
     let t = text.trim().trim_end_matches('/');
     let rest = t.strip_prefix("https://").or_else(|| t.strip_prefix("http://"));
     let host = rest.map(|r| r.split('/').next().unwrap_or_default()).unwrap_or_default();

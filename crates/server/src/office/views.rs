@@ -60,7 +60,7 @@ impl RecordFact {
     }
 }
 
-async fn fact(state: &AppState, stored: StoredEntry) -> ApiResult<RecordFact> {
+pub(crate) async fn fact(state: &AppState, stored: StoredEntry) -> ApiResult<RecordFact> {
     let decoded = decode_envelope(&stored.envelope).ok();
     let mut not_before = None;
     if let Some(server_seq) = decoded.as_ref().and_then(|d| d.entry.last_receipt_seq)
@@ -410,7 +410,7 @@ pub struct RecordView {
     pub data: Option<Map<String, Value>>,
 }
 
-fn record_view(
+pub(crate) fn record_view(
     f: &RecordFact,
     versions: &HashMap<String, Versions>,
     by_id: &HashMap<&str, &RecordFact>,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub mod postgres;
+pub mod record_search;
 pub mod sqlite;
 
 #[derive(Debug, thiserror::Error)]
@@ -516,6 +517,9 @@ pub trait Storage: Send + Sync + 'static {
     async fn operator_accounts(&self) -> StorageResult<Vec<OperatorAccount>>;
     async fn add_revocation_note(&self, note: RevocationNote) -> StorageResult<()>;
     async fn revocation_notes(&self) -> StorageResult<Vec<RevocationNote>>;
+
+    /// Records matching the office's search, newest first (`record_search`).
+    async fn search_entries(&self, search: record_search::RecordSearch) -> StorageResult<Vec<StoredEntry>>;
 }
 
 /// Who revoked a tablet (`subject_kind` "device") or a technician's key

@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0004_rule_set_version.sql"),
     include_str!("../../../../migrations/server/postgres/0005_operator_accounts.sql"),
     include_str!("../../../../migrations/server/postgres/0006_revocation.sql"),
+    include_str!("../../../../migrations/server/postgres/0007_record_search.sql"),
 ];
 
 /// Key of the advisory lock that serialises migrations across processes
@@ -1303,5 +1304,25 @@ impl Storage for PostgresStorage {
                 reason: get(r, 5)?,
             })
         })
+    }
+
+    async fn search_entries(
+        &self,
+        search: super::record_search::RecordSearch,
+    ) -> StorageResult<Vec<StoredEntry>> {
+        use super::record_search::{Dialect, Param, search_sql};
+        let (sql, params) = search_sql(&search, ENTRY_COLUMNS, Dialect::Postgres);
+        let owned: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = params
+            .into_iter()
+            .map(|p| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
+                match p {
+                    Param::Text(t) => Box::new(t),
+                    Param::Int(i) => Box::new(i),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            owned.iter().map(|b| b.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+        self.query_entries(&sql, &refs).await
     }
 }

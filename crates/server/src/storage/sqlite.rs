@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0004_rule_set_version.sql"),
     include_str!("../../../../migrations/server/sqlite/0005_operator_accounts.sql"),
     include_str!("../../../../migrations/server/sqlite/0006_revocation.sql"),
+    include_str!("../../../../migrations/server/sqlite/0007_record_search.sql"),
 ];
 
 #[derive(Debug, Clone)]
@@ -1109,6 +1110,27 @@ impl Storage for SqliteStorage {
                     })
                 })
                 .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn search_entries(
+        &self,
+        search: super::record_search::RecordSearch,
+    ) -> StorageResult<Vec<StoredEntry>> {
+        use super::record_search::{Dialect, Param, search_sql};
+        let (sql, params) = search_sql(&search, ENTRY_COLUMNS, Dialect::Sqlite);
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
+            let values: Vec<rusqlite::types::Value> = params
+                .into_iter()
+                .map(|p| match p {
+                    Param::Text(t) => rusqlite::types::Value::Text(t),
+                    Param::Int(i) => rusqlite::types::Value::Integer(i),
+                })
+                .collect();
+            let rows = stmt.query_map(rusqlite::params_from_iter(values), entry_row).map_err(backend)?;
             rows.collect::<Result<_, _>>().map_err(backend)
         })
         .await

@@ -1,0 +1,31 @@
+-- Record search in the office (issue 15): newest first by server_seq, so
+-- every filter has an index ending in server_seq and a page is an index walk
+-- from the cursor down, never a scan of the million records.
+
+-- Who signed each record (the tech ids of its technician signatures), kept
+-- by a trigger as records are appended: the signatures live inside the
+-- envelope's JSON, which no index reaches.
+CREATE TABLE entry_signer (
+    tech_id TEXT NOT NULL,
+    server_seq INTEGER NOT NULL,
+    PRIMARY KEY (tech_id, server_seq)
+) STRICT, WITHOUT ROWID;
+
+INSERT OR IGNORE INTO entry_signer (tech_id, server_seq)
+SELECT json_extract(s.value, '$.tech_id'), e.server_seq
+FROM entry e, json_each(e.envelope, '$.tech_sigs') s
+WHERE json_extract(s.value, '$.tech_id') IS NOT NULL;
+
+CREATE TRIGGER entry_signer_on_insert AFTER INSERT ON entry
+BEGIN
+    INSERT OR IGNORE INTO entry_signer (tech_id, server_seq)
+    SELECT json_extract(value, '$.tech_id'), NEW.server_seq
+    FROM json_each(NEW.envelope, '$.tech_sigs')
+    WHERE json_extract(value, '$.tech_id') IS NOT NULL;
+END;
+
+CREATE INDEX entry_work_order_seq ON entry (work_order_id, server_seq);
+CREATE INDEX entry_device_seq ON entry (device_id, server_seq);
+CREATE INDEX entry_schema_seq ON entry (schema, server_seq);
+CREATE INDEX entry_flagged_seq ON entry (server_seq) WHERE flags <> '[]';
+CREATE INDEX entry_received_seq ON entry (received_at_ms, server_seq);
