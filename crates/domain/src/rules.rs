@@ -355,6 +355,12 @@ impl RuleSet {
             let blank = serde_json::to_value(CompanyProfile::default()).unwrap_or(Value::Null);
             k.insert("company".into(), blank);
         }
+        // The calendar is left out of the defaults' JSON while empty: known
+        // all the same, or a stored calendar (holidays) would be dropped.
+        if let Some(Value::Object(d)) = known.get_mut("deadlines") {
+            d.entry("calendar")
+                .or_insert_with(|| serde_json::json!({"holidays": [], "working_weekends": []}));
+        }
         Self::from_json(&overlay(&known, value))
     }
 

@@ -286,6 +286,12 @@ fn matrix() -> Vec<(Method, &'static str, &'static str, Vec<Role>)> {
         (Method::PUT, "/v1/office/rule-set", "/v1/office/rule-set", vec![A]),
         (Method::GET, "/v1/office/rule-set/versions", "/v1/office/rule-set/versions", vec![M, A]),
         (Method::GET, "/v1/office/audit", "/v1/office/audit", vec![A]),
+        // Complaints and the board's extras (complaints.rs); the event
+        // stream is asked to end after a second so the answer can be read.
+        (Method::GET, "/v1/office/complaints", "/v1/office/complaints", vec![CS, M, A]),
+        (Method::POST, "/v1/office/complaints/{id}/answer", "/v1/office/complaints/WO-X/answer", vec![CS, A]),
+        (Method::GET, "/v1/office/call-window", "/v1/office/call-window", vec![CS, D, A]),
+        (Method::GET, "/v1/office/events", "/v1/office/events?close_after=1", all.clone()),
     ]
 }
 

@@ -85,3 +85,38 @@ export async function signOut(): Promise<void> {
     csrfToken = null;
   }
 }
+
+/** One page of a cursor-paginated list and the next page's path (RFC 8288 `Link: <…>; rel="next"`), if any. */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** The `rel="next"` target of a Link header, or null. */
+export function nextLink(header: string | null): string | null {
+  if (!header) return null;
+  for (const part of header.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>\s*(.*)$/.exec(part);
+    if (!m) continue;
+    const rels = /(?:^|;)\s*rel\s*=\s*"?([^";]*)"?/i.exec(m[2] ?? '');
+    if ((rels?.[1] ?? '').toLowerCase().split(/\s+/).includes('next')) return m[1] ?? null;
+  }
+  return null;
+}
+
+/** GET a list page: the array body and the next page from the Link header. */
+export async function apiPage<T>(path: string): Promise<Page<T>> {
+  let resp: Response;
+  try {
+    resp = await fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  } catch {
+    throw { code: 'network', message: '', status: 0 } satisfies ApiError;
+  }
+  const text = await resp.text();
+  const json = text ? parse(text) : null;
+  if (!resp.ok) {
+    const err = (json ?? {}) as { error?: string; message?: string };
+    throw { code: err.error ?? `http_${resp.status}`, message: err.message ?? '', status: resp.status } satisfies ApiError;
+  }
+  return { items: (json ?? []) as T[], next: nextLink(resp.headers.get('Link')) };
+}
