@@ -16,7 +16,7 @@
 //! - `resync` `{}`: this stream fell behind; refetch everything.
 //!
 //! A comment (`: keep-alive`) goes out every 15 s so proxies keep the
-//! connection. A stream ends after `close_after` seconds (default 25) and
+//! connection. A stream ends after `close_after` seconds (1–25, default 25) and
 //! `EventSource` reconnects by itself (`retry: 1000`): the session is checked
 //! again on each reconnect, so a signed-out or expired session stops
 //! receiving, and no request stays open for long.
@@ -53,7 +53,9 @@ use crate::storage::{BatchWrite, SnapshotKind, StoredEntry};
 const BACKLOG: usize = 256;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const DEFAULT_CLOSE_AFTER_SECS: u64 = 25;
-const MAX_CLOSE_AFTER_SECS: u64 = 600;
+// At most 25 s too: no request stays open longer than a client (or a
+// test tool) would wait for an answer; EventSource reconnects anyway.
+const MAX_CLOSE_AFTER_SECS: u64 = 25;
 
 /// What changed.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -167,7 +169,7 @@ fn event(events: &Events, seq: u64, e: &OfficeEvent) -> Event {
 
 #[utoipa::path(get, path = "/v1/office/events", tag = "office", summary = "Live updates: a server-sent event stream (ready, records, work_order, resync) with a keep-alive comment every 15 s; it ends after close_after seconds and EventSource reconnects", security(("operator_token" = [])),
     params(
-        ("close_after" = Option<u64>, Query, description = "end the stream after this many seconds (1 to 600, default 25)"),
+        ("close_after" = Option<u64>, Query, description = "end the stream after this many seconds (1 to 25, the default)"),
         ("Last-Event-ID" = Option<String>, Header, description = "the last event id seen (EventSource sends it on reconnect): `ready` says whether anything was missed"),
     ),
     responses(
