@@ -40,6 +40,12 @@ describe('after a stale revision', () => {
     expect(whatChanged(order(1, ['T1', 'T2']), order(2, ['T2', 'T1'], 'open', '2026-12-05T02:00:00Z'))).toEqual(['stale.appointment']);
     expect(whatChanged(order(1, ['T1']), order(2, [], 'cancelled'))).toEqual(['stale.cancelled', 'stale.technicians']);
     expect(whatChanged(order(1, ['T1']), order(2, ['T1']))).toEqual(['stale.other']);
+    const dispatched = order(2, ['T2']);
+    dispatched.order.milestones = { dispatched_at: '2026-12-05T01:00:00Z' };
+    expect(whatChanged(order(1, ['T1']), dispatched)).toEqual(['stale.technicians']);
+    const arrived = order(2, ['T1']);
+    arrived.order.milestones = { on_site_at: '2026-12-05T01:00:00Z' };
+    expect(whatChanged(order(1, ['T1']), arrived)).toEqual(['stale.milestones']);
   });
   it('books a slot in company time', () => {
     expect(appointmentOf('2026-12-05', '09:00-11:00')).toEqual({ start: '2026-12-05T09:00:00+08:00', end: '2026-12-05T11:00:00+08:00' });

@@ -17,6 +17,8 @@ export interface OrderSnapshot {
   cancellation?: { reason: string } | null;
 }
 
+const PROGRESS = ['contacted_at', 'on_site_at', 'completed_at', 'follow_up_at'] as const;
+
 /** Dictionary keys (`stale.*`) of what differs between the order the dispatcher saw and the one on the server. */
 export function whatChanged(before: OrderSnapshot, after: OrderSnapshot): string[] {
   const out: string[] = [];
@@ -25,7 +27,9 @@ export function whatChanged(before: OrderSnapshot, after: OrderSnapshot): string
   if (techs(before) !== techs(after)) out.push('stale.technicians');
   const appt = (o: OrderSnapshot) => (o.order.appointment ? `${Date.parse(o.order.appointment.start)}-${Date.parse(o.order.appointment.end)}` : '');
   if (appt(before) !== appt(after)) out.push('stale.appointment');
-  if (JSON.stringify(before.order.milestones ?? {}) !== JSON.stringify(after.order.milestones ?? {})) out.push('stale.milestones');
+  // Progress the dispatcher cares about; a reassignment's own dispatch time is not news.
+  const progress = (o: OrderSnapshot) => PROGRESS.map((k) => String(o.order.milestones?.[k] ?? '')).join('|');
+  if (progress(before) !== progress(after)) out.push('stale.milestones');
   if (out.length === 0 && before.rev !== after.rev) out.push('stale.other');
   return out;
 }
