@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod centi;
+pub mod complaint;
 pub mod deadline;
 pub mod evidence;
 pub mod fee;
@@ -32,6 +33,7 @@ pub mod visit;
 pub mod work_order;
 
 pub use centi::CentiCelsius;
+pub use complaint::working_days_left;
 pub use deadline::{
     DeadlineKind, DeadlineState, DeadlineStatus, WorkCalendar, add_working_days, add_working_days_in,
     deadlines,

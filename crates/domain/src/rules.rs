@@ -369,6 +369,12 @@ impl RuleSet {
         {
             k.insert("stations".into(), stations.clone());
         }
+        // The calendar is left out of the defaults' JSON while empty: known
+        // all the same, or a stored calendar (holidays) would be dropped.
+        if let Some(Value::Object(d)) = known.get_mut("deadlines") {
+            d.entry("calendar")
+                .or_insert_with(|| serde_json::json!({"holidays": [], "working_weekends": []}));
+        }
         Self::from_json(&overlay(&known, value))
     }
 

@@ -53,6 +53,7 @@ pub async fn state_with_key(
         limits,
         device_locks: Arc::default(),
         rate: Arc::default(),
+        events: Default::default(),
     })
 }
 

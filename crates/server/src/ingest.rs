@@ -459,8 +459,12 @@ async fn append(state: &AppState, batch: BatchWrite) -> ApiResult<Option<Vec<Sto
     }
     let key = state.server_key.clone();
     let signer: ReceiptSigner = Arc::new(move |r| receipt::sign_receipt(r, &key).map_err(|e| e.to_string()));
+    let opened = crate::office::complaints::events::orders_in_batch(&batch);
     match state.storage.append_batch(batch, signer).await {
-        Ok(stored) => Ok(Some(stored)),
+        Ok(stored) => {
+            state.events.records_stored(&stored, opened);
+            Ok(Some(stored))
+        }
         Err(StorageError::Exists(_)) => Ok(None),
         Err(e) => Err(e.into()),
     }

@@ -28,6 +28,8 @@ pub struct AppState {
     /// once is checked and stored once.
     pub device_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     pub rate: Arc<crate::limits::RateLimiter>,
+    /// Live updates for the office console (`office::complaints::events`).
+    pub events: crate::office::complaints::events::Events,
 }
 
 impl std::fmt::Debug for AppState {

@@ -343,6 +343,12 @@ fn matrix() -> Vec<(Method, &'static str, &'static str, Vec<Role>)> {
             "/v1/office/setup/accounts/nobody-x/enable",
             vec![A],
         ),
+        // Complaints and the board's extras (complaints.rs); the event
+        // stream is asked to end after a second so the answer can be read.
+        (Method::GET, "/v1/office/complaints", "/v1/office/complaints", vec![CS, M, A]),
+        (Method::POST, "/v1/office/complaints/{id}/answer", "/v1/office/complaints/WO-X/answer", vec![CS, A]),
+        (Method::GET, "/v1/office/call-window", "/v1/office/call-window", vec![CS, D, A]),
+        (Method::GET, "/v1/office/events", "/v1/office/events?close_after=1", all.clone()),
     ]
 }
 

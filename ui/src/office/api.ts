@@ -137,11 +137,29 @@ export function fetchReport(from: string, to: string, group: ReportGroup): Promi
 /** The same report as CSV for Excel, header in the console's language. */
 export function reportCsvUrl(from: string, to: string, group: ReportGroup, lang: string): string {
   return `/v1/office/reports?${reportQuery(from, to, group)}&format=csv&lang=${encodeURIComponent(lang)}`;
-/**
- * One page of a cursor-paginated list: the JSON array, and the next page's
- * path from the RFC 8288 `Link: <…>; rel="next"` header (null on the last).
- */
-export async function apiPage<T>(path: string): Promise<{ items: T[]; next: string | null }> {
+}
+
+/** One page of a cursor-paginated list and the next page's path (RFC 8288 `Link: <…>; rel="next"`), if any. */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** The `rel="next"` target of a Link header when it is a same-origin path, or null. */
+export function nextLink(header: string | null): string | null {
+  if (!header) return null;
+  for (const part of header.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>\s*(.*)$/.exec(part);
+    if (!m) continue;
+    const rels = /(?:^|;)\s*rel\s*=\s*"?([^";]*)"?/i.exec(m[2] ?? '');
+    const target = m[1] ?? '';
+    if ((rels?.[1] ?? '').toLowerCase().split(/\s+/).includes('next') && target.startsWith('/')) return target;
+  }
+  return null;
+}
+
+/** GET a list page: the array body and the next page from the Link header. */
+export async function apiPage<T>(path: string): Promise<Page<T>> {
   let resp: Response;
   try {
     resp = await fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
@@ -155,15 +173,4 @@ export async function apiPage<T>(path: string): Promise<{ items: T[]; next: stri
     throw { code: err.error ?? `http_${resp.status}`, message: err.message ?? '', status: resp.status } satisfies ApiError;
   }
   return { items: (json ?? []) as T[], next: nextLink(resp.headers.get('Link')) };
-}
-
-/** The `rel="next"` target of a Link header, if it names a same-origin path. */
-export function nextLink(header: string | null): string | null {
-  if (!header) return null;
-  for (const part of header.split(',')) {
-    const m = /^\s*<([^>]*)>\s*;\s*rel="?next"?\s*$/.exec(part);
-    const target = m?.[1];
-    if (target?.startsWith('/')) return target;
-  }
-  return null;
 }

@@ -113,6 +113,9 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     ("GET", "/v1/office/work-orders/{id}/copy.pdf", &[D, CS, R, M]),
     // Reports (reports.rs).
     // Complaints and the board's extras (complaints.rs).
+    ("POST", "/v1/office/complaints/{id}/answer", &[CS]),
+    ("GET", "/v1/office/call-window", &[CS, D]),
+    ("GET", "/v1/office/events", EVERYONE),
 ];
 
 /// The roles besides `admin` that may call `method route`; none (admin

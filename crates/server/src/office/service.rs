@@ -176,6 +176,8 @@ async fn put_work_order(
             now_ms: now.timestamp_millis(),
         })
         .await
+        // The console's live board (office::complaints::events).
+        .inspect(|written| state.events.work_order(&written.id, written.rev))
 }
 
 /// The earlier repairs `body` repeats (`hearth_domain::repeats_of`) among
