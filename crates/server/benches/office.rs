@@ -76,7 +76,9 @@ fn main() -> ExitCode {
 
 fn knob(name: &str, default: usize) -> Result<usize, String> {
     match std::env::var(name) {
-        Ok(v) => v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| format!("{name}={v}: a positive number")),
+        Ok(v) => {
+            v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| format!("{name}={v}: a positive number"))
+        }
         Err(_) => Ok(default),
     }
 }
@@ -84,18 +86,32 @@ fn knob(name: &str, default: usize) -> Result<usize, String> {
 fn run() -> Result<(), String> {
     let orders = knob("HEARTH_BENCH_ORDERS", 100_000)?;
     let records = knob("HEARTH_BENCH_OFFICE_RECORDS", 1_000_000)?;
-    println!("office bench: {orders} work orders, {records} records over {DEVICES} devices, {REQUESTS} requests per query");
+    println!(
+        "office bench: {orders} work orders, {records} records over {DEVICES} devices, {REQUESTS} requests per query"
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| format!("runtime: {e}"))?;
+    // A copy of the binary cargo built for this bench: a later build into a
+    // shared target directory cannot swap it mid-run.
+    let bin_dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    let bin = bin_dir.path().join("hearth-server");
+    std::fs::copy(BIN, &bin).map_err(|e| format!("copying {BIN}: {e}"))?;
     let mut lines = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        lines.extend(rt.block_on(run_backend(backend, orders, records))?);
+        lines.extend(rt.block_on(run_backend(&bin, backend, orders, records))?);
     }
     println!();
-    println!("{:<11} {:<40} {:>9} {:>9}  goal p95 ≤ {} ms", "backend", "query", "p50 ms", "p95 ms", GOAL_P95.as_millis());
+    println!(
+        "{:<11} {:<40} {:>9} {:>9}  goal p95 ≤ {} ms",
+        "backend",
+        "query",
+        "p50 ms",
+        "p95 ms",
+        GOAL_P95.as_millis()
+    );
     for line in &lines {
         println!("{line}");
     }
@@ -138,17 +154,25 @@ fn order_id(n: usize) -> String {
 /// closed ones over the past year with every milestone reached, one in
 /// twenty closed cancelled.
 fn order_body(n: usize, now: DateTime<Utc>) -> Result<WorkOrderBody, String> {
-    let open = n % OPEN_EVERY == 0;
+    let open = n.is_multiple_of(OPEN_EVERY);
     let received = if open {
         now - TimeDelta::minutes(((n / OPEN_EVERY) % 600) as i64)
     } else {
         now - TimeDelta::minutes(60 * 24 + ((n * 7919) % (365 * 24 * 60)) as i64)
     };
-    let address = Address::new(&community(n % COMMUNITIES), &format!("{}号楼", n % 20 + 1), "1单元", &format!("{}", 100 + (n / COMMUNITIES) % 50))
-        .map_err(|e| format!("address: {e:?}"))?;
-    let customer = Customer::new(&format!("用户{n}"), &format!("139{:08}", n), address).map_err(|e| format!("customer: {e:?}"))?;
-    let mut order = WorkOrder::new(&order_id(n), category(n), customer, "暖气不热", received).map_err(|e| format!("order: {e:?}"))?;
-    let tech = hearth_domain::TechnicianId::parse(&format!("T{:04}", n % TECHNICIANS)).map_err(|e| format!("tech: {e:?}"))?;
+    let address = Address::new(
+        &community(n % COMMUNITIES),
+        &format!("{}号楼", n % 20 + 1),
+        "1单元",
+        &format!("{}", 100 + (n / COMMUNITIES) % 50),
+    )
+    .map_err(|e| format!("address: {e:?}"))?;
+    let customer = Customer::new(&format!("用户{n}"), &format!("139{:08}", n), address)
+        .map_err(|e| format!("customer: {e:?}"))?;
+    let mut order = WorkOrder::new(&order_id(n), category(n), customer, "暖气不热", received)
+        .map_err(|e| format!("order: {e:?}"))?;
+    let tech = hearth_domain::TechnicianId::parse(&format!("T{:04}", n % TECHNICIANS))
+        .map_err(|e| format!("tech: {e:?}"))?;
     order.assign(tech);
     let mut body;
     if open {
@@ -182,11 +206,21 @@ struct Row {
     received_at_ms: i64,
 }
 
-fn record(server_seq: u64, device: usize, seq: u64, order: usize, at: DateTime<Utc>, sigs_hash: Digest) -> Result<Row, String> {
+fn record(
+    server_seq: u64,
+    device: usize,
+    seq: u64,
+    order: usize,
+    at: DateTime<Utc>,
+    sigs_hash: Digest,
+) -> Result<Row, String> {
     let device_id = format!("dev-{device:03}");
     let mut data = Map::new();
     data.insert("at".into(), json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
-    data.insert("evidence".into(), json!({"step": "arrival", "body_camera_on": true, "knocked_gently": true, "work_id_shown": true}));
+    data.insert(
+        "evidence".into(),
+        json!({"step": "arrival", "body_camera_on": true, "knocked_gently": true, "work_id_shown": true}),
+    );
     let record_id = uuid::Uuid::now_v7().to_string();
     let content = Content {
         schema: "hearth.visit_step/1".into(),
@@ -199,7 +233,11 @@ fn record(server_seq: u64, device: usize, seq: u64, order: usize, at: DateTime<U
             monotonic_ms: seq as i64 * 1000,
             last_server_time_ms: None,
         },
-        signers: vec![Signer { role: SignerRole::Performer, tech_id: format!("T{:04}", order % TECHNICIANS), kid: "bench".into() }],
+        signers: vec![Signer {
+            role: SignerRole::Performer,
+            tech_id: format!("T{:04}", order % TECHNICIANS),
+            kid: "bench".into(),
+        }],
         supersedes: None,
         attachments: vec![],
         refs: vec![],
@@ -253,7 +291,11 @@ fn record(server_seq: u64, device: usize, seq: u64, order: usize, at: DateTime<U
 }
 
 /// The records, generated on a second thread in chunks while the first inserts.
-fn record_chunks(orders: usize, records: usize, now: DateTime<Utc>) -> std::sync::mpsc::Receiver<Result<Vec<Row>, String>> {
+fn record_chunks(
+    orders: usize,
+    records: usize,
+    now: DateTime<Utc>,
+) -> std::sync::mpsc::Receiver<Result<Vec<Row>, String>> {
     let (tx, rx) = std::sync::mpsc::sync_channel(4);
     std::thread::spawn(move || {
         let sigs_hash = match seal::sigs_hash(&[]) {
@@ -309,7 +351,12 @@ fn snapshot_rows(orders: usize, now: DateTime<Utc>) -> Result<Vec<(String, Strin
     Ok(out)
 }
 
-fn seed_sqlite(path: &std::path::Path, orders: usize, records: usize, now: DateTime<Utc>) -> Result<(), String> {
+fn seed_sqlite(
+    path: &std::path::Path,
+    orders: usize,
+    records: usize,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
     let mut conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
     conn.pragma_update(None, "synchronous", "OFF").map_err(|e| e.to_string())?;
     let tx = conn.transaction().map_err(|e| e.to_string())?;
@@ -317,9 +364,12 @@ fn seed_sqlite(path: &std::path::Path, orders: usize, records: usize, now: DateT
         let mut snap = tx
             .prepare("INSERT INTO snapshot (kind, id, rev, body, scope, updated_at_ms) VALUES (?1, ?2, 1, ?3, ?4, ?5)")
             .map_err(|e| e.to_string())?;
-        let mut feed = tx.prepare("INSERT INTO feed (feed_seq, kind, id) VALUES (?1, ?2, ?3)").map_err(|e| e.to_string())?;
+        let mut feed = tx
+            .prepare("INSERT INTO feed (feed_seq, kind, id) VALUES (?1, ?2, ?3)")
+            .map_err(|e| e.to_string())?;
         for (n, (kind, id, body, scope)) in snapshot_rows(orders, now)?.into_iter().enumerate() {
-            snap.execute(rusqlite::params![kind, id, body, scope, now.timestamp_millis()]).map_err(|e| e.to_string())?;
+            snap.execute(rusqlite::params![kind, id, body, scope, now.timestamp_millis()])
+                .map_err(|e| e.to_string())?;
             feed.execute(rusqlite::params![n as i64 + 1, kind, id]).map_err(|e| e.to_string())?;
         }
         let mut entry = tx
@@ -351,8 +401,10 @@ fn seed_sqlite(path: &std::path::Path, orders: usize, records: usize, now: DateT
             }
         }
     }
-    tx.execute("UPDATE counter SET value = ?1 WHERE name = 'server_seq'", [records as i64]).map_err(|e| e.to_string())?;
-    tx.execute("UPDATE counter SET value = ?1 WHERE name = 'feed_seq'", [(orders + TECHNICIANS) as i64]).map_err(|e| e.to_string())?;
+    tx.execute("UPDATE counter SET value = ?1 WHERE name = 'server_seq'", [records as i64])
+        .map_err(|e| e.to_string())?;
+    tx.execute("UPDATE counter SET value = ?1 WHERE name = 'feed_seq'", [(orders + TECHNICIANS) as i64])
+        .map_err(|e| e.to_string())?;
     tx.commit().map_err(|e| e.to_string())?;
     conn.execute_batch("ANALYZE").map_err(|e| e.to_string())
 }
@@ -380,7 +432,8 @@ async fn copy_in(client: &tokio_postgres::Client, sql: &str, data: String) -> Re
 }
 
 async fn seed_postgres(url: &str, orders: usize, records: usize, now: DateTime<Utc>) -> Result<(), String> {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+    let (client, conn) =
+        tokio_postgres::connect(url, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn);
     // The board's triggers mark rows one by one; a bulk load marks them all at once below.
     client
@@ -393,7 +446,8 @@ async fn seed_postgres(url: &str, orders: usize, records: usize, now: DateTime<U
     let mut snaps = String::new();
     let mut feed = String::new();
     for (n, (kind, id, body, scope)) in snapshot_rows(orders, now)?.into_iter().enumerate() {
-        for (i, f) in [kind.as_str(), id.as_str(), "1", body.as_str(), scope.as_str()].into_iter().enumerate() {
+        for (i, f) in [kind.as_str(), id.as_str(), "1", body.as_str(), scope.as_str()].into_iter().enumerate()
+        {
             if i > 0 {
                 snaps.push('\t');
             }
@@ -492,7 +546,9 @@ impl PgDatabase {
     }
 
     async fn drop_it(self) {
-        if let Err(e) = pg_exec(&self.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await {
+        if let Err(e) =
+            pg_exec(&self.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await
+        {
             eprintln!("office bench: could not drop the bench database {}: {e}", self.name);
         }
     }
@@ -504,15 +560,15 @@ struct Server {
 }
 
 impl Server {
-    fn spawn(database: &str, blobs: &std::path::Path) -> Result<Self, String> {
-        let mut child = Command::new(BIN)
+    fn spawn(bin: &std::path::Path, database: &str, blobs: &std::path::Path) -> Result<Self, String> {
+        let mut child = Command::new(bin)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", database, "--blobs"])
             .arg(blobs)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| format!("starting {BIN} serve: {e}"))?;
+            .map_err(|e| format!("starting {} serve: {e}", bin.display()))?;
         let stdout = child.stdout.take().ok_or("the server's stdout was not captured")?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -524,7 +580,9 @@ impl Server {
                 }
             }
         });
-        let base = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| "the server did not start within 60 s".to_string())?;
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .map_err(|_| "the server did not start within 60 s".to_string())?;
         Ok(Self { child, base })
     }
 }
@@ -539,9 +597,18 @@ impl Drop for Server {
 // ---------------------------------------------------------------------------
 // The timed phase.
 
-async fn get(http: &reqwest::Client, base: &str, path: &str) -> Result<(Duration, reqwest::StatusCode, Option<String>), String> {
+async fn get(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+) -> Result<(Duration, reqwest::StatusCode, Option<String>), String> {
     let started = Instant::now();
-    let resp = http.get(format!("{base}{path}")).bearer_auth(TOKEN).send().await.map_err(|e| format!("{path}: {e}"))?;
+    let resp = http
+        .get(format!("{base}{path}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .map_err(|e| format!("{path}: {e}"))?;
     let status = resp.status();
     let next = resp
         .headers()
@@ -582,16 +649,23 @@ async fn measure(
     times.sort_unstable();
     let (p50, p95) = (percentile(&times, 0.5), percentile(&times, 0.95));
     let verdict = if p95 <= GOAL_P95 { "MET" } else { "NOT MET" };
-    Ok(format!(
+    let line = format!(
         "{:<11} {:<40} {:>9.1} {:>9.1}  {verdict}",
         backend.name(),
         what,
         p50.as_secs_f64() * 1000.0,
         p95.as_secs_f64() * 1000.0
-    ))
+    );
+    println!("{line}");
+    Ok(line)
 }
 
-async fn run_backend(backend: Backend, orders: usize, records: usize) -> Result<Vec<String>, String> {
+async fn run_backend(
+    bin: &std::path::Path,
+    backend: Backend,
+    orders: usize,
+    records: usize,
+) -> Result<Vec<String>, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let now = Utc::now();
     let pg = match backend {
@@ -632,7 +706,7 @@ async fn run_backend(backend: Backend, orders: usize, records: usize) -> Result<
         }
         println!("{}: seeded {orders} orders and {records} records in {:.1} s", backend.name(), seeding.elapsed().as_secs_f64());
 
-        let server = Server::spawn(&database, &dir.path().join("blobs"))?;
+        let server = Server::spawn(bin, &database, &dir.path().join("blobs"))?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(1800)).build().map_err(|e| e.to_string())?;
         let (took, _, _) = get(&http, &server.base, "/v1/office/work-orders?status=open&limit=50").await?;
         println!("{}: the board's index built by the first request in {:.1} s", backend.name(), took.as_secs_f64());
@@ -680,6 +754,12 @@ async fn run_backend(backend: Backend, orders: usize, records: usize) -> Result<
 
 fn percent(text: &str) -> String {
     text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }

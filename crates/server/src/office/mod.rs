@@ -221,8 +221,11 @@ async fn list_work_orders_h(
     let (orders, next) = views::work_orders(&state, &filter).await?;
     let mut response = Json(orders).into_response();
     if let Some(cursor) = next {
-        let mut params: Vec<(&str, &str)> =
-            query.iter().filter(|(k, _)| k.as_str() != "cursor").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut params: Vec<(&str, &str)> = query
+            .iter()
+            .filter(|(k, _)| k.as_str() != "cursor")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         params.sort_unstable();
         params.push(("cursor", &cursor));
         let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hearth_domain::{
-    Address, Customer, CustomerSignoff, DeadlineState, DeadlineStatus, Milestones, TemperatureReading, TemperatureReport,
-    TestCompliance, Thermometer, VisitOutcome, WorkOrder, WorkOrderCategory, deadlines,
+    Address, Customer, CustomerSignoff, DeadlineState, DeadlineStatus, Milestones, TemperatureReading,
+    TemperatureReport, TestCompliance, Thermometer, VisitOutcome, WorkOrder, WorkOrderCategory, deadlines,
 };
 use hearth_protocol::verify::decode_envelope;
 use hearth_protocol::{Attachment, Content, ReceiptStatus, RecordRef, SignerRole, schema};
@@ -23,7 +23,8 @@ use crate::orders::work_order_body;
 use crate::rules::{ReadingPlace, RuleBook, SealedReading, judge_sealed_report};
 use crate::state::AppState;
 use crate::storage::{
-    BOARD_NO_DEADLINE, BoardQuery, BoardRow, ReviewDecision, ReviewVerdict, Snapshot, SnapshotKind, StoredEntry,
+    BOARD_NO_DEADLINE, BoardQuery, BoardRow, ReviewDecision, ReviewVerdict, Snapshot, SnapshotKind,
+    StoredEntry,
 };
 use hearth_domain::{
     AddressCompliance, CountedTest, FollowUpCandidate, FollowUpRules, HomeTest, RecordLink, RepeatCandidate,
@@ -559,7 +560,8 @@ fn board_row(
         (OrderStatus::Cancelled, _) | (_, None) => (due_ms, None),
         (_, Some(appointment)) => {
             let end = appointment.end();
-            let after = view_from(snapshot, body, facts, &versions, end + chrono::TimeDelta::milliseconds(1), book);
+            let after =
+                view_from(snapshot, body, facts, &versions, end + chrono::TimeDelta::milliseconds(1), book);
             let late = board_key(&after);
             if late == due_ms { (due_ms, None) } else { (late, Some(end.timestamp_millis())) }
         }
@@ -654,9 +656,14 @@ pub async fn refresh_board(state: &AppState) -> ApiResult<()> {
         for (id, generation) in &stale {
             let body = snapshots.get(id).and_then(|s| work_order_body(s).ok().map(|b| (s, b)));
             let row = match body {
-                Some((snapshot, body)) => {
-                    board_row(snapshot, &body, &facts.remove(id).unwrap_or_default(), book, names, *generation)
-                }
+                Some((snapshot, body)) => board_row(
+                    snapshot,
+                    &body,
+                    &facts.remove(id).unwrap_or_default(),
+                    book,
+                    names,
+                    *generation,
+                ),
                 // Never listed: no snapshot (yet), or one that does not decode.
                 None => BoardRow {
                     id: id.clone(),
@@ -684,12 +691,20 @@ pub async fn refresh_board(state: &AppState) -> ApiResult<()> {
         addresses.dedup();
         state.storage.board_put(rows).await?;
         let repeats = repeats_at(state, &addresses, book).await?;
-        state.storage.board_set_repeat(repeats.into_iter().map(|(id, r)| (id, !r.is_empty())).collect()).await?;
+        state
+            .storage
+            .board_set_repeat(repeats.into_iter().map(|(id, r)| (id, !r.is_empty())).collect())
+            .await?;
     }
 }
 
 /// The views of these orders, in this order, with their repeat links.
-async fn views_of(state: &AppState, ids: &[String], now: DateTime<Utc>, book: &RuleBook) -> ApiResult<Vec<OrderView>> {
+async fn views_of(
+    state: &AppState,
+    ids: &[String],
+    now: DateTime<Utc>,
+    book: &RuleBook,
+) -> ApiResult<Vec<OrderView>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(BOARD_CHUNK) {
         let snapshots: HashMap<String, Snapshot> = state
@@ -724,7 +739,10 @@ async fn views_of(state: &AppState, ids: &[String], now: DateTime<Utc>, book: &R
 /// A page of the board: the orders that pass `filter` in the board's order
 /// (nearest deadline still to meet first, so overdue on top; none last;
 /// ties by id), and the cursor of the next page when there is one.
-pub async fn work_orders(state: &AppState, filter: &OrderFilter) -> ApiResult<(Vec<OrderView>, Option<String>)> {
+pub async fn work_orders(
+    state: &AppState,
+    filter: &OrderFilter,
+) -> ApiResult<(Vec<OrderView>, Option<String>)> {
     refresh_board(state).await?;
     let now_ms = state.now_ms();
     let mut page = state.storage.board_page(&filter.board_query(now_ms)).await?;

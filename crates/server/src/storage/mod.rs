@@ -602,7 +602,10 @@ impl BoardQuery {
         contains: impl Fn(&str, &str) -> String,
     ) -> (String, Vec<BoardParam>) {
         let mut params = vec![BoardParam::Int(self.now_ms)];
-        let key = format!("CASE WHEN switch_ms IS NOT NULL AND switch_ms < {} THEN late_due_ms ELSE due_ms END", ph(1));
+        let key = format!(
+            "CASE WHEN switch_ms IS NOT NULL AND switch_ms < {} THEN late_due_ms ELSE due_ms END",
+            ph(1)
+        );
         let mut inner = vec!["status IS NOT NULL".to_owned()];
         let bind = |params: &mut Vec<BoardParam>, value: BoardParam| {
             params.push(value);

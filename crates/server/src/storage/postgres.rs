@@ -1254,14 +1254,17 @@ impl Storage for PostgresStorage {
     async fn board_ids_at(&self, address_keys: &[String]) -> StorageResult<Vec<String>> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached("SELECT id FROM work_order_board WHERE address_key = ANY($1) AND address_key <> ''")
+            .prepare_cached(
+                "SELECT id FROM work_order_board WHERE address_key = ANY($1) AND address_key <> ''",
+            )
             .await
             .map_err(from_pg)?;
         rows(client.query(&stmt, &[&address_keys]).await.map_err(from_pg)?, |r| get(r, 0))
     }
 
     async fn board_set_repeat(&self, flags: Vec<(String, bool)>) -> StorageResult<()> {
-        let (ids, values): (Vec<String>, Vec<i64>) = flags.into_iter().map(|(id, f)| (id, i64::from(f))).unzip();
+        let (ids, values): (Vec<String>, Vec<i64>) =
+            flags.into_iter().map(|(id, f)| (id, i64::from(f))).unzip();
         let client = self.client().await?;
         client
             .execute(
@@ -1317,7 +1320,9 @@ impl Storage for PostgresStorage {
         let seqs: Vec<i64> = server_seqs.iter().map(|s| i(*s)).collect();
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached("SELECT server_seq, device_id, received_at_ms FROM entry WHERE server_seq = ANY($1)")
+            .prepare_cached(
+                "SELECT server_seq, device_id, received_at_ms FROM entry WHERE server_seq = ANY($1)",
+            )
             .await
             .map_err(from_pg)?;
         let found = rows(client.query(&stmt, &[&seqs]).await.map_err(from_pg)?, |r| {
