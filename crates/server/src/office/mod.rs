@@ -192,14 +192,62 @@ async fn create_work_order_h(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[utoipa::path(get, path = "/v1/office/work-orders", tag = "office", summary = "Work orders with their deadlines", security(("operator_token" = [])), params(("status" = Option<String>, Query, description = "open, cancelled or closed"), ("category" = Option<String>, Query, description = "a work-order category"), ("technician" = Option<String>, Query, description = "a tech id")), responses((status = 200, body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/office/work-orders", tag = "office", summary = "Work orders with their deadlines, in the board's order",
+    description = "The board's order: the nearest deadline still to meet first (so overdue orders on top), orders without one last, ties by id. With `limit` or `cursor` the answer is one page and a `Link: <…>; rel=\"next\"` header names the next (absent on the last page); without either, every match.",
+    security(("operator_token" = [])),
+    params(
+        ("status" = Option<String>, Query, description = "open, cancelled or closed"),
+        ("category" = Option<String>, Query, description = "a work-order category"),
+        ("technician" = Option<String>, Query, description = "a tech id assigned to the order"),
+        ("q" = Option<String>, Query, description = "search, at most 100 characters, case-insensitive: order id, customer name, phone, community, building, unit, room, technician id or name"),
+        ("flag" = Option<String>, Query, description = "comma-separated, all must hold: repeat, another_visit, opened_on_site, overdue"),
+        ("limit" = Option<u32>, Query, description = "page size, 1 to 200 (50 when only cursor is given)", minimum = 1, maximum = 200),
+        ("cursor" = Option<String>, Query, description = "opaque: the next page, from the Link header"),
+    ),
+    responses(
+        (status = 200, body = [Object], headers(("Link" = String, description = "RFC 8288 `<url>; rel=\"next\"`: the next page, when there is one"))),
+        (status = 400, body = ErrorBody, description = "bad_field naming the parameter"),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+    ))]
 async fn list_work_orders_h(
     State(state): State<AppState>,
     _office: OperatorAuth,
     Query(query): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Vec<views::OrderView>>> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     let filter = views::OrderFilter::parse(&query)?;
-    Ok(Json(views::work_orders(&state, &filter).await?))
+    let (orders, next) = views::work_orders(&state, &filter).await?;
+    let mut response = Json(orders).into_response();
+    if let Some(cursor) = next {
+        let mut params: Vec<(&str, &str)> = query
+            .iter()
+            .filter(|(k, _)| k.as_str() != "cursor")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        params.sort_unstable();
+        params.push(("cursor", &cursor));
+        let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
+        let link = format!("</v1/office/work-orders?{}>; rel=\"next\"", query.join("&"));
+        if let Ok(value) = axum::http::HeaderValue::from_str(&link) {
+            response.headers_mut().insert(axum::http::header::LINK, value);
+        }
+    }
+    Ok(response)
+}
+
+/// A query value as a URL carries it: unreserved characters as they are, every other byte %XX.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[utoipa::path(get, path = "/v1/office/work-orders/{id}", tag = "office", summary = "One order with its records", security(("operator_token" = [])), params(("id" = String, Path)), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]

@@ -106,7 +106,7 @@ fn call_result(view: &views::OrderView) -> CallResult {
 /// The report for `period` by `group`, technicians' rows labelled with their names.
 pub async fn report(state: &AppState, period: Period, group: ReportGrouping) -> ApiResult<Report> {
     let rules = crate::rules::rule_set(state).await?;
-    let views = views::work_orders(state, &OrderFilter::default()).await?;
+    let (views, _) = views::work_orders(state, &OrderFilter::default()).await?;
     let orders: Vec<ReportOrder> = views
         .iter()
         .map(|v| ReportOrder {

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hearth_domain::{
-    Address, Customer, CustomerSignoff, DeadlineStatus, Milestones, TemperatureReading, TemperatureReport,
-    TestCompliance, Thermometer, VisitOutcome, WorkOrder, WorkOrderCategory, deadlines,
+    Address, Customer, CustomerSignoff, DeadlineState, DeadlineStatus, Milestones, TemperatureReading,
+    TemperatureReport, TestCompliance, Thermometer, VisitOutcome, WorkOrder, WorkOrderCategory, deadlines,
 };
 use hearth_protocol::verify::decode_envelope;
 use hearth_protocol::{Attachment, Content, ReceiptStatus, RecordRef, SignerRole, schema};
@@ -22,7 +22,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::orders::work_order_body;
 use crate::rules::{ReadingPlace, RuleBook, SealedReading, judge_sealed_report};
 use crate::state::AppState;
-use crate::storage::{ReviewDecision, ReviewVerdict, Snapshot, SnapshotKind, StoredEntry};
+use crate::storage::{
+    BOARD_NO_DEADLINE, BoardQuery, BoardRow, ReviewDecision, ReviewVerdict, Snapshot, SnapshotKind,
+    StoredEntry,
+};
 use hearth_domain::{
     AddressCompliance, CountedTest, FollowUpCandidate, FollowUpRules, HomeTest, RecordLink, RepeatCandidate,
     RepeatGroup, Versions,
@@ -284,18 +287,75 @@ pub async fn order_view(
     Ok(view_from(snapshot, body, &facts, &versions, now, book))
 }
 
-/// `GET /v1/office/work-orders` filters; all optional.
+/// A board flag `flag=` filters on (several, comma-separated, must all hold).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BoardFlag {
+    /// `repeat_of` is not empty.
+    Repeat,
+    /// `needs_another_visit` is present.
+    AnotherVisit,
+    /// A technician opened the order on site (`opened_on_site` present).
+    OpenedOnSite,
+    /// A deadline still to meet has passed.
+    Overdue,
+}
+
+impl BoardFlag {
+    const ALL: [(Self, &'static str); 4] = [
+        (Self::Repeat, "repeat"),
+        (Self::AnotherVisit, "another_visit"),
+        (Self::OpenedOnSite, "opened_on_site"),
+        (Self::Overdue, "overdue"),
+    ];
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(_, name)| *name == text).map(|(f, _)| *f)
+    }
+}
+
+/// Default and largest page (`limit`).
+pub const DEFAULT_PAGE: usize = 50;
+pub const MAX_PAGE: usize = 200;
+
+/// `GET /v1/office/work-orders` filters and paging; all optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrderFilter {
     pub status: Option<OrderStatus>,
     pub category: Option<WorkOrderCategory>,
     pub technician: Option<String>,
+    /// Lower-cased search text (order id, customer, phone, address, technician).
+    pub q: Option<String>,
+    pub flags: Vec<BoardFlag>,
+    /// `None` (neither `limit` nor `cursor` given): every match, as before paging.
+    pub limit: Option<usize>,
+    /// The `(sort key, id)` of the last order of the previous page.
+    pub after: Option<(i64, String)>,
+}
+
+/// The opaque cursor: base64url (no padding) of `<sort key>:<order id>`.
+pub fn encode_cursor(key: i64, id: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{key}:{id}"))
+}
+
+fn decode_cursor(text: &str) -> ApiResult<(i64, String)> {
+    use base64::Engine as _;
+    let bad = || bad_field("cursor", "is not a cursor this server gave (take it from the Link header)");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (key, id) = text.split_once(':').ok_or_else(bad)?;
+    let key = key.parse::<i64>().map_err(|_| bad())?;
+    if id.is_empty() {
+        return Err(bad());
+    }
+    Ok((key, id.to_owned()))
 }
 
 impl OrderFilter {
     /// From query parameters; unknown parameters and values are refused.
     pub fn parse(query: &HashMap<String, String>) -> ApiResult<Self> {
         let mut filter = Self::default();
+        let mut paged = false;
         for (key, value) in query {
             match key.as_str() {
                 "status" => {
@@ -306,20 +366,90 @@ impl OrderFilter {
                 }
                 "category" => filter.category = Some(input::category("category", value)?),
                 "technician" => filter.technician = Some(input::identifier("technician", value)?),
-                other => return Err(bad_field(other, "is not a filter here (status, category, technician)")),
+                "q" => {
+                    let q = value.trim().to_lowercase();
+                    if q.chars().count() > 100 {
+                        return Err(bad_field("q", "is longer than 100 characters"));
+                    }
+                    filter.q = (!q.is_empty()).then_some(q);
+                }
+                "flag" => {
+                    for name in value.split(',') {
+                        let flag = BoardFlag::parse(name.trim()).ok_or_else(|| {
+                            bad_field("flag", "must be repeat, another_visit, opened_on_site or overdue")
+                        })?;
+                        if !filter.flags.contains(&flag) {
+                            filter.flags.push(flag);
+                        }
+                    }
+                }
+                "limit" => {
+                    let limit = value
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_PAGE).contains(n))
+                        .ok_or_else(|| bad_field("limit", "must be a whole number from 1 to 200"))?;
+                    filter.limit = Some(limit);
+                    paged = true;
+                }
+                "cursor" => {
+                    filter.after = Some(decode_cursor(value)?);
+                    paged = true;
+                }
+                other => {
+                    return Err(bad_field(
+                        other,
+                        "is not a filter here (status, category, technician, q, flag, limit, cursor)",
+                    ));
+                }
             }
+        }
+        if paged && filter.limit.is_none() {
+            filter.limit = Some(DEFAULT_PAGE);
         }
         Ok(filter)
     }
 
-    fn keeps(&self, body: &WorkOrderBody) -> bool {
-        self.status.is_none_or(|s| s == body.status)
-            && self.category.is_none_or(|c| c == body.order.category)
+    fn has(&self, flag: BoardFlag) -> bool {
+        self.flags.contains(&flag)
+    }
+
+    fn board_query(&self, now_ms: i64) -> BoardQuery {
+        BoardQuery {
+            now_ms,
+            status: self.status.map(|s| wire(&s)),
+            category: self.category.map(|c| wire(&c)),
+            technician: self.technician.clone(),
+            q: self.q.clone(),
+            repeat: self.has(BoardFlag::Repeat),
+            another_visit: self.has(BoardFlag::AnotherVisit),
+            opened_on_site: self.has(BoardFlag::OpenedOnSite),
+            overdue: self.has(BoardFlag::Overdue),
+            after: self.after.clone(),
+            // One more than asked: whether a next page exists.
+            limit: self.limit.map(|l| l + 1),
+        }
+    }
+
+    /// The same filter on a computed view (the in-memory reference).
+    fn keeps_view(&self, view: &OrderView, search: &str, key: i64, now_ms: i64) -> bool {
+        self.status.is_none_or(|s| s == view.status)
+            && self.category.is_none_or(|c| c == view.order.category)
             && self
                 .technician
                 .as_deref()
-                .is_none_or(|t| body.order.assigned_technicians.iter().any(|a| a.as_str() == t))
+                .is_none_or(|t| view.order.assigned_technicians.iter().any(|a| a.as_str() == t))
+            && self.q.as_deref().is_none_or(|q| search.contains(q))
+            && (!self.has(BoardFlag::Repeat) || !view.repeat_of.is_empty())
+            && (!self.has(BoardFlag::AnotherVisit) || view.needs_another_visit.is_some())
+            && (!self.has(BoardFlag::OpenedOnSite) || view.opened_on_site.is_some())
+            && (!self.has(BoardFlag::Overdue) || key < now_ms)
     }
+}
+
+/// A serde enum's wire name ("open", "leak").
+fn wire<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 async fn all_orders(state: &AppState) -> ApiResult<Vec<(Snapshot, WorkOrderBody)>> {
@@ -331,20 +461,331 @@ async fn all_orders(state: &AppState) -> ApiResult<Vec<(Snapshot, WorkOrderBody)
     Ok(out)
 }
 
-/// The orders that pass `filter`, newest received first.
-pub async fn work_orders(state: &AppState, filter: &OrderFilter) -> ApiResult<Vec<OrderView>> {
-    let now = ms_to_utc(state.now_ms());
-    let book = crate::rules::rule_book(state).await?;
-    let all = all_orders(state).await?;
-    let mut out = Vec::new();
-    for (snapshot, body) in &all {
-        if filter.keeps(body) {
-            out.push(order_view(state, snapshot, body, now, &book).await?);
+/// Record facts of many orders at once: one query for the entries, one for
+/// the receive times their `last_receipt_seq` names; grouped by order.
+async fn facts_of_orders(state: &AppState, ids: &[String]) -> ApiResult<HashMap<String, Vec<RecordFact>>> {
+    let entries = state.storage.entries_for_work_orders(ids).await?;
+    let decoded: Vec<_> = entries.iter().map(|e| decode_envelope(&e.envelope).ok()).collect();
+    let mut seqs: Vec<u64> =
+        decoded.iter().flatten().filter_map(|d| d.entry.last_receipt_seq).collect::<Vec<_>>();
+    seqs.sort_unstable();
+    seqs.dedup();
+    let received = state.storage.received_at_of_server_seqs(&seqs).await?;
+    let mut out: HashMap<String, Vec<RecordFact>> = HashMap::new();
+    for (stored, decoded) in entries.into_iter().zip(decoded) {
+        if decoded.is_none() {
+            tracing::warn!(record_id = %stored.record_id, "a stored envelope no longer decodes");
+        }
+        let not_before = decoded
+            .as_ref()
+            .and_then(|d| d.entry.last_receipt_seq)
+            .and_then(|seq| received.get(&seq))
+            .filter(|(device, _)| *device == stored.device_id)
+            .map(|(_, ms)| ms_to_utc(*ms));
+        let Some(order) = stored.work_order_id.clone() else { continue };
+        out.entry(order).or_default().push(RecordFact {
+            sealed_at_ms: decoded.as_ref().map(|d| d.entry.sealed_at_ms),
+            content: decoded.map(|d| d.content().clone()),
+            not_before,
+            stored,
+        });
+    }
+    Ok(out)
+}
+
+/// The board's sort key of a view: the nearest deadline still to meet
+/// (open, at risk, or missed and not reached), `BOARD_NO_DEADLINE` if none.
+fn board_key(view: &OrderView) -> i64 {
+    view.deadlines
+        .iter()
+        .filter(|d| match d.state {
+            DeadlineState::Open | DeadlineState::AtRisk => true,
+            DeadlineState::Missed { at } => at.is_none(),
+            DeadlineState::Met { .. } => false,
+        })
+        .map(|d| d.due.timestamp_millis())
+        .min()
+        .unwrap_or(BOARD_NO_DEADLINE)
+}
+
+/// What `q` searches, lower-cased, fields apart (a query never spans two).
+fn search_text(body: &WorkOrderBody, tech_names: &HashMap<String, String>) -> String {
+    let o = &body.order;
+    let a = &o.customer.address;
+    let mut parts: Vec<&str> = vec![
+        o.id.as_str(),
+        o.customer.name.expose(),
+        o.customer.phone.expose(),
+        a.community.as_str(),
+        a.building.as_str(),
+        a.unit.as_str(),
+        a.room.as_str(),
+    ];
+    for t in &o.assigned_technicians {
+        parts.push(t.as_str());
+        if let Some(name) = tech_names.get(t.as_str()) {
+            parts.push(name);
         }
     }
-    flag_repeats(&mut out, &all, &book);
-    out.sort_by(|a, b| b.order.received_at.cmp(&a.order.received_at).then_with(|| a.id.cmp(&b.id)));
+    parts.join("\u{1f}").to_lowercase()
+}
+
+async fn technician_names(state: &AppState) -> ApiResult<HashMap<String, String>> {
+    Ok(state
+        .storage
+        .snapshots(SnapshotKind::Technician)
+        .await?
+        .into_iter()
+        .filter_map(|s| Some((s.id, s.body.get("name")?.as_str()?.to_owned())))
+        .collect())
+}
+
+/// The board's row of one order, judged by the same functions as its view.
+/// The sort key cannot depend on the clock except through the late notice
+/// (`hearth_domain::deadlines` adds it once the appointment's window has
+/// closed with nobody on site): the key before and after that moment.
+fn board_row(
+    snapshot: &Snapshot,
+    body: &WorkOrderBody,
+    facts: &[RecordFact],
+    book: &RuleBook,
+    tech_names: &HashMap<String, String>,
+    built_from_gen: i64,
+) -> BoardRow {
+    let versions = versions_of(facts);
+    let before = body.order.received_at;
+    let view = view_from(snapshot, body, facts, &versions, before, book);
+    let due_ms = board_key(&view);
+    let (late_due_ms, switch_ms) = match (&body.status, body.order.appointment) {
+        (OrderStatus::Cancelled, _) | (_, None) => (due_ms, None),
+        (_, Some(appointment)) => {
+            let end = appointment.end();
+            let after =
+                view_from(snapshot, body, facts, &versions, end + chrono::TimeDelta::milliseconds(1), book);
+            let late = board_key(&after);
+            if late == due_ms { (due_ms, None) } else { (late, Some(end.timestamp_millis())) }
+        }
+    };
+    BoardRow {
+        id: snapshot.id.clone(),
+        built_from_gen,
+        status: Some(wire(&body.status)),
+        category: Some(wire(&body.order.category)),
+        technicians: body.order.assigned_technicians.iter().map(|t| t.as_str().to_owned()).collect(),
+        search: search_text(body, tech_names),
+        address_key: body.order.customer.address.key(),
+        received_at_ms: body.order.received_at.timestamp_millis(),
+        due_ms,
+        late_due_ms,
+        switch_ms,
+        repeat: false,
+        another_visit: view.needs_another_visit.is_some(),
+        opened_on_site: body.opened_on_site.is_some(),
+    }
+}
+
+/// The repeat links of every order at these addresses (`hearth_domain::repeats_of`).
+async fn repeats_at(
+    state: &AppState,
+    address_keys: &[String],
+    book: &RuleBook,
+) -> ApiResult<HashMap<String, Vec<String>>> {
+    let ids = state.storage.board_ids_at(address_keys).await?;
+    let mut bodies = Vec::new();
+    for chunk in ids.chunks(BOARD_CHUNK) {
+        for s in state.storage.snapshots_of(SnapshotKind::WorkOrder, chunk).await? {
+            if let Ok(body) = work_order_body(&s) {
+                bodies.push(body);
+            }
+        }
+    }
+    let mut by_address: HashMap<String, Vec<RepeatCandidate>> = HashMap::new();
+    for b in &bodies {
+        by_address.entry(b.order.customer.address.key()).or_default().push(b.repeat_candidate());
+    }
+    let mut out = HashMap::new();
+    for candidates in by_address.values() {
+        for me in candidates {
+            let rules = book.at(me.received_at).1.follow_up();
+            let repeats: Vec<String> =
+                hearth_domain::repeats_of(me, candidates, rules).into_iter().map(str::to_owned).collect();
+            out.insert(me.id.clone(), repeats);
+        }
+    }
     Ok(out)
+}
+
+/// Orders judged per round trip when the board is rebuilt or a page loaded.
+const BOARD_CHUNK: usize = 500;
+
+/// One rebuild at a time: two readers finding the same stale rows would do
+/// the same work twice.
+static REFRESH: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Brings the board's rows up to date: every order whose snapshot or
+/// records changed since its row was built is judged again, and the repeat
+/// flags of every order at the same addresses with it.
+pub async fn refresh_board(state: &AppState) -> ApiResult<()> {
+    let _one = REFRESH.lock().await;
+    let mut names: Option<HashMap<String, String>> = None;
+    let mut book: Option<RuleBook> = None;
+    loop {
+        let stale = state.storage.board_stale(BOARD_CHUNK).await?;
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let names = match &names {
+            Some(n) => n,
+            None => names.insert(technician_names(state).await?),
+        };
+        let book = match &book {
+            Some(b) => b,
+            None => book.insert(crate::rules::rule_book(state).await?),
+        };
+        let ids: Vec<String> = stale.iter().map(|(id, _)| id.clone()).collect();
+        let snapshots: HashMap<String, Snapshot> = state
+            .storage
+            .snapshots_of(SnapshotKind::WorkOrder, &ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
+        let mut facts = facts_of_orders(state, &ids).await?;
+        let mut rows = Vec::with_capacity(stale.len());
+        let mut addresses = Vec::new();
+        for (id, generation) in &stale {
+            let body = snapshots.get(id).and_then(|s| work_order_body(s).ok().map(|b| (s, b)));
+            let row = match body {
+                Some((snapshot, body)) => board_row(
+                    snapshot,
+                    &body,
+                    &facts.remove(id).unwrap_or_default(),
+                    book,
+                    names,
+                    *generation,
+                ),
+                // Never listed: no snapshot (yet), or one that does not decode.
+                None => BoardRow {
+                    id: id.clone(),
+                    built_from_gen: *generation,
+                    status: None,
+                    category: None,
+                    technicians: vec![],
+                    search: String::new(),
+                    address_key: String::new(),
+                    received_at_ms: 0,
+                    due_ms: BOARD_NO_DEADLINE,
+                    late_due_ms: BOARD_NO_DEADLINE,
+                    switch_ms: None,
+                    repeat: false,
+                    another_visit: false,
+                    opened_on_site: false,
+                },
+            };
+            addresses.push(row.address_key.clone());
+            rows.push(row);
+        }
+        // An order's address never changes after it is filed, so the
+        // addresses it is at now are all whose repeats it can change.
+        addresses.sort_unstable();
+        addresses.dedup();
+        state.storage.board_put(rows).await?;
+        let repeats = repeats_at(state, &addresses, book).await?;
+        state
+            .storage
+            .board_set_repeat(repeats.into_iter().map(|(id, r)| (id, !r.is_empty())).collect())
+            .await?;
+    }
+}
+
+/// The views of these orders, in this order, with their repeat links.
+async fn views_of(
+    state: &AppState,
+    ids: &[String],
+    now: DateTime<Utc>,
+    book: &RuleBook,
+) -> ApiResult<Vec<OrderView>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(BOARD_CHUNK) {
+        let snapshots: HashMap<String, Snapshot> = state
+            .storage
+            .snapshots_of(SnapshotKind::WorkOrder, chunk)
+            .await?
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
+        let mut facts = facts_of_orders(state, chunk).await?;
+        let mut views = Vec::with_capacity(chunk.len());
+        let mut addresses = Vec::new();
+        for id in chunk {
+            let Some(snapshot) = snapshots.get(id) else { continue };
+            let body = work_order_body(snapshot)?;
+            let facts = facts.remove(id).unwrap_or_default();
+            let versions = versions_of(&facts);
+            addresses.push(body.order.customer.address.key());
+            views.push(view_from(snapshot, &body, &facts, &versions, now, book));
+        }
+        addresses.sort_unstable();
+        addresses.dedup();
+        let mut repeats = repeats_at(state, &addresses, book).await?;
+        for view in &mut views {
+            view.repeat_of = repeats.remove(&view.id).unwrap_or_default();
+        }
+        out.extend(views);
+    }
+    Ok(out)
+}
+
+/// A page of the board: the orders that pass `filter` in the board's order
+/// (nearest deadline still to meet first, so overdue on top; none last;
+/// ties by id), and the cursor of the next page when there is one.
+pub async fn work_orders(
+    state: &AppState,
+    filter: &OrderFilter,
+) -> ApiResult<(Vec<OrderView>, Option<String>)> {
+    refresh_board(state).await?;
+    let now_ms = state.now_ms();
+    let mut page = state.storage.board_page(&filter.board_query(now_ms)).await?;
+    let next = match filter.limit {
+        Some(limit) if page.len() > limit => {
+            page.truncate(limit);
+            page.last().map(|(id, key)| encode_cursor(*key, id))
+        }
+        _ => None,
+    };
+    let ids: Vec<String> = page.into_iter().map(|(id, _)| id).collect();
+    let book = crate::rules::rule_book(state).await?;
+    Ok((views_of(state, &ids, ms_to_utc(now_ms), &book).await?, next))
+}
+
+/// The board as it was computed before the index: every order judged in
+/// memory, then filtered and sorted. The reference the indexed board is
+/// tested against (tests/board.rs); never used to answer a request.
+pub async fn work_orders_in_memory(state: &AppState, filter: &OrderFilter) -> ApiResult<Vec<OrderView>> {
+    let now_ms = state.now_ms();
+    let now = ms_to_utc(now_ms);
+    let book = crate::rules::rule_book(state).await?;
+    let names = technician_names(state).await?;
+    let all = all_orders(state).await?;
+    let mut views = Vec::new();
+    for (snapshot, body) in &all {
+        views.push((order_view(state, snapshot, body, now, &book).await?, search_text(body, &names)));
+    }
+    let mut only: Vec<OrderView> = views.iter().map(|(v, _)| v.clone()).collect();
+    flag_repeats(&mut only, &all, &book);
+    let mut out: Vec<(i64, OrderView)> = only
+        .into_iter()
+        .zip(views.iter().map(|(_, s)| s))
+        .map(|(v, s)| (board_key(&v), v, s))
+        .filter(|(k, v, s)| filter.keeps_view(v, s, *k, now_ms))
+        .filter(|(k, v, _)| filter.after.as_ref().is_none_or(|(ak, aid)| (*k, &v.id) > (*ak, aid)))
+        .map(|(k, v, _)| (k, v))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    if let Some(limit) = filter.limit {
+        out.truncate(limit);
+    }
+    Ok(out.into_iter().map(|(_, v)| v).collect())
 }
 
 /// A technician's place on a record, and whether their signature is there.

@@ -520,6 +520,27 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Records matching the office's search, newest first (`record_search`).
     async fn search_entries(&self, search: record_search::RecordSearch) -> StorageResult<Vec<StoredEntry>>;
+
+    // The work-order board (migrations 0008_work_order_board, office::views).
+    /// Board rows out of date (`gen > built_gen`): `(id, gen)`, at most `limit`.
+    async fn board_stale(&self, limit: usize) -> StorageResult<Vec<(String, i64)>>;
+    /// Stores recomputed rows; each row's `built_gen` becomes the `gen` it was built from.
+    async fn board_put(&self, rows: Vec<BoardRow>) -> StorageResult<()>;
+    /// Ids of the orders at these address keys.
+    async fn board_ids_at(&self, address_keys: &[String]) -> StorageResult<Vec<String>>;
+    /// Sets the repeat flag of built rows.
+    async fn board_set_repeat(&self, flags: Vec<(String, bool)>) -> StorageResult<()>;
+    /// One page of the board: `(id, sort key)` in the board's order.
+    async fn board_page(&self, query: &BoardQuery) -> StorageResult<Vec<(String, i64)>>;
+    /// Snapshots of one kind with these ids (any order; missing ids skipped).
+    async fn snapshots_of(&self, kind: SnapshotKind, ids: &[String]) -> StorageResult<Vec<Snapshot>>;
+    /// The entries of these work orders, in server order.
+    async fn entries_for_work_orders(&self, ids: &[String]) -> StorageResult<Vec<StoredEntry>>;
+    /// `server_seq → (device_id, received_at_ms)` of these server sequence numbers.
+    async fn received_at_of_server_seqs(
+        &self,
+        server_seqs: &[u64],
+    ) -> StorageResult<std::collections::HashMap<u64, (String, i64)>>;
 }
 
 /// Who revoked a tablet (`subject_kind` "device") or a technician's key
@@ -532,4 +553,131 @@ pub struct RevocationNote {
     pub recorded_at_ms: i64,
     pub recorded_by: String,
     pub reason: Option<String>,
+}
+
+/// No deadline left to meet: sorts last.
+pub const BOARD_NO_DEADLINE: i64 = i64::MAX;
+
+/// One work order as the board indexes it (see migrations 0008_work_order_board).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardRow {
+    pub id: String,
+    /// The `gen` read by `board_stale` before computing the row.
+    pub built_from_gen: i64,
+    /// `None`: no snapshot, or a body that does not decode (never listed).
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub technicians: Vec<String>,
+    /// Lower-cased text `q` searches.
+    pub search: String,
+    pub address_key: String,
+    pub received_at_ms: i64,
+    pub due_ms: i64,
+    pub late_due_ms: i64,
+    pub switch_ms: Option<i64>,
+    pub repeat: bool,
+    pub another_visit: bool,
+    pub opened_on_site: bool,
+}
+
+impl BoardRow {
+    /// `' T1 T2 '`: the technician filter looks for `' T1 '`.
+    pub fn technicians_column(&self) -> String {
+        let mut out = String::from(" ");
+        for t in &self.technicians {
+            out.push_str(t);
+            out.push(' ');
+        }
+        out
+    }
+}
+
+/// A board query; every filter optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BoardQuery {
+    /// The server's now: which deadlines have passed and which late notices are due.
+    pub now_ms: i64,
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub technician: Option<String>,
+    /// Lower-cased; matched as a substring of the row's `search`.
+    pub q: Option<String>,
+    pub repeat: bool,
+    pub another_visit: bool,
+    pub opened_on_site: bool,
+    pub overdue: bool,
+    /// Rows strictly after this `(sort key, id)`.
+    pub after: Option<(i64, String)>,
+    pub limit: Option<usize>,
+}
+
+/// A value bound to a board query's placeholder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoardParam {
+    Int(i64),
+    Text(String),
+}
+
+impl BoardQuery {
+    /// The page's SQL for a backend: `ph(n)` spells placeholder n (1-based),
+    /// `contains(column, placeholder)` a substring test. The sort key is the
+    /// nearest deadline still to meet at `now_ms`, then the id.
+    pub fn sql(
+        &self,
+        ph: impl Fn(usize) -> String,
+        contains: impl Fn(&str, &str) -> String,
+    ) -> (String, Vec<BoardParam>) {
+        let mut params = vec![BoardParam::Int(self.now_ms)];
+        let key = format!(
+            "CASE WHEN switch_ms IS NOT NULL AND switch_ms < {} THEN late_due_ms ELSE due_ms END",
+            ph(1)
+        );
+        let mut inner = vec!["status IS NOT NULL".to_owned()];
+        let bind = |params: &mut Vec<BoardParam>, value: BoardParam| {
+            params.push(value);
+            ph(params.len())
+        };
+        if let Some(s) = &self.status {
+            inner.push(format!("status = {}", bind(&mut params, BoardParam::Text(s.clone()))));
+        }
+        if let Some(c) = &self.category {
+            inner.push(format!("category = {}", bind(&mut params, BoardParam::Text(c.clone()))));
+        }
+        if let Some(t) = &self.technician {
+            let p = bind(&mut params, BoardParam::Text(format!(" {t} ")));
+            inner.push(contains("technicians", &p));
+        }
+        if let Some(q) = &self.q {
+            let p = bind(&mut params, BoardParam::Text(q.clone()));
+            inner.push(contains("search", &p));
+        }
+        for (on, column) in [
+            (self.repeat, "is_repeat"),
+            (self.another_visit, "another_visit"),
+            (self.opened_on_site, "opened_on_site"),
+        ] {
+            if on {
+                inner.push(format!("{column} = 1"));
+            }
+        }
+        let mut outer = vec!["TRUE".to_owned()];
+        if self.overdue {
+            outer.push(format!("k < {}", ph(1)));
+        }
+        if let Some((k, id)) = &self.after {
+            let pk = bind(&mut params, BoardParam::Int(*k));
+            let pid = bind(&mut params, BoardParam::Text(id.clone()));
+            outer.push(format!("(k > {pk} OR (k = {pk} AND id > {pid}))"));
+        }
+        let mut sql = format!(
+            "SELECT id, k FROM (SELECT id, {key} AS k FROM work_order_board WHERE {}) b WHERE {} ORDER BY k, id",
+            inner.join(" AND "),
+            outer.join(" AND ")
+        );
+        if let Some(limit) = self.limit {
+            let p = bind(&mut params, BoardParam::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
+            sql.push_str(&format!(" LIMIT {p}"));
+        }
+        (sql, params)
+    }
 }

@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0005_operator_accounts.sql"),
     include_str!("../../../../migrations/server/postgres/0006_revocation.sql"),
     include_str!("../../../../migrations/server/postgres/0007_record_search.sql"),
+    include_str!("../../../../migrations/server/postgres/0008_work_order_board.sql"),
 ];
 
 /// Key of the advisory lock that serialises migrations across processes
@@ -1324,5 +1325,132 @@ impl Storage for PostgresStorage {
         let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
             owned.iter().map(|b| b.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
         self.query_entries(&sql, &refs).await
+    }
+
+    async fn board_stale(&self, max: usize) -> StorageResult<Vec<(String, i64)>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT id, gen FROM work_order_board WHERE gen > built_gen LIMIT $1")
+            .await
+            .map_err(from_pg)?;
+        rows(client.query(&stmt, &[&limit(max)]).await.map_err(from_pg)?, |r| Ok((get(r, 0)?, get(r, 1)?)))
+    }
+
+    async fn board_put(&self, board: Vec<BoardRow>) -> StorageResult<()> {
+        let mut client = self.client().await?;
+        let tx = begin(&mut client).await?;
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE work_order_board SET built_gen = $2, status = $3, category = $4, technicians = $5,
+                     search = $6, address_key = $7, received_at_ms = $8, due_ms = $9, late_due_ms = $10,
+                     switch_ms = $11, is_repeat = $12, another_visit = $13, opened_on_site = $14
+                 WHERE id = $1",
+            )
+            .await
+            .map_err(from_pg)?;
+        for r in &board {
+            tx.execute(
+                &stmt,
+                &[
+                    &r.id,
+                    &r.built_from_gen,
+                    &r.status,
+                    &r.category,
+                    &r.technicians_column(),
+                    &r.search,
+                    &r.address_key,
+                    &r.received_at_ms,
+                    &r.due_ms,
+                    &r.late_due_ms,
+                    &r.switch_ms,
+                    &i64::from(r.repeat),
+                    &i64::from(r.another_visit),
+                    &i64::from(r.opened_on_site),
+                ],
+            )
+            .await
+            .map_err(from_pg)?;
+        }
+        tx.commit().await.map_err(from_pg)
+    }
+
+    async fn board_ids_at(&self, address_keys: &[String]) -> StorageResult<Vec<String>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT id FROM work_order_board WHERE address_key = ANY($1) AND address_key <> ''",
+            )
+            .await
+            .map_err(from_pg)?;
+        rows(client.query(&stmt, &[&address_keys]).await.map_err(from_pg)?, |r| get(r, 0))
+    }
+
+    async fn board_set_repeat(&self, flags: Vec<(String, bool)>) -> StorageResult<()> {
+        let (ids, values): (Vec<String>, Vec<i64>) =
+            flags.into_iter().map(|(id, f)| (id, i64::from(f))).unzip();
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE work_order_board b SET is_repeat = u.v
+                 FROM unnest($1::text[], $2::bigint[]) AS u(id, v) WHERE b.id = u.id",
+                &[&ids, &values],
+            )
+            .await
+            .map_err(from_pg)?;
+        Ok(())
+    }
+
+    async fn board_page(&self, query: &BoardQuery) -> StorageResult<Vec<(String, i64)>> {
+        let (sql, binds) = query.sql(|n| format!("${n}"), |column, p| format!("strpos({column}, {p}) > 0"));
+        let values: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = binds
+            .into_iter()
+            .map(|b| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
+                match b {
+                    BoardParam::Int(v) => Box::new(v),
+                    BoardParam::Text(t) => Box::new(t),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            values.iter().map(|v| v.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+        let client = self.client().await?;
+        rows(client.query(&sql, &refs).await.map_err(from_pg)?, |r| Ok((get(r, 0)?, get(r, 1)?)))
+    }
+
+    async fn snapshots_of(&self, kind: SnapshotKind, ids: &[String]) -> StorageResult<Vec<Snapshot>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT kind, id, rev, body, scope, updated_at_ms FROM snapshot WHERE kind = $1 AND id = ANY($2)",
+            )
+            .await
+            .map_err(from_pg)?;
+        rows(client.query(&stmt, &[&kind.as_str(), &ids]).await.map_err(from_pg)?, |r| snapshot_row(r, 0))
+    }
+
+    async fn entries_for_work_orders(&self, ids: &[String]) -> StorageResult<Vec<StoredEntry>> {
+        self.query_entries(
+            &format!("SELECT {ENTRY_COLUMNS} FROM entry WHERE work_order_id = ANY($1) ORDER BY server_seq"),
+            &[&ids],
+        )
+        .await
+    }
+
+    async fn received_at_of_server_seqs(
+        &self,
+        server_seqs: &[u64],
+    ) -> StorageResult<std::collections::HashMap<u64, (String, i64)>> {
+        let seqs: Vec<i64> = server_seqs.iter().map(|s| i(*s)).collect();
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT server_seq, device_id, received_at_ms FROM entry WHERE server_seq = ANY($1)",
+            )
+            .await
+            .map_err(from_pg)?;
+        let found = rows(client.query(&stmt, &[&seqs]).await.map_err(from_pg)?, |r| {
+            Ok((u(get(r, 0)?), (get::<String>(r, 1)?, get::<i64>(r, 2)?)))
+        })?;
+        Ok(found.into_iter().collect())
     }
 }

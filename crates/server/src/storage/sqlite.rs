@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0005_operator_accounts.sql"),
     include_str!("../../../../migrations/server/sqlite/0006_revocation.sql"),
     include_str!("../../../../migrations/server/sqlite/0007_record_search.sql"),
+    include_str!("../../../../migrations/server/sqlite/0008_work_order_board.sql"),
 ];
 
 #[derive(Debug, Clone)]
@@ -1132,6 +1133,168 @@ impl Storage for SqliteStorage {
                 .collect();
             let rows = stmt.query_map(rusqlite::params_from_iter(values), entry_row).map_err(backend)?;
             rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn board_stale(&self, limit: usize) -> StorageResult<Vec<(String, i64)>> {
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT id, gen FROM work_order_board WHERE gen > built_gen LIMIT ?1")
+                .map_err(backend)?;
+            let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn board_put(&self, rows: Vec<BoardRow>) -> StorageResult<()> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            for r in &rows {
+                tx.prepare_cached(
+                    "UPDATE work_order_board SET built_gen = ?2, status = ?3, category = ?4, technicians = ?5,
+                         search = ?6, address_key = ?7, received_at_ms = ?8, due_ms = ?9, late_due_ms = ?10,
+                         switch_ms = ?11, is_repeat = ?12, another_visit = ?13, opened_on_site = ?14
+                     WHERE id = ?1",
+                )
+                .map_err(backend)?
+                .execute(params![
+                    r.id,
+                    r.built_from_gen,
+                    r.status,
+                    r.category,
+                    r.technicians_column(),
+                    r.search,
+                    r.address_key,
+                    r.received_at_ms,
+                    r.due_ms,
+                    r.late_due_ms,
+                    r.switch_ms,
+                    i64::from(r.repeat),
+                    i64::from(r.another_visit),
+                    i64::from(r.opened_on_site),
+                ])
+                .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn board_ids_at(&self, address_keys: &[String]) -> StorageResult<Vec<String>> {
+        let keys = address_keys.to_vec();
+        self.run(move |c| {
+            let mut out = Vec::new();
+            let mut stmt = c
+                .prepare_cached("SELECT id FROM work_order_board WHERE address_key = ?1")
+                .map_err(backend)?;
+            for key in keys.iter().filter(|k| !k.is_empty()) {
+                let rows = stmt.query_map([key], |r| r.get::<_, String>(0)).map_err(backend)?;
+                for id in rows {
+                    out.push(id.map_err(backend)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn board_set_repeat(&self, flags: Vec<(String, bool)>) -> StorageResult<()> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            for (id, repeat) in &flags {
+                tx.prepare_cached("UPDATE work_order_board SET is_repeat = ?2 WHERE id = ?1")
+                    .map_err(backend)?
+                    .execute(params![id, i64::from(*repeat)])
+                    .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn board_page(&self, query: &BoardQuery) -> StorageResult<Vec<(String, i64)>> {
+        let (sql, binds) = query.sql(|n| format!("?{n}"), |column, p| format!("instr({column}, {p}) > 0"));
+        self.run(move |c| {
+            let values: Vec<rusqlite::types::Value> = binds
+                .into_iter()
+                .map(|b| match b {
+                    BoardParam::Int(v) => rusqlite::types::Value::Integer(v),
+                    BoardParam::Text(t) => rusqlite::types::Value::Text(t),
+                })
+                .collect();
+            let mut stmt = c.prepare(&sql).map_err(backend)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(values), |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn snapshots_of(&self, kind: SnapshotKind, ids: &[String]) -> StorageResult<Vec<Snapshot>> {
+        let ids = ids.to_vec();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT kind, id, rev, body, scope, updated_at_ms FROM snapshot WHERE kind = ?1 AND id = ?2",
+                )
+                .map_err(backend)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                if let Some(s) =
+                    stmt.query_row(params![kind.as_str(), id], |r| snapshot_row(r, 0)).optional().map_err(backend)?
+                {
+                    out.push(s);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn entries_for_work_orders(&self, ids: &[String]) -> StorageResult<Vec<StoredEntry>> {
+        let ids = ids.to_vec();
+        self.run(move |c| {
+            // One statement per order on the connection held once: SQLite
+            // answers each from the index without a round trip.
+            let mut stmt = c
+                .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM entry WHERE work_order_id = ?1"))
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            for id in &ids {
+                let rows = stmt.query_map([id], entry_row).map_err(backend)?;
+                for e in rows {
+                    out.push(e.map_err(backend)?);
+                }
+            }
+            out.sort_by_key(|e: &StoredEntry| e.receipt.server_seq);
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn received_at_of_server_seqs(
+        &self,
+        server_seqs: &[u64],
+    ) -> StorageResult<std::collections::HashMap<u64, (String, i64)>> {
+        let seqs = server_seqs.to_vec();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT device_id, received_at_ms FROM entry WHERE server_seq = ?1")
+                .map_err(backend)?;
+            let mut out = std::collections::HashMap::new();
+            for seq in seqs {
+                if let Some(found) = stmt
+                    .query_row([i(seq)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                    .optional()
+                    .map_err(backend)?
+                {
+                    out.insert(seq, found);
+                }
+            }
+            Ok(out)
         })
         .await
     }
