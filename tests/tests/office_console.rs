@@ -375,8 +375,9 @@ async fn from_a_leak_call_to_the_customers_qr_check_the_office_sees_the_whole_st
     tester.start_temperature_test(TEST, T0023.0, T0023.1, "TM-2291").expect("the test starts");
     use hearth_domain::RoomKind;
     use hearth_tests::visit::reading;
-    tester.add_reading(TEST, reading(RoomKind::LivingRoom, "客厅", "16.8")).expect("a reading");
-    tester.add_reading(TEST, reading(RoomKind::Bedroom, "主卧", "17.4")).expect("a reading");
+    // Below the night minimum (16 °C) too: non-compliant whatever the hour.
+    tester.add_reading(TEST, reading(RoomKind::LivingRoom, "客厅", "15.2")).expect("a reading");
+    tester.add_reading(TEST, reading(RoomKind::Bedroom, "主卧", "15.6")).expect("a reading");
     tester.sign_report(TEST, T0017.1, T0023.1, None).expect("co-signed");
     let signed = hearth_tablet::SignoffInput::Signed {
         signature_png_base64: hearth_tests::visit::b64(&hearth_tests::visit::signature_png()),
@@ -407,6 +408,25 @@ async fn from_a_leak_call_to_the_customers_qr_check_the_office_sees_the_whole_st
     };
     let counted = |h: &serde_json::Value| h.to_string().contains(TEST);
     assert!(!counted(&households(http.clone(), server.base.clone(), operator.trim().to_owned()).await));
+    // The manager's report: the non-compliant tests counted at 阳光花园 (a
+    // community is its own station until the rule set maps it to one).
+    let non_compliant = |http: reqwest::Client, base: String, token: String| async move {
+        let report: serde_json::Value = http
+            .get(format!("{base}/v1/office/reports?group=community"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("the report")
+            .json()
+            .await
+            .expect("as JSON");
+        report["rows"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["key"] == "阳光花园"))
+            .map_or(0, |r| r["tests_non_compliant"].as_u64().unwrap_or(0))
+    };
+    let before = non_compliant(http.clone(), server.base.clone(), operator.trim().to_owned()).await;
 
     // 6. The reviewer accepts the flagged report and sign-off, with a note.
     sign_in(&s, "reviewer").await;
@@ -424,6 +444,8 @@ async fn from_a_leak_call_to_the_customers_qr_check_the_office_sees_the_whole_st
         counted(&households(http.clone(), server.base.clone(), operator.trim().to_owned()).await),
         "accepted, the test counts"
     );
+    let after = non_compliant(http.clone(), server.base.clone(), operator.trim().to_owned()).await;
+    assert_eq!(after, before + 1, "the report counts the accepted test");
 
     // 7. The customer scans the copy's QR code: the server's page says the
     // copy is the record on file; one changed byte in the hash, and it is not.
@@ -450,7 +472,9 @@ async fn from_a_leak_call_to_the_customers_qr_check_the_office_sees_the_whole_st
     s.goto(&format!("{}/office/", server.base)).await.expect("the console opens");
     sign_in(&s, "manager").await;
     click(&s, "nav-reports").await;
-    wait_text(&s, "阳光花园").await;
+    let row = s.wait_for(&testid("reports-row-阳光花园"), STEP).await.expect("阳光花园 in the report");
+    let text = s.text(&row).await.unwrap_or_default();
+    assert!(text.contains(&format!("不达标 {after}")), "the report's row counts it: {text}");
     s.screenshot(&screens().join("story-reports-zh.png")).await.expect("screenshot");
     let violations = accessibility_violations(&s).await;
     assert!(violations.is_empty(), "axe-core on the reports: {}", json!(violations));

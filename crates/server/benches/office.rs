@@ -36,10 +36,6 @@ use serde_json::{Map, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hearth-server");
 
-/// Flip to `true` once `GET /v1/office/records?q=` (the record search, built
-/// on another branch) is merged: its line is then measured and must answer 200.
-const RECORD_SEARCH_READY: bool = true;
-
 const REQUESTS: usize = 200;
 const GOAL_P95: Duration = Duration::from_millis(100);
 const DEVICES: usize = 500;
@@ -704,12 +700,23 @@ async fn run_backend(
             }
             Some(db) => seed_postgres(&db.url(), orders, records, now).await?,
         }
-        println!("{}: seeded {orders} orders and {records} records in {:.1} s", backend.name(), seeding.elapsed().as_secs_f64());
+        println!(
+            "{}: seeded {orders} orders and {records} records in {:.1} s",
+            backend.name(),
+            seeding.elapsed().as_secs_f64()
+        );
 
         let server = Server::spawn(bin, &database, &dir.path().join("blobs"))?;
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(1800)).build().map_err(|e| e.to_string())?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(1800))
+            .build()
+            .map_err(|e| e.to_string())?;
         let (took, _, _) = get(&http, &server.base, "/v1/office/work-orders?status=open&limit=50").await?;
-        println!("{}: the board's index built by the first request in {:.1} s", backend.name(), took.as_secs_f64());
+        println!(
+            "{}: the board's index built by the first request in {:.1} s",
+            backend.name(),
+            took.as_secs_f64()
+        );
 
         // A cursor deep in the open set: walk to the page at two thirds of it.
         let open_pages = orders.div_ceil(OPEN_EVERY) / 50;
@@ -729,19 +736,14 @@ async fn run_backend(
                 format!("/v1/office/work-orders?limit=50&q={}", percent(&community((i * 7) % COMMUNITIES)))
             })
             .await?,
-            measure(&http, &server.base, backend, "board, deep page by cursor (open, 50)", |_| deep.clone()).await?,
+            measure(&http, &server.base, backend, "board, deep page by cursor (open, 50)", |_| deep.clone())
+                .await?,
         ];
-        let record_search = |i: usize| format!("/v1/office/records?q={}&limit=50", order_id((i * 499) % orders));
-        if RECORD_SEARCH_READY {
-            lines.push(measure(&http, &server.base, backend, "record search q=<work order> (50)", record_search).await?);
-        } else {
-            let (_, status, _) = get(&http, &server.base, &record_search(0)).await?;
-            lines.push(format!(
-                "{:<11} {:<40} not measured: answers {status} (RECORD_SEARCH_READY = false in benches/office.rs)",
-                backend.name(),
-                "record search q=<work order> (50)"
-            ));
-        }
+        let record_search =
+            |i: usize| format!("/v1/office/records?q={}&limit=50", order_id((i * 499) % orders));
+        lines.push(
+            measure(&http, &server.base, backend, "record search q=<work order> (50)", record_search).await?,
+        );
         drop(server);
         Ok::<_, String>(lines)
     }
