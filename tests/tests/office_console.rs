@@ -126,10 +126,12 @@ async fn a_dispatcher_signs_in_and_works_the_board_in_a_real_browser() {
     fill(&s, &format!("cancel-reason-{filed_id}"), "用户来电取消，已自行修好").await;
     click(&s, &format!("cancel-{filed_id}")).await;
     wait_text(&s, &format!("已撤销 {filed_id}")).await;
-    assert!(
-        s.find_all(&testid(&format!("board-row-{filed_id}"))).await.unwrap_or_default().is_empty(),
-        "a cancelled order leaves the board"
-    );
+    // The board reloads after the notice: the row goes once it has.
+    s.wait_until("a cancelled order to leave the board", STEP, || async {
+        Ok(s.find_all(&testid(&format!("board-row-{filed_id}"))).await?.is_empty().then_some(()))
+    })
+    .await
+    .expect("a cancelled order leaves the board");
 
     // The countdown runs without a reload.
     let (id, _) = rows[0].clone();

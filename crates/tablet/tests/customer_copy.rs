@@ -68,7 +68,11 @@ fn visit(f: &Fixture) {
 }
 
 fn qr_names_the_signoff(f: &Fixture, copy: &CustomerCopyView, qr: &str) {
-    assert_eq!(qr, format!("hearth:copy:v1:{}:{}", copy.signoff_record_id, copy.content_hash));
+    // A link to the verification page of the server the tablet is enrolled with.
+    assert_eq!(
+        qr,
+        format!("{SERVER_URL}/verify?record={}&hash={}", copy.signoff_record_id, copy.content_hash)
+    );
     let store = f.app.store().lock().unwrap();
     let record = store.chain_record(&copy.signoff_record_id).unwrap().expect("the sign-off is sealed");
     assert_eq!(record.content.schema, "hearth.customer_signoff/1");

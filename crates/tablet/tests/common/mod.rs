@@ -25,6 +25,8 @@ pub const TEST: &str = "WO-T-1";
 pub const GOOD_THERMOMETER: &str = "TM-2291";
 pub const COMPANY: &str = "阳泉市热力有限公司";
 pub const HOTLINE: &str = "0353-2021234";
+/// The server the test tablets are linked to (nothing listens there).
+pub const SERVER_URL: &str = "http://127.0.0.1:9";
 pub const EXPIRED_THERMOMETER: &str = "TM-1987";
 
 /// 2026-11-23 10:00 in Shanghai.
@@ -88,7 +90,7 @@ pub fn prepare_store(dir: &Path) {
     let mut store = hearth_store::Store::open(dir).unwrap();
     let server = SigningKey::from_bytes(&[7; 32]).verifying_key();
     let link = ServerLink {
-        server_url: "http://127.0.0.1:9".into(),
+        server_url: SERVER_URL.into(),
         device_token: "token".into(),
         server_kid: kid_of(&server),
         server_public_key: server.to_bytes(),
