@@ -121,7 +121,10 @@ async fn a_dispatcher_signs_in_and_works_the_board_in_a_real_browser() {
     wait_text(&s, &format!("已改派 {filed_id}")).await;
     let row = s.wait_for(&testid(&format!("board-row-{filed_id}")), STEP).await.expect("still on the board");
     let row_text = s.text(&row).await.unwrap_or_default();
-    assert!(row_text.contains("李秀英") && !row_text.contains("王建国"), "reassigned: {row_text}");
+    assert!(
+        row_text.contains("李秀英") && !row_text.contains("王建国"),
+        "reassigned, shown with the notice: {row_text}"
+    );
     click(&s, &format!("act-{filed_id}")).await;
     fill(&s, &format!("cancel-reason-{filed_id}"), "用户来电取消，已自行修好").await;
     click(&s, &format!("cancel-{filed_id}")).await;
