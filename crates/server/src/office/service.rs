@@ -184,9 +184,16 @@ async fn put_work_order(
 /// the orders on file, by the rule set in force when it was received.
 async fn earlier_repairs(state: &AppState, body: &WorkOrderBody) -> ApiResult<Vec<String>> {
     let book = crate::rules::rule_book(state).await?;
+    // Only orders at the same home can be repeats: the board's index finds
+    // them by address (brought up to date first), where reading every order
+    // made each new order cost as much as all the earlier ones together.
+    super::views::refresh_board(state).await?;
+    let ids = state.storage.board_ids_at(&[body.order.customer.address.key()]).await?;
     let mut others = Vec::new();
-    for snapshot in state.storage.snapshots(SnapshotKind::WorkOrder).await? {
-        others.push(work_order_body(&snapshot)?.repeat_candidate());
+    for chunk in ids.chunks(500) {
+        for snapshot in state.storage.snapshots_of(SnapshotKind::WorkOrder, chunk).await? {
+            others.push(work_order_body(&snapshot)?.repeat_candidate());
+        }
     }
     let me = body.repeat_candidate();
     let rules = book.at(me.received_at).1.follow_up();
