@@ -173,7 +173,7 @@ fn event(events: &Events, seq: u64, e: &OfficeEvent) -> Event {
         ("Last-Event-ID" = Option<String>, Header, description = "the last event id seen (EventSource sends it on reconnect): `ready` says whether anything was missed"),
     ),
     responses(
-        (status = 200, content_type = "text/event-stream", body = String, description = "events: `ready` {missed}, `records` {work_orders, count}, `work_order` {id, rev}, `resync` {}; comments `: keep-alive`"),
+        (status = 200, content_type = "text/event-stream", body = ServerSentEvent, description = "events: `ready` {missed}, `records` {work_orders, count}, `work_order` {id, rev}, `resync` {}; comments `: keep-alive`"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn events_h(
     State(state): State<AppState>,
@@ -213,8 +213,21 @@ async fn events_h(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
 }
 
+/// One event of the stream as a client reads it (the SSE fields), for
+/// the OpenAPI document: `data` is the event's JSON as text.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)] // documents the wire format; the stream is written by axum's `Event`
+pub struct ServerSentEvent {
+    /// `ready`, `records`, `work_order` or `resync`.
+    event: Option<String>,
+    id: Option<String>,
+    /// Milliseconds before EventSource reconnects (sent with `ready`).
+    retry: Option<u64>,
+    data: Option<String>,
+}
+
 #[derive(Debug, utoipa::OpenApi)]
-#[openapi(paths(events_h))]
+#[openapi(paths(events_h), components(schemas(ServerSentEvent)))]
 pub struct Doc;
 
 #[cfg(test)]
