@@ -14,9 +14,11 @@ HEARTH_APT_PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-
 # libvips-tools (vipsthumbnail) is the photo benchmark's yardstick, and its
 # corpus is built from Debian's wallpapers with exiftool setting orientations.
 # chromium and chromium-driver run the office console's browser test
-# (headless, W3C WebDriver).
+# (headless, W3C WebDriver); chromium-l10n holds its zh-CN locale, so date
+# inputs in the Chinese screens read 年/月/日 (without it Chromium is en-US
+# whatever the language asked for).
 HEARTH_TEST_PACKAGES=(poppler-utils zbar-tools libvips-tools libimage-exiftool-perl
-  mate-backgrounds ukui-wallpapers plasma-workspace-wallpapers chromium chromium-driver)
+  mate-backgrounds ukui-wallpapers plasma-workspace-wallpapers chromium chromium-driver chromium-l10n)
 
 hearth_sudo() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

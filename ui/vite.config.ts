@@ -7,6 +7,8 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 export default defineConfig({
   base: './',
   plugins: [svelte()],
+  // Component tests mount the screens in a DOM (jsdom): Svelte's browser build, not its server one.
+  ...(process.env.VITEST ? { resolve: { conditions: ['browser'] } } : {}),
   clearScreen: false,
   // src-tauri's devUrl is http://localhost:5173.
   server: { port: 5173, strictPort: true },

@@ -4,8 +4,8 @@
 
 use hearth_tablet::today::TodayItem;
 use hearth_tablet::{
-    App, AppError, AppState, CustomerCopyView, LateNoticeInput, LocalOrderInput, PhotoRef, ReadingInput,
-    RecordView, RescueSummary, SignoffInput, SignoffResult, StepEvidence, SyncStatus, TestView,
+    App, AppError, AppState, CustomerCopyView, ErrorCode, LateNoticeInput, LocalOrderInput, PhotoRef,
+    ReadingInput, RecordView, RescueSummary, SignoffInput, SignoffResult, StepEvidence, SyncStatus, TestView,
     ThermometerView, VisitOutcome, VisitView,
 };
 use tauri::ipc::{InvokeBody, Request};
@@ -31,7 +31,26 @@ where
     F: FnOnce(&App) -> Answer<T> + Send + 'static,
 {
     let app = shell.app.clone();
-    tauri::async_runtime::spawn_blocking(move || f(&app)).await.map_err(AppError::internal)?
+    logged(
+        tauri::async_runtime::spawn_blocking(move || f(&app))
+            .await
+            .map_err(AppError::internal)
+            .and_then(|r| r),
+    )
+}
+
+/// Every refusal is logged here, once, with its English cause; the screens
+/// show only the translation of its code.
+fn logged<T>(answer: Answer<T>) -> Answer<T> {
+    if let Err(e) = &answer {
+        match e.code {
+            ErrorCode::Internal | ErrorCode::Storage => {
+                tracing::error!(code = %e.code, field = ?e.field, "{}", e.message)
+            }
+            _ => tracing::info!(code = %e.code, field = ?e.field, "refused: {}", e.message),
+        }
+    }
+    answer
 }
 
 pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
@@ -95,7 +114,7 @@ pub async fn enrol_device(
     code: String,
     name: String,
 ) -> Answer<AppState> {
-    let state = shell.app.enrol_device(&server_url, &code, &name).await?;
+    let state = logged(shell.app.enrol_device(&server_url, &code, &name).await)?;
     start_sync_if_enrolled(&handle, &shell);
     Ok(state)
 }
@@ -108,7 +127,7 @@ pub async fn enrol_technician(
     pin: String,
     pin_again: String,
 ) -> Answer<AppState> {
-    shell.app.enrol_technician(&tech_id, &code, &pin, &pin_again).await
+    logged(shell.app.enrol_technician(&tech_id, &code, &pin, &pin_again).await)
 }
 
 #[tauri::command]
@@ -212,10 +231,10 @@ pub async fn open_customer_copy(
     work_order_id: String,
 ) -> Answer<CustomerCopyView> {
     let copy = blocking(&shell, move |app| app.customer_copy(&work_order_id)).await?;
-    handle
-        .opener()
-        .open_path(&copy.path, None::<&str>)
-        .map_err(|e| AppError::new("no_viewer", format!("no app on this tablet opens the copy: {e}")))?;
+    let opened = handle.opener().open_path(&copy.path, None::<&str>).map_err(|e| {
+        AppError::coded(ErrorCode::NoViewer, format!("no app on this tablet opens the copy: {e}"))
+    });
+    logged(opened)?;
     Ok(copy)
 }
 
@@ -226,7 +245,7 @@ pub async fn open_customer_copy(
 #[tauri::command]
 pub async fn put_photo(shell: State<'_, Shell>, request: Request<'_>) -> Answer<PhotoRef> {
     let InvokeBody::Raw(bytes) = request.body() else {
-        return Err(AppError::invalid_field("body", "send the photo's bytes as the request body"));
+        return logged(Err(AppError::invalid_field("body", "send the photo's bytes as the request body")));
     };
     let bytes = bytes.clone();
     blocking(&shell, move |app| app.put_photo(&bytes)).await
@@ -327,7 +346,7 @@ pub async fn sync_status(shell: State<'_, Shell>) -> Answer<SyncStatus> {
 
 #[tauri::command]
 pub async fn sync_now(shell: State<'_, Shell>) -> Answer<SyncStatus> {
-    shell.app.sync_now().await
+    logged(shell.app.sync_now().await)
 }
 
 #[tauri::command]
@@ -346,10 +365,9 @@ pub async fn export_rescue(shell: State<'_, Shell>) -> Answer<RescueSummary> {
 #[tauri::command]
 pub async fn reveal_rescue_export(handle: AppHandle, shell: State<'_, Shell>) -> Answer<()> {
     let path = blocking(&shell, App::latest_rescue_export).await?;
-    handle
-        .opener()
-        .reveal_item_in_dir(&path)
-        .map_err(|e| AppError::new("no_viewer", format!("no file manager shows {}: {e}", path.display())))
+    logged(handle.opener().reveal_item_in_dir(&path).map_err(|e| {
+        AppError::coded(ErrorCode::NoViewer, format!("no file manager shows {}: {e}", path.display()))
+    }))
 }
 
 #[tauri::command]

@@ -18,22 +18,34 @@ pub const STEP: Duration = Duration::from_secs(20);
 pub struct Driver {
     child: Child,
     pub base: String,
+    /// The language the browsers it launches run in (`zh-CN`, `en-US`).
+    pub lang: String,
 }
 
 impl Driver {
+    /// In Chinese, the console's first language.
     pub async fn start() -> Self {
+        Self::start_in("zh-CN").await
+    }
+
+    /// Chromium on Linux takes its locale (the format of a date input, its
+    /// own words) from `LANGUAGE`, not from `--lang`; chromedriver passes its
+    /// environment on, so the driver is started in the language. The locale
+    /// itself is Debian's chromium-l10n (scripts/deps.sh installs it).
+    pub async fn start_in(lang: &str) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env("LANGUAGE", lang.replace('-', "_"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver runs (Debian's chromium-driver; .ci/run installs it)");
         // Built first, so that a driver that never gets ready is still killed and reaped.
-        let driver = Self { child, base: format!("http://127.0.0.1:{port}") };
+        let driver = Self { child, base: format!("http://127.0.0.1:{port}"), lang: lang.to_owned() };
         for _ in 0..100 {
             if crate::webdriver::status(&driver.base).await.is_ok_and(|s| s["ready"] == true) {
                 return driver;
@@ -54,6 +66,13 @@ impl Drop for Driver {
 /// Where the console's screenshots go, beside the tablet's.
 pub fn screens() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/office-screens")
+}
+
+impl Driver {
+    /// A headless Chromium session in the driver's language.
+    pub async fn chromium(&self, width: u32, height: u32) -> Session {
+        Session::launch_chromium(&self.base, width, height, &self.lang).await.expect("a Chromium session")
+    }
 }
 
 /// Types `text` into the element with `data-testid=id`, cleared first.

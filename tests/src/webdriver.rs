@@ -78,7 +78,16 @@ impl Session {
 
     /// A new session in headless Chromium (`chromedriver` at `base`), a
     /// desk-sized window, Chinese first as the office's browsers are.
-    pub async fn launch_chromium(base: &str, width: u32, height: u32) -> Result<Self, WebDriverError> {
+    /// Headless Chromium in `lang` (a BCP 47 tag such as `zh-CN`): the
+    /// pages' `Accept-Language` and `navigator.languages`. Its own locale
+    /// (how a date input reads) follows the driver's `LANGUAGE`
+    /// (`console::Driver::start_in`); `--lang` alone is ignored on Linux.
+    pub async fn launch_chromium(
+        base: &str,
+        width: u32,
+        height: u32,
+        lang: &str,
+    ) -> Result<Self, WebDriverError> {
         Self::launch_with(
             base,
             json!({
@@ -86,7 +95,8 @@ impl Session {
                 "goog:chromeOptions": {
                     "binary": "/usr/bin/chromium",
                     "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                             format!("--window-size={width},{height}"), "--lang=zh-CN"],
+                             format!("--window-size={width},{height}"), format!("--lang={lang}")],
+                    "prefs": { "intl.accept_languages": lang },
                 }
             }),
         )

@@ -209,3 +209,94 @@ async fn a_tablet_with_a_fast_clock_agrees_with_the_office_once_its_records_are_
             .unwrap_or_else(|e| panic!("{e}: {office}"));
     assert_eq!(placed, office_at, "the tablet and the office place the acceptance alike");
 }
+
+/// Issue 16 item 5: the key was stored before the server accepted it, so a
+/// refused enrolment ("t0017" in lower case) left a technician on the tablet
+/// that was listed and offered at sign-in. Now nothing is stored until the
+/// server has bound the key, and the id is spelled as the office spells it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_technician_enrolment_leaves_no_one_behind_and_a_typed_id_is_spelled_as_the_office_does() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(dir.path()).unwrap();
+    let code = server.admin(&["device-code"]);
+    app.enrol_device(&server.base, &code, "app tablet").await.unwrap();
+    let keys_stored = || -> i64 {
+        let store = app.store().lock().unwrap();
+        store.connection().query_row("SELECT count(*) FROM technician_key", [], |r| r.get(0)).unwrap()
+    };
+
+    // A wrong code, and the code of someone else: refused, and nothing kept.
+    let bad = app.enrol_technician(PERFORMER, "WRONG-CODE", PERFORMER_PIN, PERFORMER_PIN).await.unwrap_err();
+    assert_eq!(bad.code, "bad_code");
+    let witness_code = server.admin(&["technician-code", "--id", WITNESS]);
+    let bad = app.enrol_technician(PERFORMER, &witness_code, PERFORMER_PIN, PERFORMER_PIN).await.unwrap_err();
+    assert_eq!(bad.code, "bad_code", "{bad:?}");
+    assert!(app.app_state().unwrap().technicians.is_empty(), "no ghost offered at sign-in");
+    assert_eq!(keys_stored(), 0, "no key of a refused enrolment on the tablet");
+    assert_eq!(app.sign_in(PERFORMER, PERFORMER_PIN).unwrap_err().code, "unknown_technician");
+
+    // Typed in lower case with spaces, before the feed brought the office's list.
+    let code = server.admin(&["technician-code", "--id", PERFORMER]);
+    let state = app.enrol_technician(" t0017 ", &code, PERFORMER_PIN, PERFORMER_PIN).await.unwrap();
+    let ids: Vec<_> = state.technicians.iter().map(|t| t.tech_id.as_str()).collect();
+    assert_eq!(ids, [PERFORMER]);
+    app.sign_in(PERFORMER, PERFORMER_PIN).unwrap();
+}
+
+/// Revocation reaches the tablet (issue 16): the office revokes a
+/// technician's key, then the tablet; the feed says so. The technician can
+/// no longer sign in; the tablet seals nothing more and says why, while what
+/// it sealed before the revocation still reaches the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_made_in_the_office_reach_the_tablet_through_the_feed() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(dir.path()).unwrap();
+    let code = server.admin(&["device-code"]);
+    let device_id = app.enrol_device(&server.base, &code, "app tablet").await.unwrap().device_id.unwrap();
+    for (tech, pin) in [(PERFORMER, PERFORMER_PIN), (WITNESS, WITNESS_PIN)] {
+        let code = server.admin(&["technician-code", "--id", tech]);
+        app.enrol_technician(tech, &code, pin, pin).await.unwrap();
+    }
+    let engine = app.start_sync(SyncConfig::default()).unwrap();
+    engine.sync_until_drained(Duration::from_secs(60)).await.unwrap_or_else(|s| panic!("{s:?}"));
+
+    // The office revokes the witness's key on this tablet.
+    let witness_kid = {
+        let store = app.store().lock().unwrap();
+        let techs = hearth_store::vault::enrolled_technicians(store.connection()).unwrap();
+        techs.iter().find(|t| t.tech_id == WITNESS).unwrap().kid.clone()
+    };
+    server.admin(&["revoke-technician", "--kid", &witness_kid]);
+    engine.sync_until_drained(Duration::from_secs(60)).await.unwrap_or_else(|s| panic!("{s:?}"));
+    let e = app.sign_in(WITNESS, WITNESS_PIN).unwrap_err();
+    assert_eq!(e.code, "technician_revoked", "{e:?}");
+    assert_eq!(e.tech_name.as_deref(), Some("李秀英"));
+    let ids: Vec<_> = app.app_state().unwrap().technicians.into_iter().map(|t| t.tech_id).collect();
+    assert_eq!(ids, [PERFORMER]);
+
+    // A step sealed while the tablet was trusted, not yet sent; then the office revokes the tablet.
+    app.sign_in(PERFORMER, PERFORMER_PIN).unwrap();
+    let photo = app.put_photo(CAMERA_JPEG).unwrap();
+    let mut visit = steps(Sha256Hex::parse(&photo.sha256).unwrap()).into_iter();
+    app.complete_step(REPAIR, visit.next().unwrap()).unwrap();
+    app.complete_step(REPAIR, visit.next().unwrap()).unwrap();
+    server.admin(&["revoke-device", "--device-id", &device_id]);
+    let status = engine.sync_until_drained(Duration::from_secs(60)).await.expect_err("photos may not go");
+    assert_eq!(status.pending_records, 0, "records sealed before the revocation still reach the server");
+    let stopped: Vec<_> = status
+        .lanes
+        .iter()
+        .filter_map(|l| match &l.state {
+            hearth_sync::LaneState::Stopped { code, .. } => Some((l.lane, code.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stopped, [("blobs", "device_revoked")], "only the photo upload is refused");
+    assert!(app.app_state().unwrap().revoked_at_ms.is_some(), "the feed said so");
+    assert_eq!(app.complete_step(REPAIR, visit.next().unwrap()).unwrap_err().code, "device_revoked");
+    // What it could not send waits for a rescue export.
+    let rescue = app.export_rescue().unwrap();
+    assert_eq!((rescue.entries, rescue.blobs), (0, 1), "the photo is exported");
+}

@@ -3,7 +3,11 @@
 //! A dispatcher signs in (a wrong password first), sees the open orders by
 //! nearest deadline with overdue ones on top, the page passes axe-core with
 //! no serious or critical violation, switches to English, opens the
-//! follow-up queue and signs out. Screenshots go to target/office-screens.
+//! follow-up queue and signs out. Every screen of the console (each admin
+//! tab, records and a record, complaints, follow-ups, households, reports,
+//! reviews, the board, sign-in) passes axe-core in Chinese in a zh-CN
+//! browser and in English in an en-US one. Screenshots go to
+//! target/office-screens.
 
 use std::time::Duration;
 
@@ -25,7 +29,7 @@ fn login_of(username: &str) -> (&'static str, &'static str) {
 async fn a_dispatcher_signs_in_and_works_the_board_in_a_real_browser() {
     let server = Server::start();
     let driver = Driver::start().await;
-    let s = Session::launch_chromium(&driver.base, 1280, 800).await.expect("a Chromium session");
+    let s = driver.chromium(1280, 800).await;
 
     // The page and its headers: the strict CSP, no inline script.
     let page = reqwest::get(format!("{}/office/", server.base)).await.expect("the console is served");
@@ -182,6 +186,91 @@ async fn a_dispatcher_signs_in_and_works_the_board_in_a_real_browser() {
     s.delete().await.expect("session ends");
 }
 
+/// Opens a screen (`nav` clicked when given), waits for `ready` and a moment
+/// for its lists to arrive, saves `<name>.png` and runs axe-core: its
+/// serious and critical violations, named by the screen, go to `failures`.
+async fn audit_screen(s: &Session, nav: Option<&str>, ready: &str, name: &str, failures: &mut Vec<String>) {
+    if let Some(nav) = nav {
+        click(s, nav).await;
+    }
+    if let Err(e) = s.wait_for(ready, STEP).await {
+        let _ = s.screenshot(&screens().join(format!("{name}-failure.png"))).await;
+        panic!("{name}: {ready} never appeared: {e}");
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    s.screenshot(&screens().join(format!("{name}.png"))).await.expect("screenshot");
+    let violations = accessibility_violations(s).await;
+    if !violations.is_empty() {
+        failures.push(format!("{name}: {}", json!(violations)));
+    }
+}
+
+/// Every screen of the console, as an admin (who sees them all) and on the
+/// sign-in form, in Chinese in a zh-CN browser and in English in an en-US
+/// one: axe-core finds no serious or critical violation on any of them.
+/// (The record view, the review queue with items and the households with a
+/// counted test are checked in the story below, where there are records.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_screen_of_the_console_passes_axe_core_in_chinese_and_in_english() {
+    let server = Server::start();
+    let mut failures = Vec::new();
+    for (lang, suffix, sign_in_title) in
+        [("zh-CN", "zh", "登录调度台"), ("en-US", "en", "Sign in to the office")]
+    {
+        let driver = Driver::start_in(lang).await;
+        let s = driver.chromium(1400, 900).await;
+        s.goto(&format!("{}/office/", server.base)).await.expect("the console opens");
+        wait_text(&s, "登录调度台").await;
+        if suffix == "en" {
+            click(&s, "toggle-locale").await;
+        }
+        wait_text(&s, sign_in_title).await;
+        let html_lang = s.execute("return document.documentElement.lang", vec![]).await.expect("lang read");
+        assert_eq!(
+            html_lang,
+            json!(if suffix == "en" { "en" } else { "zh-CN" }),
+            "the page names its language"
+        );
+        audit_screen(&s, None, &testid("login-submit"), &format!("a11y-login-{suffix}"), &mut failures).await;
+
+        sign_in(&s, "admin").await;
+        let screens_of_admin = [
+            ("nav-board", "[data-testid^=\"board-row-\"]", "board"),
+            ("nav-follow-ups", "[data-testid^=\"follow-up-WO-\"]", "follow-ups"),
+            ("nav-complaints", "[data-testid=\"complaints\"]", "complaints"),
+            ("nav-reviews", "[data-testid=\"review-queue\"]", "reviews"),
+            ("nav-records", "[data-testid=\"records-search\"]", "records"),
+            ("nav-reports", "[data-testid=\"reports-tab-households\"]", "reports"),
+            ("reports-tab-households", "[data-testid=\"households\"]", "households"),
+            ("nav-admin", "[data-testid=\"admin-tab-technicians\"]", "admin-technicians"),
+        ];
+        for (nav, ready, name) in screens_of_admin {
+            audit_screen(&s, Some(nav), ready, &format!("a11y-{name}-{suffix}"), &mut failures).await;
+        }
+        for tab in ["tablets", "thermometers", "rules", "accounts", "audit"] {
+            let nav = format!("admin-tab-{tab}");
+            let ready = format!("[data-testid=\"{nav}\"][aria-selected=\"true\"]");
+            audit_screen(&s, Some(&nav), &ready, &format!("a11y-admin-{tab}-{suffix}"), &mut failures).await;
+        }
+        // A search on the records screen, with what it found (the demo day has no records yet).
+        click(&s, "nav-records").await;
+        fill(&s, "records-q", "WO-").await;
+        let searched = format!("a11y-records-searched-{suffix}");
+        audit_screen(
+            &s,
+            Some("records-submit"),
+            "[data-testid=\"records-search\"]",
+            &searched,
+            &mut failures,
+        )
+        .await;
+        click(&s, "sign-out").await;
+        wait_text(&s, sign_in_title).await;
+        s.delete().await.expect("session ends");
+    }
+    assert!(failures.is_empty(), "axe-core found serious or critical violations:\n{}", failures.join("\n"));
+}
+
 /// Signs `username` (a demo login) in on the console's sign-in form.
 async fn sign_in(s: &Session, username: &str) {
     let (username, password) = login_of(username);
@@ -307,7 +396,7 @@ async fn from_a_leak_call_to_the_customers_qr_check_the_office_sees_the_whole_st
     assert!(put.status().is_success(), "{}", put.text().await.unwrap_or_default());
 
     let driver = Driver::start().await;
-    let s = Session::launch_chromium(&driver.base, 1400, 900).await.expect("a Chromium session");
+    let s = driver.chromium(1400, 900).await;
     s.goto(&format!("{}/office/", server.base)).await.expect("the console opens");
 
     // 1. The call: a dispatcher files the leak for 王建国 (T0017).
@@ -356,6 +445,8 @@ async fn from_a_leak_call_to_the_customers_qr_check_the_office_sees_the_whole_st
     click(&s, "nav-follow-ups").await;
     s.wait_for(&testid(&format!("follow-up-{leak}")), STEP).await.expect("the leak is due a call");
     s.screenshot(&screens().join("story-follow-ups-zh.png")).await.expect("screenshot");
+    let violations = accessibility_violations(&s).await;
+    assert!(violations.is_empty(), "axe-core on the follow-up queue: {}", json!(violations));
     click(&s, &format!("follow-up-satisfied-{leak}")).await;
     wait_text(&s, &leak).await;
     s.wait_until("the call to leave the queue", STEP, || async {
@@ -444,6 +535,23 @@ async fn from_a_leak_call_to_the_customers_qr_check_the_office_sees_the_whole_st
         click(&s, &format!("review-accept-{}", r.record_id)).await;
         s.wait_for(&testid(&format!("review-decision-{}", r.record_id)), STEP).await.expect("decided");
     }
+    let mut failures = Vec::new();
+    audit_screen(&s, None, &testid("review-queue"), "story-reviews-decided-zh", &mut failures).await;
+    // The auditor's view of the accepted report: times, signatures, the chain, the reviews.
+    let open = format!("review-open-{}", report.record_id);
+    audit_screen(&s, Some(&open), &testid("record-view"), "story-record-view-zh", &mut failures).await;
+    click(&s, "toggle-locale").await;
+    audit_screen(&s, None, &testid("record-view"), "story-record-view-en", &mut failures).await;
+    audit_screen(
+        &s,
+        Some("records-back"),
+        "[data-testid^=\"records-row-\"]",
+        "story-records-en",
+        &mut failures,
+    )
+    .await;
+    click(&s, "toggle-locale").await;
+    assert!(failures.is_empty(), "axe-core on the reviewer's screens: {}", failures.join("\n"));
     sign_out(&s).await;
     assert!(
         counted(&households(http.clone(), server.base.clone(), operator.trim().to_owned()).await),
@@ -483,6 +591,11 @@ async fn from_a_leak_call_to_the_customers_qr_check_the_office_sees_the_whole_st
     s.screenshot(&screens().join("story-reports-zh.png")).await.expect("screenshot");
     let violations = accessibility_violations(&s).await;
     assert!(violations.is_empty(), "axe-core on the reports: {}", json!(violations));
+    // The households: the accepted test's home, its season and its days.
+    let mut failures = Vec::new();
+    let home = "[data-testid=\"households\"] li";
+    audit_screen(&s, Some("reports-tab-households"), home, "story-households-zh", &mut failures).await;
+    assert!(failures.is_empty(), "axe-core on the households: {}", failures.join("\n"));
     sign_out(&s).await;
 
     s.delete().await.expect("session ends");

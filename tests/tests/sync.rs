@@ -344,3 +344,87 @@ async fn the_server_killed_mid_sync_and_restarted_loses_and_duplicates_nothing()
     assert_eq!(receipts(&tablet), 2000);
     assert!(engine.totals().transient_failures >= 1, "the restart was noticed: {:?}", engine.totals());
 }
+
+/// Issue 16 item 6: with the server down "last synced" moved on (a lane with
+/// nothing to send counted as a success), and once it was back the red
+/// "cannot reach the server" stayed and records waited out the backoff —
+/// minutes. While a lane waits out a failure a cheap probe asks whether the
+/// server is back; when it answers, everything waiting leaves at once. The
+/// test drives the probe tick by tick: the backoff here is ten minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_and_restarted_is_noticed_by_the_next_probe_and_what_waits_leaves_at_once() {
+    let mut server = Server::start();
+    let link = FaultProxy::start(server.addr(), FaultPlan::none()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = Tablet::enrol(&server, &server.base, dir.path(), "T0017").await;
+    let slow = hearth_sync::Backoff { base: Duration::from_secs(600), cap: Duration::from_secs(600) };
+    let cfg = SyncConfig {
+        backoff: slow,
+        blob_backoff: slow,
+        probe_interval: Duration::from_millis(100),
+        server_url: Some(link.url()),
+        ..SyncConfig::default()
+    };
+    let engine = SyncEngine::new(tablet.store.clone(), cfg).unwrap();
+    tablet.seal_step(&[], hearth_sync::now_ms());
+    engine.sync_until_drained(DRAIN).await.unwrap_or_else(|s| panic!("{s:?}"));
+    let synced = engine.status();
+    let last_receipt = synced.last_receipt_ms.expect("a record reached the server");
+    assert_eq!(engine.probe().await, None, "nothing failing: nothing to probe");
+
+    // The server dies. Passes with nothing to send claim no success.
+    server.kill();
+    engine.sync_now().await;
+    let down = engine.status();
+    assert_eq!(down.last_receipt_ms, Some(last_receipt), "\"last synced\" stands still");
+    for (before, after) in synced.lanes.iter().zip(&down.lanes) {
+        assert_eq!(before.last_success_ms, after.last_success_ms, "no lane succeeded while down: {after:?}");
+    }
+    assert!(down.last_error.is_some(), "the failure is shown: {down:?}");
+
+    // Work goes on: records and a photo wait, the lanes back off for ten minutes.
+    let photo = tablet.put_photo(7, 60_000);
+    tablet.seal_step(std::slice::from_ref(&photo), hearth_sync::now_ms());
+    tablet.seal_step(&[], hearth_sync::now_ms());
+    engine.sync_now().await;
+    let waiting = engine.status();
+    assert_eq!((waiting.pending_records, waiting.pending_blobs), (2, 1));
+    assert!(waiting.lanes.iter().any(|l| matches!(l.state, LaneState::BackingOff { .. })), "{waiting:?}");
+    for _ in 0..3 {
+        assert!(engine.probe_tick().await.is_none(), "the server is still away");
+    }
+    assert_eq!(engine.status().pending_records, 2);
+
+    // It comes back: the next probe tick notices, and everything leaves in that tick.
+    server.spawn();
+    link.set_upstream(server.addr());
+    let report = engine.probe_tick().await.expect("the probe reached the restarted server");
+    assert_eq!(report.accepted, 2, "{report:?}");
+    let back = engine.status();
+    assert_eq!((back.pending_records, back.pending_blobs), (0, 0), "{back:?}");
+    assert_eq!(back.last_error, None, "the red \"cannot reach the server\" is gone");
+    assert!(back.lanes.iter().all(|l| l.state == LaneState::Idle), "no backoff left: {back:?}");
+    assert!(
+        back.last_receipt_ms.is_some_and(|t| t > last_receipt),
+        "\"last synced\" moved with the receipts"
+    );
+    assert_eq!(server.entry_counts(&tablet.device_id), (3, 3, 1, 3));
+    assert!(server.blob(&photo.sha256.to_hex()).is_some(), "the photo went too");
+
+    // The engine running by itself probes too: a second outage with the
+    // same ten-minute backoff ends as soon as the server is back.
+    let task = tokio::spawn(engine.clone().run());
+    let mut status = engine.subscribe();
+    server.kill();
+    tablet.seal_step(&[], hearth_sync::now_ms());
+    engine.nudge();
+    wait_for(&mut status, "the records lane backs off", |s| {
+        s.pending_records == 1 && matches!(s.lanes[0].state, LaneState::BackingOff { .. })
+    })
+    .await;
+    server.spawn();
+    link.set_upstream(server.addr());
+    wait_for(&mut status, "the record leaves long before the backoff ends", |s| s.pending_records == 0).await;
+    assert_eq!(server.entry_counts(&tablet.device_id).0, 4);
+    task.abort();
+}

@@ -29,6 +29,7 @@ function reading(id: string, centi: number, extra: { supersedes?: string; supers
       supersedes: extra.supersedes ?? null,
       reason: extra.supersedes ? 'misread' : null,
       superseded_by: extra.superseded_by ?? null,
+      may_withdraw: false,
     },
     room_kind: 'bedroom',
     label: 'room',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countdown, DEFAULT_SOON_MS, formatHms, parseTime } from '../src/lib/countdown';
+import { countdown, countdownText, DEFAULT_SOON_MS, formatHms, parseTime } from '../src/lib/countdown';
 
 describe('formatHms', () => {
   it('pads minutes and seconds but not hours', () => {
@@ -37,6 +37,22 @@ describe('countdown', () => {
     expect(countdown(due, due - 10_000).text).toBe('0:00:10');
     expect(countdown(due, due - 9_000).text).toBe('0:00:09');
     expect(countdown(due, due + 1_000).text).toBe('0:00:01');
+  });
+});
+
+describe('countdownText', () => {
+  const due = Date.parse('2025-01-10T10:00:00Z');
+  const words = (key: string, p: Record<string, number>) => `${key}:${p.h}h${p.m}m`;
+  it('says hours and minutes while more than an hour is left (no seconds ticking 18 h ahead)', () => {
+    expect(countdownText(countdown(due, due - 18 * 3600_000 - 12 * 60_000), words)).toBe('countdown.hours_minutes:18h12m');
+    // Minutes round up while time is left: 1 h 0 min 1 s left is 1 h 1 min.
+    expect(countdownText(countdown(due, due - 3600_000 - 1_000), words)).toBe('countdown.hours_minutes:1h1m');
+  });
+  it('ticks seconds in the last hour and the first hour overdue', () => {
+    expect(countdownText(countdown(due, due - 3600_000), words)).toBe('1:00:00');
+    expect(countdownText(countdown(due, due - 59_000), words)).toBe('0:00:59');
+    expect(countdownText(countdown(due, due + 65_000), words)).toBe('0:01:05');
+    expect(countdownText(countdown(due, due + 2 * 3600_000 + 5 * 60_000), words)).toBe('countdown.hours_minutes:2h5m');
   });
 });
 

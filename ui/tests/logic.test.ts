@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildEvidence, emptyStepForm, formFromEvidence, numberFields } from '../src/lib/evidence';
 import { errorText, toAppError } from '../src/lib/errors';
+import { translate } from '../src/i18n/core';
+import zhDict from '../src/i18n/zh-CN.json';
+import enDict from '../src/i18n/en.json';
 import { IdleClock, parseLockMinutes } from '../src/lib/idle';
-import { lastSyncError, stoppedLanes, syncSummaryState } from '../src/lib/sync';
-import { recordRows, schemaName, withdrawable } from '../src/lib/records';
+import { lastFeedPull, lastSyncError, stoppedLanes, syncSummaryState } from '../src/lib/sync';
+import { recordRows, schemaName } from '../src/lib/records';
 import { fromLocalInput, setTzOffsetMinutes, toLocalInput } from '../src/lib/datetime';
 import { bytesToBase64 } from '../src/lib/base64';
 import type { RecordView, StepEvidence, SyncStatus } from '../src/ipc/types';
@@ -134,18 +137,38 @@ describe('step evidence JSON', () => {
 });
 
 describe('errors', () => {
-  const dict: Record<string, string> = { 'error.wrong_pin': 'Wrong PIN.', 'error.generic': 'Oops: {message}' };
+  const dict: Record<string, string> = { 'error.wrong_pin': 'Wrong PIN.', 'error.generic': 'Oops ({code})' };
   const has = (k: string) => k in dict;
-  const t = (k: string, p?: Record<string, string | number>) => (dict[k] ?? k).replace('{message}', String(p?.message ?? ''));
+  const t = (k: string, p?: Record<string, string | number>) => (dict[k] ?? k).replace('{code}', String(p?.code ?? ''));
   it('passes an AppError through and wraps anything else', () => {
     expect(toAppError({ code: 'wrong_pin', message: 'x', extra: 1 })).toEqual({ code: 'wrong_pin', message: 'x' });
+    // The numbers an error's text names travel with it.
+    const wrong = { code: 'wrong_pin', message: 'x', remaining_attempts: 2, tech_id: 'T0023', tech_name: '李秀英' };
+    expect(toAppError(wrong)).toEqual(wrong);
+    expect(toAppError(JSON.stringify(wrong))).toEqual(wrong);
     expect(toAppError('{"code":"storage","message":"disk"}')).toEqual({ code: 'storage', message: 'disk' });
     expect(toAppError('boom')).toEqual({ code: 'internal', message: 'boom' });
     expect(toAppError(new Error('bad'))).toEqual({ code: 'internal', message: 'bad' });
   });
-  it('translates known codes and falls back to generic text plus the message', () => {
+  it('translates known codes and falls back to generic text naming the code, never the English message', () => {
     expect(errorText({ code: 'wrong_pin', message: 'x' }, has, t)).toBe('Wrong PIN.');
-    expect(errorText({ code: 'brand_new', message: 'detail' }, has, t)).toBe('Oops: detail');
+    expect(errorText({ code: 'brand_new', message: 'detail' }, has, t)).toBe('Oops (brand_new)');
+  });
+  // Issue 16 item 4: "密码错误次数过多，请稍后再试" after five wrong PINs.
+  it('says whose PIN was wrong, how many tries are left, and what to do once the key is gone', () => {
+    const tr = (k: string, p?: Record<string, string | number>) => translate(zhDict, enDict, k, p);
+    const hasZh = (k: string) => k in zhDict;
+    const wrong = errorText({ code: 'wrong_pin', message: 'x', remaining_attempts: 2, tech_id: 'T0023', tech_name: '李秀英' }, hasZh, tr);
+    expect(wrong).toContain('李秀英的密码不正确');
+    expect(wrong).toContain('还可以再试 2 次');
+    const byId = errorText({ code: 'wrong_pin', message: 'x', remaining_attempts: 4, tech_id: 'T0023' }, hasZh, tr);
+    expect(byId).toContain('T0023的密码不正确');
+    const gone = errorText({ code: 'pin_locked_out', message: 'x', tech_id: 'T0017', tech_name: '王建国' }, hasZh, tr);
+    expect(gone).toContain('调度中心');
+    expect(gone).toContain('重新登记');
+    expect(gone).toContain('王建国');
+    expect(gone).not.toContain('稍后再试');
+    for (const text of [wrong, byId, gone]) expect(text).not.toMatch(/\{\w+\}/);
   });
 });
 
@@ -172,8 +195,9 @@ describe('sync bar', () => {
     pending_records: 0,
     pending_blobs: 0,
     pending_blob_bytes: 0,
+    enrolled: true,
     oldest_pending_ms: null,
-    last_success_ms: null,
+    last_receipt_ms: null,
     last_error: null,
     lanes: [],
     reissued_receipts: 0,
@@ -187,6 +211,15 @@ describe('sync bar', () => {
     const stopped = { ...base, lanes: [lane({ state: 'working' }), lane({ state: 'stopped', code: 'conflict', message: 'm' })] };
     expect(syncSummaryState(stopped)).toBe('stopped');
     expect(stoppedLanes(stopped)).toHaveLength(1);
+  });
+  // Issue 16 item 6: before enrolment the bar said "已同步".
+  it('says the tablet is not enrolled rather than synced', () => {
+    expect(syncSummaryState({ ...base, enrolled: false })).toBe('not_enrolled');
+  });
+  it("takes the feed lane's own success as news of a pull", () => {
+    const lane = (name: string, at: number | null) => ({ lane: name, state: { state: 'idle' as const }, last_success_ms: at, last_error: null });
+    expect(lastFeedPull({ ...base, lanes: [lane('records', 5), lane('feed', 3)] })).toBe(3);
+    expect(lastFeedPull(null)).toBeNull();
   });
   it('reads the last error pair', () => {
     expect(lastSyncError(base)).toBeNull();
@@ -209,6 +242,7 @@ describe('records list', () => {
     supersedes: supersedes ?? null,
     reason: null,
     superseded_by: null,
+    may_withdraw: false,
   });
   it('shows corrections beside their originals', () => {
     const rows = recordRows([rec(3, 'c', 'a'), rec(1, 'a'), rec(2, 'b')]);
@@ -217,13 +251,6 @@ describe('records list', () => {
       ['c', 1],
       ['b', 0],
     ]);
-  });
-  it('offers to withdraw only what is still in force and not final', () => {
-    expect(withdrawable(rec(1, 'a'))).toBe(true);
-    expect(withdrawable({ ...rec(1, 'a'), superseded_by: 'b' })).toBe(false);
-    for (const schema of ['hearth.void/1', 'hearth.customer_signoff/1', 'hearth.temperature_test/1']) {
-      expect(withdrawable({ ...rec(1, 'a'), schema })).toBe(false);
-    }
   });
   it('names schemas', () => {
     expect(schemaName('hearth.visit_step/1')).toBe('visit_step');

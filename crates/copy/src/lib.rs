@@ -1,5 +1,11 @@
 //! hearth-copy — the customer's copy (一式两份) as a PDF.
 //!
+//! Two halves. [`build`] makes the copy's content from sealed records — the
+//! visit replayed through hearth-domain ([`replay`]), its Chinese wording
+//! ([`text`], also the text the customer signs) — for the tablet at the
+//! sign-off and the server's reprint alike, so both print the same. [`render`]
+//! lays that content out as a PDF and decides nothing.
+//!
 //! After a repair visit (入户维修服务确认单) or a two-person room-temperature
 //! test (入户测温记录) the customer signs on the tablet or refuses, and is left a
 //! copy. This crate owns turning a [`CustomerCopy`] — already-formatted
@@ -25,9 +31,10 @@
 //! its strokes and scaled into the box keeping its aspect ratio; the same
 //! input always gives the same bytes.
 //!
-//! It must never: do I/O other than reading the font file; apply domain rules
-//! (whether a room is below standard, what a step is called, how a time is
-//! formatted all arrive decided and formatted); drop text (over-long text wraps
+//! It must never: do I/O other than reading the font file (records, blobs and
+//! snapshots arrive as values from their holder); apply domain rules other
+//! than by calling hearth-domain (the layout gets them decided and formatted);
+//! know who holds the records (the tablet's store, the server's); drop text (over-long text wraps
 //! and flows onto new pages); or panic on bad input (a corrupt PNG, a bad hash
 //! or an out-of-range rating is a [`CopyError`]).
 //!
@@ -39,14 +46,18 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod build;
 mod error;
 mod font;
 mod layout;
 mod pdf;
 mod qr;
+pub mod replay;
 mod signature;
+pub mod text;
 mod wrap;
 
+pub use build::{BuildError, Contact, Holder, Printing, SignedOff, latest_signoff};
 pub use error::CopyError;
 pub use font::{CjkFont, FONT_ENV, WELL_KNOWN_FONT_PATHS};
 pub use qr::{parse_qr_payload, qr_payload};

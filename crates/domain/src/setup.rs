@@ -73,7 +73,29 @@ pub fn technician_id_clash<'a>(
     new: &TechnicianId,
     existing: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    existing.into_iter().find(|e| *e != new.as_str() && e.to_lowercase() == new.as_str().to_lowercase())
+    existing.into_iter().find(|e| *e != new.as_str() && same_person(e, new.as_str()))
+}
+
+/// Two spellings the office treats as one technician: the same letters in any case.
+fn same_person(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
+/// The technician id someone typed, as the office spells it: trimmed, and
+/// the registered id it matches in any case (the rule of
+/// [`technician_id_clash`], which keeps the office from registering two such
+/// ids); an id the list does not know is upper-cased, as the office writes
+/// them ("t0017 " → "T0017").
+pub fn technician_id_as_typed<'a>(
+    typed: &str,
+    registered: impl IntoIterator<Item = &'a str>,
+) -> Result<TechnicianId, crate::ValueError> {
+    let typed = TechnicianId::parse(typed.trim())?;
+    let spelled = registered.into_iter().find(|r| same_person(r, typed.as_str()));
+    match spelled {
+        Some(registered) => TechnicianId::parse(registered),
+        None => TechnicianId::parse(&typed.as_str().to_uppercase()),
+    }
 }
 
 #[cfg(test)]
@@ -118,6 +140,17 @@ mod tests {
         assert_eq!(calibration_state(&thermometer("2025-02-09"), today), (CalibrationState::Expiring, 30));
         assert_eq!(calibration_state(&thermometer("2025-01-10"), today), (CalibrationState::Expiring, 0));
         assert_eq!(calibration_state(&thermometer("2025-01-09"), today), (CalibrationState::Expired, -1));
+    }
+
+    #[test]
+    fn a_typed_id_is_trimmed_and_spelled_as_the_office_registered_it() {
+        let registered = ["T0017", "tech-a"];
+        let id = |typed: &str| technician_id_as_typed(typed, registered).map(|t| t.as_str().to_owned());
+        assert_eq!(id(" t0017 "), Ok("T0017".into()));
+        assert_eq!(id("TECH-A"), Ok("tech-a".into()), "the registered spelling wins, whatever its case");
+        assert_eq!(id("t0099"), Ok("T0099".into()), "an id not (yet) known is upper-cased");
+        assert_eq!(id("  "), Err(crate::ValueError::InvalidId));
+        assert_eq!(id("t 17"), Err(crate::ValueError::InvalidId));
     }
 
     #[test]

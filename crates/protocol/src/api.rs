@@ -171,6 +171,9 @@ pub enum FeedKind {
     RuleSet,
     KeyRevocation,
     ReviewStatus,
+    /// The asking tablet itself was revoked (`{device_id, effective_at_ms}`):
+    /// the only item a revoked tablet's feed carries.
+    DeviceRevocation,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -24,7 +24,7 @@ pub use canonical::CanonicalError;
 pub use hash::Digest;
 pub use record::{
     Attachment, AttachmentRole, Content, Created, DeviceSignature, Entry, Envelope, Receipt, ReceiptStatus,
-    RecordRef, Signer, SignerRole, Supersedes, TechSignature,
+    RecordRef, Sealed, Signer, SignerRole, Supersedes, TechSignature,
 };
 pub use seal::{
     ChainPosition, ContentError, Cosigning, EncodedContent, SealedRecord, SignError, SignedContent, seal,

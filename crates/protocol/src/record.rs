@@ -125,6 +125,15 @@ pub struct Content {
     pub data: Map<String, Value>,
 }
 
+/// A sealed record as its holder keeps it: the content people attest to and
+/// the hash their signatures cover. The tablet's chain and the server's store
+/// each hold records their own way; what is built from sealed records on both
+/// sides (the customer's copy, a visit replayed) reads them through this.
+pub trait Sealed {
+    fn content(&self) -> &Content;
+    fn content_hash(&self) -> Digest;
+}
+
 /// One technician signature `S`: `sig` is base64url of the Ed25519 signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -10,8 +10,9 @@
 //! the records are well-formed envelopes whose hashes match, with
 //! placeholder signatures, since the office never verifies signatures when
 //! it reads (ingest did, on arrival). Then the real `hearth-server` binary
-//! serves it, the first board request builds the board's index (timed and
-//! printed), and each query runs `REQUESTS` times one after another:
+//! serves it, rebuilding the board's index in the background from start-up
+//! (the first page's time and the rebuild's are printed), and once the
+//! index is current each query runs `REQUESTS` times one after another:
 //! p50 and p95 against the goal, p95 ≤ 100 ms. A missed goal is printed
 //! (NOT MET), not fatal; any answer but 200 fails the bench.
 //!
@@ -711,11 +712,39 @@ async fn run_backend(
             .timeout(Duration::from_secs(1800))
             .build()
             .map_err(|e| e.to_string())?;
+        // The server rebuilds the board's index in the background from
+        // start-up; the first page meanwhile judges only its own rows.
+        let started = Instant::now();
+        let storage: Arc<dyn Storage> = match &pg {
+            None => Arc::new(
+                hearth_server::storage::sqlite::SqliteStorage::open(&dir.path().join("server.db"))
+                    .map_err(|e| format!("open: {e}"))?,
+            ),
+            Some(db) => Arc::new(
+                hearth_server::storage::postgres::PostgresStorage::connect(&db.url())
+                    .await
+                    .map_err(|e| format!("connect: {e}"))?,
+            ),
+        };
+        let stale = storage.board_stale_count().await.map_err(|e| e.to_string())?;
         let (took, _, _) = get(&http, &server.base, "/v1/office/work-orders?status=open&limit=50").await?;
         println!(
-            "{}: the board's index built by the first request in {:.1} s",
+            "{}: the first board page answered in {:.0} ms with {stale} rows stale at start-up",
             backend.name(),
-            took.as_secs_f64()
+            took.as_secs_f64() * 1000.0
+        );
+        loop {
+            let left = storage.board_stale_count().await.map_err(|e| e.to_string())?;
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        drop(storage);
+        println!(
+            "{}: the board's index rebuilt in the background in {:.1} s after start-up",
+            backend.name(),
+            started.elapsed().as_secs_f64()
         );
 
         // A cursor deep in the open set: walk to the page at two thirds of it.
@@ -738,6 +767,16 @@ async fn run_backend(
             .await?,
             measure(&http, &server.base, backend, "board, deep page by cursor (open, 50)", |_| deep.clone())
                 .await?,
+            // Two characters (a Chinese given name) cannot use a trigram:
+            // the worst case, a name on no order, and the same on the open set.
+            measure(&http, &server.base, backend, "board, search q=<2 characters, none> (50)", |_| {
+                format!("/v1/office/work-orders?limit=50&q={}", percent("王伟"))
+            })
+            .await?,
+            measure(&http, &server.base, backend, "board, search q=<2 chars> status=open (50)", |_| {
+                format!("/v1/office/work-orders?status=open&limit=50&q={}", percent("王伟"))
+            })
+            .await?,
         ];
         let record_search =
             |i: usize| format!("/v1/office/records?q={}&limit=50", order_id((i * 499) % orders));

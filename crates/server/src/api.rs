@@ -229,14 +229,19 @@ pub struct FeedQuery {
     pub limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/devices/{device_id}/feed", tag = "protocol", security(("device_token" = [])), params(("device_id" = String, Path), ("cursor" = Option<String>, Query), ("limit" = Option<usize>, Query)), responses((status = 200, body = FeedPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "device_revoked"), (status = 429, body = ErrorBody), (status = 409, body = ErrorBody, description = "reset: drop server-derived data and start again")))]
+#[utoipa::path(get, path = "/v1/devices/{device_id}/feed", tag = "protocol", security(("device_token" = [])), params(("device_id" = String, Path), ("cursor" = Option<String>, Query), ("limit" = Option<usize>, Query)), responses((status = 200, body = FeedPage, description = "A revoked tablet's feed carries one device_revocation item and nothing else"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody), (status = 409, body = ErrorBody, description = "reset: drop server-derived data and start again")))]
 pub async fn feed(
     State(state): State<AppState>,
-    device: DeviceAuth,
+    device: PushingDevice,
     Path(device_id): Path<String>,
     Query(q): Query<FeedQuery>,
 ) -> ApiResult<Json<FeedPage>> {
     device.require(&device_id)?;
+    // A revoked tablet is told so by its feed, and told nothing else (no
+    // customers' names, phones or addresses).
+    if let Some(at) = device.revoked_at_ms().filter(|at| *at <= state.now_ms()) {
+        return Ok(Json(crate::feed::revoked_page(&device_id, at, q.cursor.as_deref())));
+    }
     Ok(Json(crate::feed::page(&state, &device_id, q.cursor.as_deref(), q.limit).await?))
 }
 

@@ -112,7 +112,8 @@ fn device_revoked(at_ms: i64) -> ApiError {
 
 /// A device pushing its chain: revoked tablets too, so records sealed
 /// before (or after) the revocation reach the server and are stored and
-/// flagged, never lost. Only the head, the push and the receipts take it.
+/// flagged, never lost. Only the head, the push and the receipts take it,
+/// and the feed, which tells a revoked tablet so and nothing else.
 #[derive(Debug, Clone)]
 pub struct PushingDevice(pub DeviceAuth);
 
@@ -127,6 +128,11 @@ impl FromRequestParts<AppState> for PushingDevice {
 impl PushingDevice {
     pub fn require(&self, device_id: &str) -> Result<(), ApiError> {
         self.0.require(device_id)
+    }
+
+    /// When the office revoked this tablet, if it did.
+    pub fn revoked_at_ms(&self) -> Option<i64> {
+        self.0.0.revoked_at_ms
     }
 }
 
@@ -297,7 +303,7 @@ pub async fn office_actor(parts: &Parts, state: &AppState) -> Result<OfficeActor
 /// `csrf_failed`, 403 `forbidden_role` naming the role needed. Returns the
 /// actor and the role that allowed it, and notes both for the audit log.
 pub async fn authorize(parts: &Parts, state: &AppState) -> Result<(OfficeActor, Role), ApiError> {
-    let slot = parts.extensions.get::<crate::office::accounts::AuditSlot>();
+    let slot = parts.extensions.get::<crate::office::audit::AuditSlot>();
     let actor = match office_actor(parts, state).await {
         Ok(actor) => actor,
         Err(e) => {
@@ -306,7 +312,7 @@ pub async fn authorize(parts: &Parts, state: &AppState) -> Result<(OfficeActor, 
                 && let (Some(slot), Some(secret)) = (slot, session_cookie(&parts.headers))
                 && let Some(session) = state.storage.operator_session(&secret_hash(secret)).await?
             {
-                slot.note(state, &session.username, "");
+                slot.note_refused(state, &session.username, "");
             }
             return Err(e);
         }
@@ -320,13 +326,13 @@ pub async fn authorize(parts: &Parts, state: &AppState) -> Result<(OfficeActor, 
     match access::permits(&actor.roles, &parts.method, route) {
         Some(role) => {
             if let Some(slot) = slot {
-                slot.note(state, &actor.username, &role_name(Some(role)));
+                slot.note_allowed(state, &actor.username, &role_name(Some(role))).await;
             }
             Ok((actor, role))
         }
         None => {
             if let Some(slot) = slot {
-                slot.note(state, &actor.username, &role_name(None));
+                slot.note_refused(state, &actor.username, &role_name(None));
             }
             let held: Vec<&str> = actor.roles.iter().map(|r| r.as_str()).collect();
             Err(ApiError::new(

@@ -64,6 +64,19 @@ fn item(row: FeedRow, device_id: &str, technicians: &[String]) -> Option<FeedIte
     Some(FeedItem { feed_seq: row.feed_seq, kind, id: s.id, rev: s.rev, body })
 }
 
+/// The whole feed of a revoked tablet: that it was revoked, from when. The
+/// cursor stays where it was; the item is outside the feed's order (`feed_seq` 0).
+pub fn revoked_page(device_id: &str, effective_at_ms: i64, cursor: Option<&str>) -> FeedPage {
+    let item = FeedItem {
+        feed_seq: 0,
+        kind: FeedKind::DeviceRevocation,
+        id: device_id.to_owned(),
+        rev: 1,
+        body: Some(serde_json::json!({"device_id": device_id, "effective_at_ms": effective_at_ms})),
+    };
+    FeedPage { items: vec![item], cursor: cursor.unwrap_or_default().to_owned(), has_more: false }
+}
+
 /// One page of the feed after `cursor` (None: from the beginning).
 pub async fn page(
     state: &AppState,

@@ -125,6 +125,9 @@ async fn serve(args: hearth_server::cli::ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.message)?;
     let router = app::router(state.clone());
+    // The board's index is brought up to date here, not by the first read
+    // after an upgrade (docs/operations.md, "How the dispatcher's board scales").
+    tokio::spawn(hearth_server::office::views::keep_board_current(state.clone()));
     // Unfinished uploads expire; sweep them every ten minutes (also swept on each new upload).
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));

@@ -652,6 +652,80 @@ async fn office_actions_are_audited_and_the_log_cannot_be_edited(backend: Backen
     assert_eq!(server.audit().await.len(), all.len());
 }
 
+async fn the_audit_log_keeps_each_change_before_and_after(backend: Backend) {
+    let server = Server::start(backend).await;
+    let root = server.login("root").await;
+    let disp = server.login("disp").await;
+    let tech = json!({"tech_id": "T1", "name": "王建国", "phone": "13800138000"});
+    let (status, _) =
+        server.call(Method::POST, "/v1/office/technicians", Cred::Session(&root), Some(&tech)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let order = json!({
+        "id": "WO-7", "category": "repair", "priority": "normal",
+        "customer": {"name": "李四", "phone": "13900139000",
+                     "address": {"community": "幸福小区", "building": "3号楼", "unit": "2单元", "room": "301"}},
+        "fault_description": "暖气不热",
+    });
+    let (status, body) =
+        server.call(Method::POST, "/v1/office/work-orders", Cred::Session(&disp), Some(&order)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let assign = json!({"technicians": ["T1"], "expected_rev": 1});
+    let (status, body) = server
+        .call(Method::POST, "/v1/office/work-orders/WO-7/assign", Cred::Session(&disp), Some(&assign))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Refused on a stale revision: nothing changed, so no states.
+    let (status, _) = server
+        .call(Method::POST, "/v1/office/work-orders/WO-7/assign", Cred::Session(&disp), Some(&assign))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = server
+        .call(Method::POST, "/v1/office/setup/accounts/cs/disable", Cred::Session(&root), Some(&json!({})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, code) = server
+        .call(
+            Method::POST,
+            "/v1/office/setup/tablets/enrolment-code",
+            Cred::Session(&root),
+            Some(&json!({"server": "https://hearth.example.cn"})),
+        )
+        .await;
+    assert!(status.is_success(), "{code}");
+
+    let log = server.audit().await;
+    let lines = |path: &str| -> Vec<Value> { log.iter().filter(|e| e["path"] == path).cloned().collect() };
+
+    let created = &lines("/v1/office/technicians")[0];
+    assert!(created.get("before").is_none(), "a creation has nothing before: {created}");
+    assert_eq!(created["after"]["body"]["name"], "王建国", "{created}");
+
+    let order_created = &lines("/v1/office/work-orders")[0];
+    assert_eq!(order_created["target"], "WO-7");
+    assert_eq!(order_created["after"]["rev"], 1, "{order_created}");
+
+    let assigns = lines("/v1/office/work-orders/WO-7/assign");
+    assert_eq!(assigns.len(), 2, "{assigns:#?}");
+    let (done, refused) = (&assigns[0], &assigns[1]);
+    assert_eq!(done["before"]["rev"], 1, "{done}");
+    assert_eq!(done["after"]["rev"], 2, "{done}");
+    assert_ne!(done["before"]["body"], done["after"]["body"], "the assignment shows in the states: {done}");
+    assert!(done["after"]["body"].to_string().contains("T1"), "{done}");
+    assert_eq!(refused["status"], 409);
+    assert!(refused.get("before").is_none() && refused.get("after").is_none(), "{refused}");
+
+    let disabled = &lines("/v1/office/setup/accounts/cs/disable")[0];
+    assert_eq!(disabled["before"]["disabled"], false, "{disabled}");
+    assert_eq!(disabled["after"]["disabled"], true, "{disabled}");
+    assert!(!disabled.to_string().contains("argon2"), "no password hash in the log: {disabled}");
+
+    // An enrolment code is a secret handed out: it is logged, but not kept.
+    let code_line = &lines("/v1/office/setup/tablets/enrolment-code")[0];
+    assert!(code_line.get("after").is_none(), "{code_line}");
+    let secret = code["code"].as_str().unwrap();
+    assert!(!log.iter().any(|e| e.to_string().contains(secret)), "the code is not in the log");
+}
+
 async fn passwords_are_stored_as_argon2id_and_accounts_are_added_from_the_command_line(backend: Backend) {
     let server = Server::start(backend).await;
     let account = server.state.storage.operator_account("disp").await.unwrap().unwrap();
@@ -738,5 +812,6 @@ on_both_backends!(
     sessions_end_after_thirty_idle_minutes_and_twelve_hours_in_all,
     session_changes_need_the_csrf_token_and_bearer_tokens_do_not,
     office_actions_are_audited_and_the_log_cannot_be_edited,
+    the_audit_log_keeps_each_change_before_and_after,
     passwords_are_stored_as_argon2id_and_accounts_are_added_from_the_command_line,
 );

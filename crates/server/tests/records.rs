@@ -497,6 +497,67 @@ async fn a_photo_blob_has_a_cached_jpeg_thumbnail(backend: Backend) {
     expect_json_error(resp, 404, Some("not_found")).await;
 }
 
+/// The first six of the seven steps (a sign-off comes after the resolve step), as a tablet seals them.
+fn six_steps(device: &TestDevice, wo: &str) -> Vec<Content> {
+    use hearth_domain::{
+        Appointment, AppointmentEvidence, ArrivalEvidence, CommunicateEvidence, CompletedStep, EntryEvidence,
+        InspectEvidence, PartReplacement, ResolveEvidence, StepEvidence,
+    };
+    let start = chrono::Utc::now() - chrono::Duration::minutes(30);
+    let evidence = [
+        StepEvidence::Appointment(AppointmentEvidence {
+            agreed: Appointment::new(start, start + chrono::Duration::hours(1)).unwrap(),
+            customer_confirmed: true,
+            note: None,
+        }),
+        StepEvidence::Arrival(ArrivalEvidence {
+            body_camera_on: true,
+            knocked_gently: true,
+            work_id_shown: true,
+            note: None,
+            photos: vec![],
+        }),
+        StepEvidence::Entry(EntryEvidence { uniform: true, badge: true, shoe_covers: true, note: None }),
+        StepEvidence::Communicate(CommunicateEvidence {
+            confirmed_problem: "卧室暖气片不热".into(),
+            paid_service_told: Some(false),
+        }),
+        StepEvidence::Inspect(InspectEvidence { findings: "阀门卡死".into(), ..Default::default() }),
+        StepEvidence::Resolve(ResolveEvidence {
+            action: "更换阀门".into(),
+            parts: vec![PartReplacement {
+                part: "DN20 温控阀".into(),
+                price_told_cents: Some(8500),
+                customer_consented: true,
+            }],
+            ..Default::default()
+        }),
+    ];
+    evidence
+        .into_iter()
+        .enumerate()
+        .map(|(i, evidence)| {
+            let step = CompletedStep { at: start + chrono::Duration::minutes(i as i64), evidence };
+            common::record_content(
+                device,
+                "hearth.visit_step/1",
+                wo,
+                vec![signer(device, SignerRole::Performer, "T0017")],
+                vec![],
+                serde_json::to_value(&step).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn pdftotext(server: &TestServer, name: &str, pdf: &[u8]) -> String {
+    let file = server.dir.path().join(name);
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext").arg(&file).arg("-").output().unwrap();
+    assert!(out.status.success(), "pdftotext reads it");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 async fn the_customer_copy_is_reprinted_from_the_server(backend: Backend) {
     let Setup { server, mut tablet, .. } = setup(backend).await;
     let resp = get(&server, &format!("/v1/office/work-orders/{WO_A}/copy.pdf")).await;
@@ -504,15 +565,18 @@ async fn the_customer_copy_is_reprinted_from_the_server(backend: Backend) {
     let resp = get(&server, "/v1/office/work-orders/WO-NEVER/copy.pdf").await;
     expect_json_error(resp, 404, Some("not_found")).await;
 
-    let c = step(&tablet, WO_A, "T0017");
-    push(&server, &mut tablet, c).await;
+    let mut accepted = Vec::new();
+    for c in six_steps(&tablet, WO_A) {
+        let (record_id, hash) = push(&server, &mut tablet, c).await;
+        accepted.push(hearth_protocol::RecordRef { record_id, content_hash: hash.parse().unwrap() });
+    }
     let refused = CustomerSignoff::refused("维修后仍不热", "工单号：WO-REC-A\n更换阀门一个").unwrap();
     let signoff = common::record_content(
         &tablet,
         "hearth.customer_signoff/1",
         WO_A,
         vec![signer(&tablet, SignerRole::Performer, "T0017")],
-        vec![],
+        accepted,
         serde_json::to_value(&refused).unwrap(),
     );
     push(&server, &mut tablet, signoff).await;
@@ -527,16 +591,37 @@ async fn the_customer_copy_is_reprinted_from_the_server(backend: Backend) {
     assert_eq!(resp.headers()["content-type"], "application/pdf");
     let pdf = resp.bytes().await.unwrap();
     assert!(pdf.starts_with(b"%PDF"));
-    let file = server.dir.path().join("reprint.pdf");
-    std::fs::write(&file, &pdf).unwrap();
-    let out = std::process::Command::new("pdftotext").arg(&file).arg("-").output().unwrap();
-    assert!(out.status.success(), "pdftotext reads it");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = pdftotext(&server, "reprint.pdf", &pdf);
     assert!(text.contains(WO_A), "{text}");
-    assert!(text.contains("重印"), "{text}");
+    assert!(text.contains("入户维修服务确认单（重印）"), "{text}");
     assert!(text.contains("维修后仍不热"), "the refusal's reason: {text}");
     assert!(text.contains("<img src=x onerror=alert(1)>"), "the customer's name as text: {text}");
     assert!(text.contains("手机扫码可核验本单真伪"), "its QR code links to the verification page: {text}");
+    // The steps and the part as the tablet prints them, not the summary as one block.
+    for words in ["一、预约", "六、解决", "阀门卡死", "DN20 温控阀", "¥85.00", "王建国", "服务尚未全部完成"]
+    {
+        assert!(text.contains(words), "the reprint says {words}: {text}");
+    }
+}
+
+/// A tablet that did not keep the visit's rules (a sign-off with no step
+/// before it): the server stored the records, but no copy can be made from them.
+async fn records_that_do_not_replay_make_no_copy(backend: Backend) {
+    let Setup { server, mut tablet, .. } = setup(backend).await;
+    let c = step(&tablet, WO_B, "T0017");
+    let (record_id, hash) = push(&server, &mut tablet, c).await;
+    let refused = CustomerSignoff::refused("不认可", "工单号：WO-REC-B").unwrap();
+    let signoff = common::record_content(
+        &tablet,
+        "hearth.customer_signoff/1",
+        WO_B,
+        vec![signer(&tablet, SignerRole::Performer, "T0017")],
+        vec![hearth_protocol::RecordRef { record_id, content_hash: hash.parse().unwrap() }],
+        serde_json::to_value(&refused).unwrap(),
+    );
+    push(&server, &mut tablet, signoff).await;
+    let resp = get(&server, &format!("/v1/office/work-orders/{WO_B}/copy.pdf")).await;
+    expect_json_error(resp, 409, Some("records_do_not_replay")).await;
 }
 
 on_both_backends!(
@@ -546,4 +631,5 @@ on_both_backends!(
     a_byte_changed_in_the_database_shows_the_signatures_invalid,
     a_photo_blob_has_a_cached_jpeg_thumbnail,
     the_customer_copy_is_reprinted_from_the_server,
+    records_that_do_not_replay_make_no_copy,
 );

@@ -53,22 +53,23 @@ async fn a_revoked_tablet_cannot_continue_an_upload_but_still_pushes_and_reads_r
         .header("Upload-Offset", "0")
         .header("Upload-Checksum", checksum)
         .body(photo.clone())];
+    let mut message = String::new();
     for req in refused {
         let resp = req.send().await.unwrap();
-        expect_json_error(resp, 403, Some("device_revoked")).await;
+        let body = expect_json_error(resp, 403, Some("device_revoked")).await;
+        message = body["message"].as_str().unwrap_or_default().to_owned();
     }
     assert!(!server.blob_dir().join(&sha).exists(), "no blob came of it");
 
+    // The feed tells the tablet, with the time in force, from the cursor it had.
+    let feed = |cursor: &str| format!("/v1/devices/{}/feed?cursor={cursor}", device.device_id);
+    let page: Value = server.device_get(&device, &feed("")).await;
+    assert_eq!(page["items"][0]["kind"], "device_revocation", "{page}");
+    let at = page["items"][0]["body"]["effective_at_ms"].as_i64().unwrap_or_default();
+    assert!(at >= before && at <= common::now_ms(), "effective {at}, revoked after {before}");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "nothing else: {page}");
+
     // The message says what happened and when, in words a person reads.
-    let resp = server
-        .http
-        .get(server.url(&format!("/v1/devices/{}/feed", device.device_id)))
-        .bearer_auth(&device.token)
-        .send()
-        .await
-        .unwrap();
-    let body = expect_json_error(resp, 403, Some("device_revoked")).await;
-    let message = body["message"].as_str().unwrap_or_default().to_owned();
     assert!(message.contains("revoked") && message.contains("dispatch"), "{message}");
     let year = chrono::DateTime::from_timestamp_millis(before).unwrap().format("%Y-").to_string();
     assert!(message.contains(&year), "the revocation time is named: {message}");

@@ -534,8 +534,17 @@ async fn a_revoked_tablet_may_only_push_its_entries(backend: Backend) {
 
     let id = device.device_id.clone();
     let tus = |req: reqwest::RequestBuilder| req.bearer_auth(&device.token).header("Tus-Resumable", "1.0.0");
+    // Its feed says it was revoked, and nothing else: no orders, customers or technicians.
+    let page: Value = server.device_get(&device, &format!("/v1/devices/{id}/feed?limit=1000")).await;
+    let items = page["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["kind"], "device_revocation");
+    assert_eq!(items[0]["id"], id.as_str());
+    assert_eq!(items[0]["body"]["device_id"], id.as_str());
+    assert!(items[0]["body"]["effective_at_ms"].as_i64().is_some_and(|at| at <= common::now_ms()), "{page}");
+    assert_eq!(page["has_more"], false);
+
     let refused = [
-        server.http.get(server.url(&format!("/v1/devices/{id}/feed"))).bearer_auth(&device.token),
         tus(server.http.post(server.url("/v1/uploads")))
             .header("Upload-Length", "3")
             .header("Upload-Metadata", "sha256 YWJj,media_type aW1hZ2UvanBlZw"),

@@ -25,6 +25,8 @@ fn table(kind: FeedKind) -> &'static str {
         FeedKind::RuleSet => "feed_rule_set",
         FeedKind::KeyRevocation => "feed_key_revocation",
         FeedKind::ReviewStatus => "feed_review_status",
+        // Not in TABLES: a reset must not forget that this tablet was revoked.
+        FeedKind::DeviceRevocation => "device_revocation",
     }
 }
 
@@ -55,7 +57,18 @@ fn apply_item(tx: &Transaction<'_>, item: &FeedItem) -> Result<(), StoreError> {
 
 impl Store {
     /// Applies one feed page and advances the cursor, atomically.
+    /// Keys of this tablet's technicians that a page revokes are destroyed
+    /// once it is applied (see [`Store::apply_key_revocations`]).
     pub fn apply_feed_page(&mut self, page: &FeedPage, now_ms: i64) -> Result<(), StoreError> {
+        let revokes_keys = page.items.iter().any(|i| i.kind == FeedKind::KeyRevocation);
+        self.apply_page(page, now_ms)?;
+        if revokes_keys {
+            self.apply_key_revocations()?;
+        }
+        Ok(())
+    }
+
+    fn apply_page(&mut self, page: &FeedPage, now_ms: i64) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         for item in &page.items {
             apply_item(&tx, item)?;
@@ -67,6 +80,34 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Destroys the wrapped key of every technician of this tablet whose key
+    /// the office revoked, as the stored `key_revocation` snapshots say.
+    /// Idempotent, and outside the page's transaction because the vault
+    /// overwrites keys with `secure_delete` on; returns who lost their key now.
+    pub fn apply_key_revocations(&self) -> Result<Vec<String>, StoreError> {
+        let Some(device_id) = self.device_id()? else { return Ok(Vec::new()) };
+        let mut revoked = Vec::new();
+        for (_, _, body) in self.snapshots(FeedKind::KeyRevocation)? {
+            let ours = body.get("device_id").and_then(Value::as_str) == Some(device_id.as_str());
+            let kid = body.get("kid").and_then(Value::as_str);
+            let at = body.get("effective_at_ms").and_then(Value::as_i64);
+            if let (true, Some(kid), Some(at)) = (ours, kid, at)
+                && let Some(tech_id) = crate::vault::revoke_key(&self.conn, kid, at)?
+            {
+                revoked.push(tech_id);
+            }
+        }
+        Ok(revoked)
+    }
+
+    /// When the office revoked this tablet, if it did (the feed said so).
+    pub fn device_revoked_at_ms(&self) -> Result<Option<i64>, StoreError> {
+        let Some(device_id) = self.device_id()? else { return Ok(None) };
+        Ok(self
+            .snapshot(FeedKind::DeviceRevocation, &device_id)?
+            .and_then(|b| b.get("effective_at_ms").and_then(Value::as_i64)))
     }
 
     /// Where the feed continues from; None means from the beginning.

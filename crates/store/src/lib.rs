@@ -121,6 +121,26 @@ impl Store {
         Ok(vault::enrol_technician(&self.conn, &self.identity, tech_id, pin)?)
     }
 
+    /// Wraps a given technician key under their PIN: the key the server has
+    /// just bound, so that a refused enrolment leaves nothing on the tablet.
+    pub fn enrol_technician_with_key(
+        &self,
+        tech_id: &str,
+        pin: &Pin,
+        key: hearth_protocol::SigningKey,
+    ) -> Result<EnrolledTechnician, StoreError> {
+        Ok(vault::enrol_technician_with_key(&self.conn, &self.identity, tech_id, pin, key)?)
+    }
+
+    /// When the office revoked the key `kid` on this tablet, if it did.
+    pub fn technician_key_revoked_at_ms(&self, kid: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT revoked_at_ms FROM technician_key WHERE kid = ?1", [kid], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
     /// Unwraps a technician's key; counts wrong PINs and destroys the key after too many.
     pub fn unlock(&self, tech_id: &str, pin: &Pin) -> Result<UnlockedTechnician, StoreError> {
         Ok(vault::unlock(&self.conn, &self.identity, tech_id, pin)?)

@@ -21,6 +21,10 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { name: "0003_key_vault", sql: include_str!("../../../migrations/device/0003_key_vault.sql") },
     Migration { name: "0004_sync", sql: include_str!("../../../migrations/device/0004_sync.sql") },
     Migration { name: "0005_photos", sql: include_str!("../../../migrations/device/0005_photos.sql") },
+    Migration {
+        name: "0006_revocation",
+        sql: include_str!("../../../migrations/device/0006_revocation.sql"),
+    },
 ];
 
 /// Applies every migration in `set` not yet applied, each in its own transaction.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use hearth_protocol::{Content, Digest, EncodedContent, ReceiptStatus};
+use hearth_protocol::{Content, Digest, EncodedContent, ReceiptStatus, Sealed};
 use rusqlite::{OptionalExtension, params};
 
 use crate::{Store, StoreError, StoredBlob};
@@ -19,6 +19,15 @@ pub struct ChainRecord {
     pub receipt: Option<ReceiptStatus>,
     /// Failed attempts to send it so far; `None` once it left the outbox.
     pub send_attempts: Option<u32>,
+}
+
+impl Sealed for ChainRecord {
+    fn content(&self) -> &Content {
+        &self.content
+    }
+    fn content_hash(&self) -> Digest {
+        self.content_hash
+    }
 }
 
 const SELECT: &str = "SELECT c.seq, c.content, c.content_hash, c.sealed_at_ms, r.status, o.attempts

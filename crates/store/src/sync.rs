@@ -92,6 +92,8 @@ pub struct SyncCounts {
     pub oldest_pending_blob_ms: Option<i64>,
     /// Entries whose receipt was issued twice (the server lost data).
     pub reissued_receipts: u64,
+    /// When the latest receipt was stored: a record last reached the server.
+    pub last_receipt_ms: Option<i64>,
 }
 
 fn to_u64(v: i64) -> u64 {
@@ -291,6 +293,16 @@ impl Store {
         Ok(())
     }
 
+    /// The server is back: every file waiting out a failure may go now
+    /// (attempts are kept, so a file that keeps failing still backs off).
+    pub fn retry_blobs_now(&self) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE blob_upload SET next_attempt_at_ms = NULL WHERE next_attempt_at_ms IS NOT NULL",
+            [],
+        )?;
+        Ok(())
+    }
+
     /// Deletes the files the tablet no longer needs: the server has the blob,
     /// at least one sealed record refers to it, every record referring to it
     /// has a receipt, and no draft names it. Returns the files removed.
@@ -414,6 +426,8 @@ impl Store {
         )?;
         let reissued: i64 =
             self.conn.query_row("SELECT count(DISTINCT seq) FROM receipt_reissued", [], |r| r.get(0))?;
+        let last_receipt_ms: Option<i64> =
+            self.conn.query_row("SELECT max(stored_at_ms) FROM receipt", [], |r| r.get(0))?;
         Ok(SyncCounts {
             pending_records: to_u64(pending_records),
             oldest_pending_record_ms,
@@ -421,6 +435,7 @@ impl Store {
             pending_blob_bytes: to_u64(bytes),
             oldest_pending_blob_ms: oldest,
             reissued_receipts: to_u64(reissued),
+            last_receipt_ms,
         })
     }
 

@@ -74,6 +74,10 @@ pub enum VaultError {
          the technician must enrol again (online)"
     )]
     KeyDestroyed { tech_id: String },
+    #[error(
+        "the office revoked the key of technician {tech_id} (effective {effective_at_ms}); it was destroyed"
+    )]
+    Revoked { tech_id: String, effective_at_ms: i64 },
     #[error("the device key file is corrupt or is not a Hearth device key file")]
     CorruptKeyFile,
     #[error("device key file I/O failed: {0}")]
@@ -92,6 +96,7 @@ impl VaultError {
             Self::NotEnrolled { .. } => "not_enrolled",
             Self::WrongPin { .. } => "wrong_pin",
             Self::KeyDestroyed { .. } => "key_destroyed",
+            Self::Revoked { .. } => "technician_revoked",
             Self::CorruptKeyFile => "corrupt_key_file",
             Self::Io(_) => "io",
             Self::Storage(_) => "storage",
@@ -423,7 +428,7 @@ pub fn enrol_technician_with_key(
                  nonce = excluded.nonce, wrapped = excluded.wrapped,
                  argon2_m_kib = excluded.argon2_m_kib, argon2_t = excluded.argon2_t,
                  argon2_p = excluded.argon2_p, failed_attempts = 0, destroyed_at_ms = NULL,
-                 enrolled_at_ms = excluded.enrolled_at_ms",
+                 revoked_at_ms = NULL, enrolled_at_ms = excluded.enrolled_at_ms",
             params![
                 tech_id,
                 kid,
@@ -463,7 +468,10 @@ enum Attempt {
     Exhausted {
         kid: String,
     },
-    Destroyed,
+    Destroyed {
+        /// Set when the office revoked it, rather than wrong PINs.
+        revoked_at_ms: Option<i64>,
+    },
     NotEnrolled,
 }
 
@@ -500,8 +508,8 @@ fn count_attempt(tx: &rusqlite::Transaction<'_>, tech_id: &str) -> Result<Attemp
         Some(row) => Attempt::Counted(row),
         None => match state_of(tx, tech_id)? {
             None => Attempt::NotEnrolled,
-            Some(RowState { live: false, .. }) => Attempt::Destroyed,
-            Some(RowState { live: true, kid }) => Attempt::Exhausted { kid },
+            Some(RowState { live: false, revoked_at_ms, .. }) => Attempt::Destroyed { revoked_at_ms },
+            Some(RowState { live: true, kid, .. }) => Attempt::Exhausted { kid },
         },
     })
 }
@@ -509,14 +517,15 @@ fn count_attempt(tx: &rusqlite::Transaction<'_>, tech_id: &str) -> Result<Attemp
 struct RowState {
     kid: String,
     live: bool,
+    revoked_at_ms: Option<i64>,
 }
 
 fn state_of(conn: &Connection, tech_id: &str) -> Result<Option<RowState>, VaultError> {
     Ok(conn
         .query_row(
-            "SELECT kid, wrapped IS NOT NULL FROM technician_key WHERE tech_id = ?1",
+            "SELECT kid, wrapped IS NOT NULL, revoked_at_ms FROM technician_key WHERE tech_id = ?1",
             params![tech_id],
-            |row| Ok(RowState { kid: row.get(0)?, live: row.get(1)? }),
+            |row| Ok(RowState { kid: row.get(0)?, live: row.get(1)?, revoked_at_ms: row.get(2)? }),
         )
         .optional()?)
 }
@@ -591,7 +600,10 @@ pub fn unlock(
     let row = match begin_attempt(conn, tech_id)? {
         Attempt::Counted(row) => row,
         Attempt::NotEnrolled => return Err(VaultError::NotEnrolled { tech_id: tech_id.to_owned() }),
-        Attempt::Destroyed => return Err(destroyed()),
+        Attempt::Destroyed { revoked_at_ms: Some(effective_at_ms) } => {
+            return Err(VaultError::Revoked { tech_id: tech_id.to_owned(), effective_at_ms });
+        }
+        Attempt::Destroyed { revoked_at_ms: None } => return Err(destroyed()),
         Attempt::Exhausted { kid } => {
             destroy(conn, tech_id, &kid)?;
             return Err(destroyed());
@@ -611,6 +623,9 @@ pub fn unlock(
                 // The row changed under us while Argon2 ran.
                 return Err(match state_of(conn, tech_id)? {
                     None => VaultError::NotEnrolled { tech_id: tech_id.to_owned() },
+                    Some(RowState { live: false, revoked_at_ms: Some(effective_at_ms), .. }) => {
+                        VaultError::Revoked { tech_id: tech_id.to_owned(), effective_at_ms }
+                    }
                     Some(RowState { live: false, .. }) => destroyed(),
                     Some(RowState { live: true, .. }) => VaultError::Crypto,
                 });
@@ -627,6 +642,30 @@ pub fn unlock(
             }
         }
     }
+}
+
+/// The office revoked the key `kid` (the feed's `key_revocation`): its
+/// wrapped key is overwritten and dropped, as after too many wrong PINs, and
+/// the row remembers it was the office. Answers the technician whose key it
+/// was, the first time only; a key this tablet does not hold is no concern of it.
+pub fn revoke_key(conn: &Connection, kid: &str, effective_at_ms: i64) -> Result<Option<String>, VaultError> {
+    with_secure_delete(conn, |tx| {
+        tx.execute(
+            "UPDATE technician_key SET wrapped = zeroblob(length(wrapped))
+             WHERE kid = ?1 AND wrapped IS NOT NULL",
+            params![kid],
+        )?;
+        Ok(tx
+            .query_row(
+                "UPDATE technician_key SET wrapped = NULL, destroyed_at_ms = coalesce(destroyed_at_ms, ?3),
+                     revoked_at_ms = ?2
+                 WHERE kid = ?1 AND revoked_at_ms IS NULL
+                 RETURNING tech_id",
+                params![kid, effective_at_ms, now_ms()],
+                |row| row.get(0),
+            )
+            .optional()?)
+    })
 }
 
 /// Technicians with a live (not destroyed) key on this tablet, by tech_id.

@@ -14,6 +14,8 @@ use hearth_store::vault::{
 use rusqlite::Connection;
 
 const MIGRATION: &str = include_str!("../../../migrations/device/0003_key_vault.sql");
+/// The vault's later column: who revoked a key (the office, from when).
+const REVOCATION: &str = include_str!("../../../migrations/device/0006_revocation.sql");
 const PIN: &str = "482915";
 const OTHER_PIN: &str = "000000";
 
@@ -24,6 +26,7 @@ fn open(path: &Path) -> Connection {
 fn fresh_db() -> Connection {
     let conn = Connection::open_in_memory().expect("an in-memory database opens");
     conn.execute_batch(MIGRATION).expect("the key vault migration applies");
+    conn.execute_batch(REVOCATION).expect("the revocation migration applies");
     conn
 }
 
@@ -145,6 +148,7 @@ fn the_wrong_pin_counter_survives_closing_and_reopening_the_database_file() {
     {
         let conn = open(&path);
         conn.execute_batch(MIGRATION).expect("the key vault migration applies");
+        conn.execute_batch(REVOCATION).expect("the revocation migration applies");
         enrol_technician(&conn, &device, "tech-1", &pin(PIN)).expect("enrolment succeeds");
         wrong(&conn, &device, "tech-1");
         wrong(&conn, &device, "tech-1");
@@ -183,7 +187,7 @@ fn a_wrapped_row_copied_onto_another_tech_id_cannot_be_unlocked() {
     conn.execute(
         "INSERT INTO technician_key
          SELECT 'mallory', kid, public_key, salt, nonce, wrapped, argon2_m_kib, argon2_t, argon2_p,
-                failed_attempts, destroyed_at_ms, enrolled_at_ms
+                failed_attempts, destroyed_at_ms, enrolled_at_ms, revoked_at_ms
          FROM technician_key WHERE tech_id = 'alice'",
         [],
     )
@@ -306,6 +310,7 @@ fn the_destroyed_wrapped_bytes_are_not_left_in_the_database_file() {
         let _: String =
             conn.query_row(&format!("PRAGMA journal_mode={journal}"), [], |r| r.get(0)).expect("mode");
         conn.execute_batch(MIGRATION).expect("the key vault migration applies");
+        conn.execute_batch(REVOCATION).expect("the revocation migration applies");
         for tech_id in ["tech-0", "tech-1", "tech-2"] {
             enrol_technician(&conn, &device, tech_id, &pin(PIN)).expect("enrolment succeeds");
         }

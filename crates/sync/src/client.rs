@@ -23,6 +23,8 @@ use crate::SyncError;
 const TUS_VERSION: &str = "1.0.0";
 /// When the server throttles without saying how long.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(2);
+/// How long a probe waits: a server that takes longer is not back yet.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Requests made and body bytes sent, by kind.
 #[derive(Debug, Default)]
@@ -151,6 +153,14 @@ impl ServerClient {
             .header(CONTENT_TYPE, "application/json")
             .body(bytes);
         self.json(builder).await
+    }
+
+    /// Is the server there? The cheapest question it answers (its receipt
+    /// key, no database), with a short deadline: asked every few seconds
+    /// while sync waits out a failure.
+    pub async fn probe(&self) -> Result<(), SyncError> {
+        let builder = self.request(Method::GET, "/v1/server-key", Kind::Other, 0).timeout(PROBE_TIMEOUT);
+        self.send(builder).await.map(drop)
     }
 
     pub async fn server_key(&self) -> Result<ServerKey, SyncError> {

@@ -41,6 +41,10 @@ pub struct SyncConfig {
     pub max_batch_bytes: usize,
     /// How often the lanes run when nothing nudges them.
     pub timer: Duration,
+    /// While a lane waits out a failure, how often a cheap request asks
+    /// whether the server is back; when it answers, the backoff is dropped
+    /// and everything waiting leaves at once instead of at the next backoff tick.
+    pub probe_interval: Duration,
     pub backoff: Backoff,
     /// Each file's own backoff, so one bad photo never slows the others.
     pub blob_backoff: Backoff,
@@ -58,6 +62,7 @@ impl Default for SyncConfig {
             feed_page: 500,
             max_batch_bytes: hearth_protocol::api::MAX_BATCH_BYTES,
             timer: Duration::from_secs(60),
+            probe_interval: Duration::from_secs(5),
             backoff: Backoff::default(),
             blob_backoff: Backoff::default(),
             server_url: None,
@@ -99,6 +104,8 @@ pub struct LaneStatus {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
+    /// False before the tablet is enrolled: there is no server to sync with.
+    pub enrolled: bool,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub pending_records: u64,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -108,8 +115,11 @@ pub struct SyncStatus {
     /// When the oldest item still waiting was made (device clock).
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub oldest_pending_ms: Option<i64>,
+    /// When a record last reached the server: its receipt stored here
+    /// (device clock). What "last synced" means; a lane that ran with
+    /// nothing to send, or a server that is down, never moves it.
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
-    pub last_success_ms: Option<i64>,
+    pub last_receipt_ms: Option<i64>,
     /// `(code, plain words)` of the latest failure, if the latest attempt failed.
     pub last_error: Option<(String, String)>,
     pub lanes: Vec<LaneStatus>,
@@ -129,6 +139,7 @@ impl From<&SyncCounts> for SyncStatus {
                 .into_iter()
                 .flatten()
                 .min(),
+            last_receipt_ms: counts.last_receipt_ms,
             reissued_receipts: counts.reissued_receipts,
             ..Self::default()
         }
@@ -171,6 +182,14 @@ impl SyncReport {
         self.feed_resets += o.feed_resets;
         self.transient_failures += o.transient_failures;
     }
+}
+
+/// Whether a lane's drain heard from the server: one with nothing to send
+/// may not have asked it anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Contact {
+    None,
+    Answered,
 }
 
 /// Why a lane's drain ended early.
@@ -290,6 +309,12 @@ impl SyncEngine {
 
     /// The network is back: forget the backoff and run now.
     pub fn connectivity_regained(&self) {
+        self.forget_backoff();
+        self.nudge();
+    }
+
+    /// Every lane and every file may run at once.
+    fn forget_backoff(&self) {
         {
             let mut rt = self.runtime();
             for l in &mut rt.lanes {
@@ -297,7 +322,47 @@ impl SyncEngine {
                 l.until_ms = None;
             }
         }
-        self.nudge();
+        if let Err(e) = self.with_store(|s| s.retry_blobs_now()) {
+            tracing::warn!(error = %e, "clearing the files' backoff failed");
+        }
+    }
+
+    /// Whether the last attempt failed, so the server is worth probing.
+    fn waiting_out_a_failure(&self) -> bool {
+        let rt = self.runtime();
+        rt.last_error.is_some() || rt.lanes.iter().any(|l| l.failures > 0)
+    }
+
+    /// One cheap question to the server (its receipt key) while a lane waits
+    /// out a failure. When it answers, the backoff is forgotten and the red
+    /// "cannot reach the server" goes at once. `None`: nothing is failing,
+    /// so nothing was asked; otherwise whether the server answered.
+    pub async fn probe(&self) -> Option<bool> {
+        if !self.waiting_out_a_failure() {
+            return None;
+        }
+        match self.client.probe().await {
+            Ok(()) => {
+                self.forget_backoff();
+                self.runtime().last_error = None;
+                self.publish();
+                Some(true)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "the server is still away");
+                Some(false)
+            }
+        }
+    }
+
+    /// What `run` does every `probe_interval` while a lane waits out a
+    /// failure: probe, and if the server answered, run every lane now.
+    /// Tests drive it tick by tick instead of waiting on the clock.
+    pub async fn probe_tick(&self) -> Option<SyncReport> {
+        match self.probe().await {
+            Some(true) => Some(self.sync_due().await),
+            _ => None,
+        }
     }
 
     /// Support has dealt with the alert that stopped `lane`.
@@ -323,8 +388,29 @@ impl SyncEngine {
     pub async fn run(self: Arc<Self>) {
         loop {
             self.sync_due().await;
-            let wait = self.next_wake_in().unwrap_or(self.cfg.timer).min(self.cfg.timer);
-            let _ = tokio::time::timeout(wait, self.wake.notified()).await;
+            self.wait_for_work().await;
+        }
+    }
+
+    /// Sleeps until a nudge, the timer or the end of a backoff; meanwhile,
+    /// while a lane waits out a failure, probes every `probe_interval` and
+    /// returns as soon as the server answers.
+    async fn wait_for_work(&self) {
+        let started = tokio::time::Instant::now();
+        loop {
+            let timer_left = self.cfg.timer.saturating_sub(started.elapsed());
+            let due = self.next_wake_in().unwrap_or(timer_left).min(timer_left);
+            let probe_every = self.cfg.probe_interval.max(Duration::from_millis(100));
+            if due <= probe_every || !self.waiting_out_a_failure() {
+                let _ = tokio::time::timeout(due, self.wake.notified()).await;
+                return;
+            }
+            if tokio::time::timeout(probe_every, self.wake.notified()).await.is_ok() {
+                return;
+            }
+            if self.probe().await == Some(true) {
+                return;
+            }
         }
     }
 
@@ -414,18 +500,22 @@ impl SyncEngine {
         let outcome = match lane {
             Lane::Records => self.drain_records(&mut report).await,
             Lane::Blobs => self.drain_blobs(&mut report).await,
-            Lane::Feed => self.drain_feed(&mut report).await,
+            Lane::Feed => self.drain_feed(&mut report).await.map(|()| Contact::Answered),
         };
         let now = now_ms();
         let mut rt = self.runtime();
         let l = &mut rt.lanes[index(lane)];
         l.working = false;
         match outcome {
-            Ok(()) => {
+            Ok(contact) => {
                 l.failures = 0;
                 l.until_ms = None;
                 drop(rt);
-                let _ = self.with_store(|s| s.note_lane_success(lane, now));
+                // A lane with nothing to send asked the server nothing: no news
+                // of it, so no success either (the server may well be down).
+                if contact == Contact::Answered {
+                    let _ = self.with_store(|s| s.note_lane_success(lane, now));
+                }
             }
             Err(LaneStop::Transient(e)) => {
                 l.failures = l.failures.saturating_add(1);
@@ -458,18 +548,22 @@ impl SyncEngine {
 
     // ---- records ------------------------------------------------------------
 
-    async fn drain_records(&self, report: &mut SyncReport) -> Result<(), LaneStop> {
+    async fn drain_records(&self, report: &mut SyncReport) -> Result<Contact, LaneStop> {
         let known = self.runtime().next_push_seq;
+        let mut contact = Contact::None;
         let mut next = match known {
             Some(next) => next,
-            None => self.reconcile_with_head(report).await?,
+            None => {
+                contact = Contact::Answered;
+                self.reconcile_with_head(report).await?
+            }
         };
         loop {
             let batch_size = self.runtime().batch_size;
             let batch = self.with_store(|s| s.entries_from(next, batch_size))?;
             if batch.is_empty() {
                 self.runtime().next_push_seq = Some(next);
-                return Ok(());
+                return Ok(contact);
             }
             let envelopes = fit_body(batch.into_iter().map(|(_, e)| e).collect(), self.cfg.max_batch_bytes);
             let sent = now_ms();
@@ -482,6 +576,7 @@ impl SyncEngine {
                 }
                 Err(e) => return Err(e.into()),
             };
+            contact = Contact::Answered;
             let clock = ServerClock::measure(sent, now_ms(), answer.server_time_ms);
             self.with_store(|s| s.record_server_clock(clock))?;
             let (advanced_to, stop) = self.apply_results(&answer.results, report)?;
@@ -627,8 +722,9 @@ impl SyncEngine {
 
     // ---- blobs --------------------------------------------------------------
 
-    async fn drain_blobs(&self, report: &mut SyncReport) -> Result<(), LaneStop> {
+    async fn drain_blobs(&self, report: &mut SyncReport) -> Result<Contact, LaneStop> {
         let mut tried: HashSet<Digest> = HashSet::new();
+        let mut contact = Contact::None;
         loop {
             let due: Vec<PendingBlob> = self
                 .with_store(|s| s.pending_blobs(now_ms(), 100))?
@@ -636,10 +732,11 @@ impl SyncEngine {
                 .filter(|b| !tried.contains(&b.sha256))
                 .collect();
             if due.is_empty() {
-                return Ok(());
+                return Ok(contact);
             }
             let ids: Vec<Digest> = due.iter().map(|b| b.sha256).collect();
             let missing: HashSet<Digest> = self.client.blobs_missing(&ids).await?.into_iter().collect();
+            contact = Contact::Answered;
             let mut to_upload = Vec::new();
             for b in due {
                 tried.insert(b.sha256);
@@ -838,9 +935,8 @@ impl SyncEngine {
                 }
             })
             .collect();
-        let last_success_ms = stored.iter().filter_map(|(_, r)| r.last_success_ms).max();
         Ok(SyncStatus {
-            last_success_ms,
+            enrolled: true,
             // A stopped lane's alert outlives passes and restarts until resumed.
             last_error: rt.last_error.as_ref().map(|(c, m, _)| (c.clone(), m.clone())).or_else(|| {
                 stored.iter().find_map(|(_, r)| r.stopped.as_ref().map(|(c, m, _)| (c.clone(), m.clone())))

@@ -2,8 +2,10 @@
 //! admin), then each technician (their own code and a PIN).
 
 use hearth_protocol::api::{EnrollDeviceRequest, EnrollTechnicianRequest};
-use hearth_protocol::{b64, hash};
+use hearth_protocol::seal::kid_of;
+use hearth_protocol::{SigningKey, b64, hash};
 use hearth_store::{Pin, ServerLink, StoreError};
+use rand_core::OsRng;
 
 use crate::client::ServerClient;
 use crate::engine::{SharedStore, lock};
@@ -39,29 +41,30 @@ pub async fn enrol_device(
     Ok(answer.device_id)
 }
 
-/// Enrols a technician on this tablet: a new key wrapped under their PIN,
-/// bound on the server with their one-time code. Returns the key's kid.
+/// Enrols a technician on this tablet: a new key, bound on the server with
+/// their one-time code, then wrapped under their PIN and stored. Nothing is
+/// stored until the server has accepted the key, so a refused code leaves no
+/// technician on the tablet to offer at sign-in. Returns the key's kid.
 pub async fn enrol_technician(
     store: &SharedStore,
     tech_id: &str,
     code: &str,
     pin: &Pin,
 ) -> Result<String, SyncError> {
-    let (link, enrolled) = {
-        let s = lock(store);
-        let link = s.server_link()?.ok_or(SyncError::NotLinked)?;
-        (link, s.enrol_technician(tech_id, pin)?)
-    };
+    let link = lock(store).server_link()?.ok_or(SyncError::NotLinked)?;
+    let key = SigningKey::generate(&mut OsRng);
+    let public_key = key.verifying_key();
     let client = ServerClient::new(&link.server_url, Some(link.device_token))?;
     let answer = client
         .enrol_technician(&EnrollTechnicianRequest {
             code: code.to_owned(),
             tech_id: tech_id.to_owned(),
-            pubkey: b64::encode(enrolled.public_key.as_bytes()),
+            pubkey: b64::encode(public_key.as_bytes()),
         })
         .await?;
-    if answer.kid != enrolled.kid {
+    if answer.kid != kid_of(&public_key) {
         return Err(SyncError::Store(StoreError::Corrupt("the server bound a different key".into())));
     }
-    Ok(answer.kid)
+    let enrolled = lock(store).enrol_technician_with_key(tech_id, pin, key)?;
+    Ok(enrolled.kid)
 }

@@ -22,7 +22,7 @@ use hearth_store::{ChainRecord, Pin, Store, UnlockedTechnician};
 use hearth_sync::{RescueSummary, SharedStore, SyncConfig, SyncEngine, SyncStatus};
 use serde_json::Value;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::records::{self, RecordMeta};
 use crate::today::{self, TodayItem};
 use crate::views::{AppState, LocalOrderInput, PhotoRef, RecordState, RecordView, TechnicianSummary};
@@ -133,39 +133,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Which records were withdrawn or corrected, and by what.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Supersessions {
-    /// original record id → (the superseding record id, its schema)
-    pub(crate) by: HashMap<String, (String, String)>,
-}
-
-impl Supersessions {
-    pub(crate) fn of(records: &[ChainRecord]) -> Self {
-        let mut by = HashMap::new();
-        for r in records {
-            if let Some(s) = &r.content.supersedes {
-                by.insert(s.record_id.clone(), (r.content.record_id.clone(), r.content.schema.clone()));
-            }
-        }
-        Self { by }
-    }
-
-    pub(crate) fn voided(&self, record_id: &str) -> bool {
-        self.by.get(record_id).is_some_and(|(_, schema)| schema == schema::VOID)
-    }
-
-    pub(crate) fn superseded_by(&self, record_id: &str) -> Option<&str> {
-        self.by.get(record_id).map(|(id, _)| id.as_str())
-    }
-
-    /// As these, with `record_id` withdrawn too: to ask what a void would do.
-    fn with_void(&self, record_id: &str) -> Self {
-        let mut by = self.by.clone();
-        by.insert(record_id.to_owned(), (String::new(), schema::VOID.to_owned()));
-        Self { by }
-    }
-}
+/// Which records were withdrawn or corrected (one reading for the tablet and the server).
+pub(crate) use hearth_copy::replay::Supersessions;
 
 pub(crate) fn record_ref(r: &ChainRecord) -> RecordRef {
     RecordRef { record_id: r.content.record_id.clone(), content_hash: r.content_hash }
@@ -237,10 +206,16 @@ impl App {
         lock(&self.session).signed_in.clone().ok_or_else(AppError::not_signed_in)
     }
 
-    /// Unlocks another technician's key with their PIN (a witness, a co-signer).
+    /// Unlocks a technician's key with their PIN (sign-in, a witness, a
+    /// co-signer). A refusal names whose PIN it was, so that at a co-sign
+    /// the two testers know which of them typed it wrong.
     pub(crate) fn unlock(&self, tech_id: &str, pin: &str) -> Result<Key, AppError> {
         let pin = Pin::new(pin)?;
-        let unlocked = self.db().unlock(tech_id, &pin)?;
+        let store = self.db();
+        let unlocked = store.unlock(tech_id, &pin).map_err(|e| {
+            let name = technician_names(&store).ok().and_then(|mut n| n.remove(tech_id));
+            AppError::from(e).about_technician(tech_id, name)
+        })?;
         Ok(unlocked.into())
     }
 
@@ -269,6 +244,17 @@ impl App {
         keys: &[(&Key, SignerRole)],
     ) -> Result<ChainRecord, AppError> {
         let record_id = content.record_id.clone();
+        if let Some(effective_at_ms) = store.device_revoked_at_ms()? {
+            let mut error = AppError::coded(
+                ErrorCode::DeviceRevoked,
+                "the office revoked this tablet: it seals nothing more",
+            );
+            error.effective_at_ms = Some(effective_at_ms);
+            return Err(error);
+        }
+        for (key, _) in keys {
+            self.check_not_revoked(store, key)?;
+        }
         let mut cosigning = Cosigning::new(EncodedContent::encode(content)?);
         for (key, role) in keys {
             cosigning.sign(*role, &key.tech_id, &key.key)?;
@@ -279,6 +265,27 @@ impl App {
             store.chain_record(&record_id)?.ok_or_else(|| AppError::internal("a sealed record vanished"))?;
         self.nudge();
         Ok(sealed)
+    }
+
+    /// A key the office revoked signs nothing more, even in a session
+    /// opened before the feed said so: the session ends.
+    fn check_not_revoked(&self, store: &Store, key: &Key) -> Result<(), AppError> {
+        let kid = kid_of(&key.key.verifying_key());
+        let Some(effective_at_ms) = store.technician_key_revoked_at_ms(&kid)? else { return Ok(()) };
+        {
+            let mut session = lock(&self.session);
+            if session.signed_in.as_ref().is_some_and(|k| k.tech_id == key.tech_id) {
+                session.signed_in = None;
+            }
+        }
+        let name = technician_names(store)?.remove(&key.tech_id);
+        let mut error = AppError::new(
+            "technician_revoked",
+            format!("the office revoked the key of {} on this tablet", key.tech_id),
+        )
+        .about_technician(&key.tech_id, name);
+        error.effective_at_ms = Some(effective_at_ms);
+        Err(error)
     }
 
     // ------------------------------------------------------------------
@@ -301,6 +308,7 @@ impl App {
             .collect();
         Ok(AppState {
             enrolled: device_id.is_some(),
+            revoked_at_ms: store.device_revoked_at_ms()?,
             device_id,
             server_url,
             technicians,
@@ -344,8 +352,13 @@ impl App {
         pin: &str,
         pin_again: &str,
     ) -> Result<AppState, AppError> {
+        // Spelled as the office registered it ("t0017 " is T0017): ids are
+        // matched exactly on the server, so another spelling would be refused.
+        let registered: Vec<String> =
+            self.db().snapshots(FeedKind::Technician)?.into_iter().map(|(id, _, _)| id).collect();
         let tech_id =
-            TechnicianId::parse(tech_id.trim()).map_err(|e| AppError::invalid_field("tech_id", e))?;
+            hearth_domain::setup::technician_id_as_typed(tech_id, registered.iter().map(String::as_str))
+                .map_err(|e| AppError::invalid_field("tech_id", e))?;
         let pin_checked = Pin::new(pin)?;
         if pin != pin_again {
             return Err(AppError::new("pins_differ", "the two PINs typed differ"));
@@ -423,16 +436,31 @@ impl App {
 
     pub fn today(&self, query: &str) -> Result<Vec<TodayItem>, AppError> {
         let store = self.db();
-        let orders = self.orders(&store)?.into_iter().map(|o| self.with_own_milestones(&store, o)).collect();
+        let mut outcomes = HashMap::new();
+        let orders = self
+            .orders(&store)?
+            .into_iter()
+            .map(|o| {
+                let (order, outcome) = self.with_own_milestones_and_outcome(&store, o);
+                if let Some(c) = outcome {
+                    outcomes.insert(order.id.as_str().to_owned(), c);
+                }
+                order
+            })
+            .collect();
         let mut items = today::today(orders, &self.rules(&store)?, self.now());
+        today::set_visit_outcomes(&mut items, outcomes);
         today::flag_repeats(&mut items, &today::repeat_flags(&store.snapshots(FeedKind::WorkOrder)?));
         Ok(today::search(&items, query))
     }
 
     pub fn work_order(&self, work_order_id: &str) -> Result<TodayItem, AppError> {
         let store = self.db();
-        let order = self.with_own_milestones(&store, self.order(&store, work_order_id)?);
+        let (order, outcome) =
+            self.with_own_milestones_and_outcome(&store, self.order(&store, work_order_id)?);
+        let outcomes = outcome.map(|c| (order.id.as_str().to_owned(), c)).into_iter().collect();
         let mut items = today::today(vec![order], &self.rules(&store)?, self.now());
+        today::set_visit_outcomes(&mut items, outcomes);
         today::flag_repeats(&mut items, &today::repeat_flags(&store.snapshots(FeedKind::WorkOrder)?));
         items.pop().ok_or_else(|| AppError::unknown_work_order(work_order_id))
     }
@@ -443,7 +471,17 @@ impl App {
     /// (`hearth_domain::evidence`): contact by the appointment step, on site
     /// by the arrival or a reading, completed by a resolved outcome or the
     /// test's report, the late notice by when the customer was told.
-    fn with_own_milestones(&self, store: &Store, mut order: WorkOrder) -> WorkOrder {
+    fn with_own_milestones(&self, store: &Store, order: WorkOrder) -> WorkOrder {
+        self.with_own_milestones_and_outcome(store, order).0
+    }
+
+    /// As [`Self::with_own_milestones`], with how the visit in progress
+    /// ended, if it did (read from the same replay).
+    fn with_own_milestones_and_outcome(
+        &self,
+        store: &Store,
+        mut order: WorkOrder,
+    ) -> (WorkOrder, Option<hearth_domain::ConcludedVisit>) {
         use hearth_domain::{EvidenceRecord, Milestone, milestone_claim};
         // A receipted record's claim is placed as the server places it
         // (protocol §8, `hearth_domain::time::bracket`): a tablet whose clock
@@ -464,6 +502,7 @@ impl App {
             })
         };
         let mut claims = Vec::new();
+        let mut ended = None;
         // A chain that does not replay shows the office's milestones only; the
         // order's own screen reports the problem.
         // The technician's own acceptance (接单), sealed here.
@@ -491,6 +530,7 @@ impl App {
             }
             if let Some((c, record)) = &state.outcome {
                 claims.extend(placed(milestone_claim(EvidenceRecord::Outcome(c)), record));
+                ended = Some(c.clone());
             }
             if let Some((n, record)) = &state.late {
                 claims.extend(placed(milestone_claim(EvidenceRecord::LateNotice(n)), record));
@@ -507,7 +547,7 @@ impl App {
             }
         }
         order.milestones = hearth_domain::effective_milestones(&order.milestones, claims);
-        order
+        (order, ended)
     }
 
     /// The technician accepts an order dispatch passed on (接单): sealed as
@@ -636,6 +676,7 @@ impl App {
             supersedes: c.supersedes.as_ref().map(|s| s.record_id.clone()),
             reason: c.supersedes.as_ref().map(|s| s.reason.clone()),
             superseded_by: supersessions.superseded_by(&c.record_id).map(str::to_owned),
+            may_withdraw: false,
         })
     }
 
@@ -645,7 +686,22 @@ impl App {
         let records = store.chain_records(work_order_id)?;
         let all = if work_order_id.is_some() { store.chain_records(None)? } else { records.clone() };
         let supersessions = Supersessions::of(&all);
-        records.iter().map(|r| self.record_view(&store, r, &supersessions)).collect()
+        // Each order is read once, not once per record (the feed may hold thousands).
+        let mut orders: HashMap<String, Option<WorkOrder>> = HashMap::new();
+        records
+            .iter()
+            .map(|r| {
+                let mut view = self.record_view(&store, r, &supersessions)?;
+                let order = match r.content.work_order_id.as_deref() {
+                    Some(wo) => {
+                        orders.entry(wo.to_owned()).or_insert_with(|| self.order(&store, wo).ok()).as_ref()
+                    }
+                    None => None,
+                };
+                view.may_withdraw = self.check_voidable(order, r, &all).is_ok();
+                Ok(view)
+            })
+            .collect()
     }
 
     /// Withdraws a record sealed by mistake; the original stays on record.
@@ -666,7 +722,8 @@ impl App {
             .chain_record(record_id)?
             .ok_or_else(|| AppError::invalid_field("record_id", "no such record on this tablet"))?;
         let all = store.chain_records(None)?;
-        self.check_voidable(&store, &original, &all)?;
+        let order = original.content.work_order_id.as_deref().and_then(|wo| self.order(&store, wo).ok());
+        self.check_voidable(order.as_ref(), &original, &all)?;
         let work_order_id = original.content.work_order_id.as_deref().map(WorkOrderId::parse).transpose()?;
         let content = records::void(
             self.meta(&store)?,
@@ -680,9 +737,11 @@ impl App {
         self.record_view(&store, &sealed, &supersessions)
     }
 
+    /// `order` is the record's work order as this tablet knows it (none when
+    /// it names none, or an order the tablet no longer holds).
     fn check_voidable(
         &self,
-        store: &Store,
+        order: Option<&WorkOrder>,
         original: &ChainRecord,
         all: &[ChainRecord],
     ) -> Result<(), AppError> {
@@ -717,8 +776,12 @@ impl App {
         }
         let Some(wo) = c.work_order_id.as_deref() else { return Ok(()) };
         if c.schema == schema::WORK_ORDER_LOCAL {
+            // A void is no work on the order: once every record on an order
+            // opened by mistake is withdrawn, the order itself can be.
             let has_records = all.iter().filter(in_force).any(|r| {
-                r.content.work_order_id.as_deref() == Some(wo) && r.content.record_id != c.record_id
+                r.content.work_order_id.as_deref() == Some(wo)
+                    && r.content.record_id != c.record_id
+                    && r.content.schema != schema::VOID
             });
             if has_records {
                 return Err(AppError::new(
@@ -728,11 +791,11 @@ impl App {
             }
             return Ok(());
         }
-        let Ok(order) = self.order(store, wo) else { return Ok(()) };
+        let Some(order) = order else { return Ok(()) };
         let records: Vec<ChainRecord> =
             all.iter().filter(|r| r.content.work_order_id.as_deref() == Some(wo)).cloned().collect();
         let supersessions = Supersessions::of(&records).with_void(&c.record_id);
-        crate::replay::replay_visit(&order, &records, supersessions).map(|_| ()).map_err(|_| {
+        hearth_copy::replay::replay_visit(order, &records, supersessions).map(|_| ()).map_err(|_| {
             AppError::new(
                 "void_breaks_visit",
                 "only the last step done can be withdrawn: correct an earlier step instead",
@@ -768,13 +831,13 @@ impl App {
     /// The engine for the enrolled server; the shell spawns its `run()`.
     /// Started once: later calls return the same engine.
     pub fn start_sync(&self, config: SyncConfig) -> Result<Arc<SyncEngine>, AppError> {
-        let mut session = lock(&self.session);
-        if let Some(engine) = &session.engine {
-            return Ok(engine.clone());
+        if let Some(engine) = self.engine() {
+            return Ok(engine);
         }
+        // Built without the session lock held: the store is never locked
+        // inside the session lock (sealing takes them the other way round).
         let engine = SyncEngine::new(self.store.clone(), config)?;
-        session.engine = Some(engine.clone());
-        Ok(engine)
+        Ok(lock(&self.session).engine.get_or_insert(engine).clone())
     }
 
     pub fn sync_status(&self) -> Result<SyncStatus, AppError> {
@@ -782,7 +845,8 @@ impl App {
             return Ok(engine.status());
         }
         // Before the engine runs: what is waiting, from the store.
-        Ok(SyncStatus::from(&self.db().sync_counts()?))
+        let store = self.db();
+        Ok(SyncStatus { enrolled: store.device_id()?.is_some(), ..SyncStatus::from(&store.sync_counts()?) })
     }
 
     /// The device's network came back (the webview's `online` event): sync

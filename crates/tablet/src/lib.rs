@@ -12,15 +12,13 @@ pub mod app;
 mod copy;
 pub mod error;
 pub mod records;
-mod replay;
-mod summary;
 pub mod temperature;
 pub mod today;
 pub mod views;
 mod visit;
 
 pub use app::{App, Clock, DEFAULT_TZ_OFFSET_MINUTES};
-pub use error::AppError;
+pub use error::{AppError, ErrorCode, ReviewFlag};
 pub use views::*;
 
 /// What the shell passes through unchanged: the shell depends on this

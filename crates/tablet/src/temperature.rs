@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::app::{App, Key, Supersessions, record_ref};
 use crate::error::AppError;
 use crate::records;
-use crate::replay::data_as;
-use crate::summary;
 use crate::views::{ReadingInput, ReadingView, SignoffInput, SignoffView, TestView, ThermometerView};
+use hearth_copy::replay::data_as;
+use hearth_copy::text as summary;
 
 const START_SCHEMA: &str = "hearth.temperature_test_start";
 
@@ -213,7 +213,11 @@ impl App {
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
-        let compliance = summary::test_compliance(state, rules.temperature());
+        let compliance = summary::test_compliance(
+            state.report.as_ref().map(|(r, _)| r),
+            state.test.readings(),
+            rules.temperature(),
+        );
         let summary = match &state.signoff {
             Some((s, _)) => s.summary_shown().as_str().to_owned(),
             None => self.test_summary(store, state)?,
@@ -236,7 +240,24 @@ impl App {
     fn test_summary(&self, store: &Store, state: &TestState) -> Result<String, AppError> {
         let order = self.order(store, &state.start.work_order_id).ok();
         let rules = self.rules(store)?;
-        Ok(summary::test(order.as_ref(), state, &crate::app::technician_names(store)?, &rules, self.tz()))
+        let s = &state.start;
+        let head = summary::TestHead {
+            work_order_id: &s.work_order_id,
+            performer: &s.performer,
+            witness: &s.witness,
+            thermometer: &s.thermometer,
+            started_at: s.started_at,
+        };
+        Ok(summary::test(
+            order.as_ref(),
+            &head,
+            state.in_force().map(|(reading, r)| (reading, &r.content)),
+            state.test.readings(),
+            state.report.as_ref().map(|(r, _)| r),
+            &crate::app::technician_names(store)?,
+            &rules,
+            self.tz(),
+        ))
     }
 
     /// The feed's thermometers, each judged on today's local date.

@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use hearth_domain::{DeadlineKind, DeadlineState, DeadlineStatus, RuleSet, WorkOrder, deadlines};
+use hearth_domain::{
+    ConcludedVisit, DeadlineKind, DeadlineState, DeadlineStatus, RuleSet, WorkOrder, deadlines,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -40,6 +42,9 @@ pub struct TodayItem {
     /// Earlier repairs at this home within the repeat window (重复报修),
     /// as the office found them when it filed the order.
     pub repeat_of: Vec<String>,
+    /// How the visit in progress ended (nobody home, not resolved, …), until
+    /// another visit begins: the card says so instead of counting down.
+    pub visit_outcome: Option<ConcludedVisit>,
 }
 
 /// The deadlines that are the technician's to meet; the follow-up call is
@@ -91,6 +96,13 @@ pub fn flag_repeats(items: &mut [TodayItem], flags: &HashMap<String, Vec<String>
     }
 }
 
+/// Sets each item's ended visit, by order id (orders absent have none).
+pub fn set_visit_outcomes(items: &mut [TodayItem], mut outcomes: HashMap<String, ConcludedVisit>) {
+    for item in items {
+        item.visit_outcome = outcomes.remove(item.order.id.as_str());
+    }
+}
+
 /// The list, nearest unmet deadline first (overdue ones are the nearest);
 /// orders with every deadline met go last, oldest first.
 pub fn today(orders: Vec<WorkOrder>, rules: &RuleSet, now: DateTime<Utc>) -> Vec<TodayItem> {
@@ -110,7 +122,7 @@ pub fn today(orders: Vec<WorkOrder>, rules: &RuleSet, now: DateTime<Utc>) -> Vec
             let overdue =
                 matches!(next_deadline, Some(DeadlineStatus { state: DeadlineState::Missed { .. }, .. }));
             let kind = OrderKind::of(order.category);
-            TodayItem { order, next_deadline, overdue, kind, repeat_of: vec![] }
+            TodayItem { order, next_deadline, overdue, kind, repeat_of: vec![], visit_outcome: None }
         })
         .collect();
     items.sort_by(|a, b| match (&a.next_deadline, &b.next_deadline) {

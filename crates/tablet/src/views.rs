@@ -25,6 +25,10 @@ pub struct TechnicianSummary {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AppState {
     pub enrolled: bool,
+    /// When the office revoked this tablet, if it did (the feed said so): it
+    /// seals nothing more and keeps what it has not sent for a rescue export.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub revoked_at_ms: Option<i64>,
     pub device_id: Option<String>,
     pub server_url: Option<String>,
     /// Technicians whose keys live on this tablet.
@@ -105,6 +109,10 @@ pub struct RecordView {
     pub reason: Option<String>,
     /// The record that corrects or voids this one, if any.
     pub superseded_by: Option<String>,
+    /// Whether `void_record` would withdraw it now, as the tablet judges
+    /// (so the screen never offers a withdrawal it would refuse). Filled by
+    /// `records()`; false in the other views, which never offer one.
+    pub may_withdraw: bool,
 }
 
 /// A step as it stands: the evidence in force and the record that says it.

@@ -3,6 +3,8 @@
 //! through the domain's `Visit`, so a restart loses nothing and the rules
 //! applied on replay are the rules applied live.
 
+use hearth_copy::replay::replay_visit;
+use hearth_copy::text as summary;
 use hearth_domain::{
     Appointment, CompletedStep, ConcludedVisit, CustomerSignoff, StepEvidence, VisitError, VisitOutcome,
     WorkOrder, WorkOrderId,
@@ -14,12 +16,13 @@ use serde_json::Value;
 use crate::app::{App, Key, Supersessions, record_ref};
 use crate::error::AppError;
 use crate::records::{self, LateNotice, SignatureFiles};
-pub(crate) use crate::replay::{VisitState, replay_visit};
-use crate::summary;
 use crate::views::{
     EarlierVisitView, LateNoticeInput, LateNoticeView, OutcomeView, SignoffInput, SignoffResult, SignoffView,
     StepRevision, StepView, VisitView,
 };
+
+/// The order's visit as replayed from this tablet's chain.
+pub(crate) type VisitState = hearth_copy::replay::VisitState<ChainRecord>;
 
 impl App {
     /// The text the customer is shown for the visit as it stands now.
@@ -36,7 +39,7 @@ impl App {
     pub(crate) fn visit_state(&self, store: &Store, order: &WorkOrder) -> Result<VisitState, AppError> {
         let records = store.chain_records(Some(order.id.as_str()))?;
         let supersessions = Supersessions::of(&records);
-        replay_visit(order, &records, supersessions)
+        Ok(replay_visit(order, &records, supersessions)?)
     }
 
     fn visit_view(
@@ -46,7 +49,7 @@ impl App {
         state: &VisitState,
     ) -> Result<VisitView, AppError> {
         let view = |r: &ChainRecord| self.record_view(store, r, &state.supersessions);
-        let step_view = |s: &crate::replay::ReplayedStep| {
+        let step_view = |s: &hearth_copy::replay::ReplayedStep<ChainRecord>| {
             Ok::<_, AppError>(StepView {
                 step: s.step.evidence.step(),
                 at: s.step.at,

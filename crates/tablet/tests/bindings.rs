@@ -36,7 +36,7 @@ fn generate(dir: &Path) {
         hearth_sync::RescueSummary, StepEvidence, VisitOutcome, VisitStep, ConcludedVisit, CompletedStep,
         WorkOrder, WorkOrderCategory, DeadlineStatus, CustomerSignoff, TestCompliance, RoomKind,
         RoomVerdict, Compliance, Thermometer, NoticePlacement, Zone, FaultSide, CustomerCopyView,
-        NumberKind,
+        NumberKind, ErrorCode, ReviewFlag,
     );
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()

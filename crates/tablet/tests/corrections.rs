@@ -228,5 +228,16 @@ fn a_local_order_is_withdrawn_only_while_nothing_was_recorded_on_it() {
     let id = kept.order.id.as_str().to_owned();
     f.app.complete_step(&id, appointment()).unwrap();
     let local = f.app.records(Some(&id)).unwrap();
+    assert!(!local[0].may_withdraw, "the list does not offer what would be refused");
+    assert!(local[1].may_withdraw, "the step done last can be withdrawn");
     assert_eq!(code(f.app.void_record(&local[0].record_id, "开错了")), "order_has_records");
+
+    // Opened by mistake after all: its step withdrawn, the order can be too
+    // (a withdrawal is no work on the order).
+    f.app.void_record(&local[1].record_id, "工单开错了").unwrap();
+    let local = f.app.records(Some(&id)).unwrap();
+    assert!(local[0].may_withdraw, "nothing in force on the order but itself: {local:?}");
+    assert!(local.iter().filter(|r| r.schema == "hearth.void/1").all(|r| !r.may_withdraw), "a void is final");
+    f.app.void_record(&local[0].record_id, "工单开错了").unwrap();
+    assert!(f.app.today("").unwrap().iter().all(|i| i.order.id.as_str() != id), "it leaves Today");
 }

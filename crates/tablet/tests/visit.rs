@@ -39,6 +39,8 @@ fn a_full_visit_with_a_photo_and_a_signature_is_sealed_step_by_step_and_survives
         v.summary
     );
     assert!(v.summary.contains("王建国（T0017）"), "the technician is named: {}", v.summary);
+    // One word for the customer everywhere the customer reads (the UI says 用户).
+    assert!(!v.summary.contains("客户"), "用户, never 客户: {}", v.summary);
     let shown = v.summary.clone();
 
     let SignoffResult::Visit(v) = f.app.customer_signoff(REPAIR, signed()).unwrap() else {
@@ -166,11 +168,22 @@ fn after_nobody_home_the_order_takes_a_second_visit_of_its_own_seven_steps() {
         next_appointment: Some(Appointment::new(t + Duration::days(1), t + Duration::days(1)).unwrap()),
     };
     f.app.conclude_visit(REPAIR, nobody).unwrap();
+    // Today says how the visit ended (the card stops counting down to an arrival that happened).
+    let card = f.app.work_order(REPAIR).unwrap();
+    let ended = card.visit_outcome.as_ref().map(|c| c.outcome.kind());
+    assert_eq!(ended, Some(OutcomeKind::NobodyHome), "the card knows the visit ended with nobody home");
+    let listed = f.app.today("").unwrap().into_iter().find(|i| i.order.id.as_str() == REPAIR).unwrap();
+    assert_eq!(listed.visit_outcome, card.visit_outcome, "Today's list says the same");
     // The next visit begins with its own appointment, not where the first stopped.
     assert_eq!(code(f.app.complete_step(REPAIR, arrival(vec![]))), "step_out_of_order");
     f.clock.advance_minutes(24 * 60);
     let second = f.app.complete_step(REPAIR, appointment()).unwrap();
     assert_eq!(second.visit_number, 2);
+    assert_eq!(
+        f.app.work_order(REPAIR).unwrap().visit_outcome,
+        None,
+        "a new visit is under way: its deadline counts again"
+    );
     assert!(second.outcome.is_none() && !second.may_start_another_visit);
     assert_eq!(second.steps.len(), 1);
     assert_eq!(second.earlier_visits.len(), 1);

@@ -4,6 +4,8 @@
  */
 export const DEFAULT_LOCK_MINUTES = 5;
 export const LOCK_MINUTE_CHOICES = [1, 2, 5, 10, 15, 30];
+/** The technician is warned this long before the lock (a temperature test has quiet minutes). */
+export const LOCK_WARNING_MS = 60_000;
 
 export class IdleClock {
   private last: number;
@@ -18,6 +20,19 @@ export class IdleClock {
   }
   expired(now: number): boolean {
     return this.minutes > 0 && now - this.last >= this.minutes * 60_000;
+  }
+  /** Milliseconds until the lock (never negative). */
+  remaining(now: number): number {
+    return Math.max(0, this.last + this.minutes * 60_000 - now);
+  }
+  /**
+   * Whether to warn now: within the last minute before the lock (the last
+   * half of it when the lock itself is one minute).
+   */
+  warning(now: number): boolean {
+    if (this.minutes <= 0 || this.expired(now)) return false;
+    const warnFor = Math.min(LOCK_WARNING_MS, (this.minutes * 60_000) / 2);
+    return this.remaining(now) <= warnFor;
   }
 }
 

@@ -29,12 +29,6 @@ export function recordRows(records: RecordView[]): RecordRow[] {
   return out;
 }
 
-/** Whether the list offers to withdraw the record; the tablet still checks every rule. */
-export function withdrawable(r: RecordView): boolean {
-  const final = ['hearth.void/1', 'hearth.customer_signoff/1', 'hearth.temperature_test/1'];
-  return !r.superseded_by && !final.includes(r.schema);
-}
-
 export function recordStateClass(state: RecordState): string {
   return `rec-${state.replace('_', '-')}`;
 }

@@ -1,12 +1,14 @@
 /**
  * The app's one store: session state from Rust, the current screen, the
  * error banner, sync status and local settings. Screens read it and call
- * `run()` around commands so every failure lands in the banner the same way.
+ * `run()` around commands: a failure of an action on a form goes to that
+ * form's `ActionError` (shown beside its button), anything else to the banner.
  */
 import { untrack } from 'svelte';
 import * as ipc from '../ipc';
 import type { AppError, AppState, SyncStatus } from '../ipc/types';
 import { setTzOffsetMinutes } from './datetime';
+import type { ActionError } from './action_error.svelte';
 import { toAppError } from './errors';
 import { DEFAULT_LOCK_MINUTES, parseLockMinutes } from './idle';
 
@@ -39,6 +41,8 @@ class Store {
   sync = $state<SyncStatus | null>(null);
   busy = $state(0);
   lockMinutes = $state(storedLockMinutes());
+  /** Where the inactivity lock found the technician: back there once they sign in again. */
+  private resume: { techId: string; route: Route } | null = null;
 
   get signedIn() {
     return this.app?.signed_in ?? null;
@@ -53,16 +57,21 @@ class Store {
     this.error = toAppError(e);
   }
 
-  /** Runs a command; on failure shows the banner and returns undefined. */
-  async run<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  /**
+   * Runs a command; on failure shows the error beside the action (`here`)
+   * or, for what belongs to no form, in the banner; returns undefined then.
+   */
+  async run<T>(fn: () => Promise<T>, here?: ActionError): Promise<T | undefined> {
     // Untracked: calling run() from an effect must not make it depend on `busy`.
     untrack(() => this.busy++);
     try {
       const result = await fn();
       this.error = null;
+      here?.clear();
       return result;
     } catch (e) {
-      this.showError(e);
+      if (here) here.set(e);
+      else this.showError(e);
       return undefined;
     } finally {
       this.busy--;
@@ -76,7 +85,19 @@ class Store {
     if (!app.enrolled) this.go({ name: 'first_run' });
     else if (app.technicians.length === 0) this.go({ name: 'technicians' });
     else if (!app.signed_in) this.go({ name: 'sign_in' });
+    else if (this.resume && this.resume.techId === app.signed_in.tech_id) this.go(this.resume.route);
     else if (!keepRoute) this.go({ name: 'today' });
+    // Only the one who was locked out goes back to their screen; anyone else starts on Today.
+    if (app.signed_in) this.resume = null;
+  }
+
+  /** The inactivity lock: signs out, remembering the screen for the same technician. */
+  async lock(): Promise<void> {
+    const who = this.signedIn?.tech_id;
+    const here = this.route;
+    const returnable = !['loading', 'first_run', 'sign_in', 'technicians'].includes(here.name);
+    this.resume = who && returnable ? { techId: who, route: here } : null;
+    await this.signOut();
   }
 
   async start(): Promise<void> {

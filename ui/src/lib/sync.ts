@@ -1,9 +1,11 @@
 /** What the sync bar says, derived from `SyncStatus`. */
 import type { LaneStatus, SyncStatus } from '../ipc/types';
 
-export type SyncSummaryState = 'stopped' | 'working' | 'retrying' | 'pending' | 'synced';
+export type SyncSummaryState = 'not_enrolled' | 'stopped' | 'working' | 'retrying' | 'pending' | 'synced';
 
 export function syncSummaryState(s: SyncStatus): SyncSummaryState {
+  // Nothing to sync with yet: never "synced".
+  if (!s.enrolled) return 'not_enrolled';
   if (s.lanes.some((l) => l.state.state === 'stopped')) return 'stopped';
   if (s.lanes.some((l) => l.state.state === 'working')) return 'working';
   if (s.lanes.some((l) => l.state.state === 'backing_off')) return 'retrying';
@@ -22,4 +24,9 @@ export function lastSyncError(s: SyncStatus): { code: string; message: string } 
   if (!s.last_error) return null;
   const [code, message] = s.last_error;
   return { code, message };
+}
+
+/** When the feed last brought news down: a finished pull may have changed the orders. */
+export function lastFeedPull(s: SyncStatus | null | undefined): number | null {
+  return s?.lanes.find((l) => l.lane === 'feed')?.last_success_ms ?? null;
 }

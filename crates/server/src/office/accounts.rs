@@ -10,21 +10,19 @@
 //!   `429 too_many_attempts` with `Retry-After`.
 //! - `GET /v1/office/session`: the same body for a live session, 401 otherwise.
 //! - `DELETE /v1/office/session`: logs out (with the CSRF header), 204.
-//! - `GET /v1/office/audit?cursor=&limit=`: the audit log, oldest first, admins only.
 //!
 //! Sessions end after [`auth::SESSION_IDLE_MS`] unused or
 //! [`auth::SESSION_MAX_MS`] after login. Every unsafe office request
 //! (POST/PUT/PATCH/DELETE under `/v1/office/`) whose sender is known is
 //! appended to `office_audit` with the status it was answered
-//! ([`audit_layer`]); so are logins, failed logins and logouts.
+//! ([`super::audit`]); so are logins, failed logins and logouts.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex};
 
-use axum::extract::{ConnectInfo, MatchedPath, Query, Request, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -32,12 +30,13 @@ use hearth_protocol::api::ErrorBody;
 use serde::{Deserialize, Serialize};
 
 use super::access::Role;
+use super::audit;
 use crate::admin::AdminError;
 use crate::api::ApiJson;
-use crate::auth::{self, OperatorAuth};
+use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::{AuditEntry, OperatorAccount, OperatorSession, Storage};
+use crate::storage::{OperatorAccount, OperatorSession, Storage};
 
 /// Failed logins allowed per username and per client address within [`FAILURE_WINDOW_MS`].
 pub const MAX_FAILURES: usize = 5;
@@ -45,14 +44,12 @@ pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
 /// Shortest password an account may have.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
-const SESSION_PATH: &str = "/v1/office/session";
+pub(crate) const SESSION_PATH: &str = "/v1/office/session";
 
 pub fn routes() -> Router<AppState> {
     // Hashed now, so the first unknown username takes no longer than later ones.
     LazyLock::force(&auth::DUMMY_HASH);
-    Router::new()
-        .route(SESSION_PATH, get(session_h).post(login_h).delete(logout_h))
-        .route("/v1/office/audit", get(audit_h))
+    Router::new().route(SESSION_PATH, get(session_h).post(login_h).delete(logout_h))
 }
 
 // ---------------------------------------------------------------- accounts
@@ -205,30 +202,6 @@ fn cookie(secret: &str, max_age_secs: i64) -> HeaderValue {
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("hearth_session=; Max-Age=0"))
 }
 
-async fn audit(
-    state: &AppState,
-    actor: &str,
-    role: &str,
-    method: &Method,
-    path: &str,
-    target: &str,
-    status: u16,
-) {
-    let entry = AuditEntry {
-        id: 0,
-        at_ms: state.now_ms(),
-        actor: actor.to_owned(),
-        role: role.to_owned(),
-        method: method.as_str().to_owned(),
-        path: path.to_owned(),
-        target: target.to_owned(),
-        status,
-    };
-    if let Err(e) = state.storage.append_audit(entry).await {
-        tracing::error!(error = %e, "appending to the office audit log failed");
-    }
-}
-
 /// What a failed login is recorded under: printable, at most 64 characters.
 fn attempted(username: &str) -> String {
     username.chars().filter(|c| !c.is_control()).take(64).collect()
@@ -252,7 +225,7 @@ async fn login_h(
     let user_key = format!("{}|user|{}", state.epoch, who);
     let keys = [user_key.clone(), format!("{}|addr|{address}", state.epoch)];
     if let Some(wait) = throttled(&keys, now) {
-        audit(&state, &who, "", &method, SESSION_PATH, "", 429).await;
+        audit::append(&state, &who, "", &method, SESSION_PATH, "", 429).await;
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
@@ -271,7 +244,7 @@ async fn login_h(
         Some(a) if verified && !a.disabled => a,
         _ => {
             record_failure(&keys, now);
-            audit(&state, &who, "", &method, SESSION_PATH, "", 401).await;
+            audit::append(&state, &who, "", &method, SESSION_PATH, "", 401).await;
             return Err(bad_credentials());
         }
     };
@@ -295,7 +268,7 @@ async fn login_h(
         roles: account.roles.iter().filter_map(|r| Role::parse(r)).collect(),
         credential: auth::Credential::Session { session_hash },
     };
-    audit(&state, &actor.username, &account.roles.join(","), &method, SESSION_PATH, "", 200).await;
+    audit::append(&state, &actor.username, &account.roles.join(","), &method, SESSION_PATH, "", 200).await;
     let mut response = Json(session_view(&actor, &secret)).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie(&secret, auth::SESSION_MAX_MS / 1000));
     Ok(response)
@@ -321,149 +294,26 @@ async fn logout_h(State(state): State<AppState>, headers: HeaderMap) -> ApiResul
                     Some(s) => s.username,
                     None => String::new(),
                 };
-                audit(&state, &username, "", &Method::DELETE, SESSION_PATH, "", e.status.as_u16()).await;
+                audit::append(&state, &username, "", &Method::DELETE, SESSION_PATH, "", e.status.as_u16())
+                    .await;
             }
             return Err(e);
         }
     };
     state.storage.delete_operator_session(&auth::secret_hash(secret)).await?;
-    audit(&state, &actor.username, "", &Method::DELETE, SESSION_PATH, "", 204).await;
+    audit::append(&state, &actor.username, "", &Method::DELETE, SESSION_PATH, "", 204).await;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie("", 0));
     Ok(response)
 }
 
-// ---------------------------------------------------------------- audit
-
-/// Where the office extractors (`auth::authorize`) note who sent an unsafe
-/// request, for [`audit_layer`] to append once the answer is known.
-#[derive(Debug, Clone, Default)]
-pub struct AuditSlot(Arc<Mutex<Option<(AppState, String, String)>>>);
-
-impl AuditSlot {
-    pub fn note(&self, state: &AppState, actor: &str, role: &str) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = Some((state.clone(), actor.to_owned(), role.to_owned()));
-        }
-    }
-
-    fn take(&self) -> Option<(AppState, String, String)> {
-        self.0.lock().ok().and_then(|mut s| s.take())
-    }
-}
-
-/// The id a path names: the segment in place of the route's first `{…}`.
-pub fn target_of(route: &str, path: &str) -> String {
-    route
-        .split('/')
-        .zip(path.split('/'))
-        .find(|(r, _)| r.starts_with('{'))
-        .map(|(_, p)| p.to_owned())
-        .unwrap_or_default()
-}
-
-/// Middleware on the office routes: appends every unsafe request whose
-/// sender the extractors identified (allowed or refused by role or CSRF)
-/// to the audit log, with the status answered. Login and logout are
-/// appended by their handlers.
-pub async fn audit_layer(mut req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    if !auth::is_unsafe(&method) || path == SESSION_PATH {
-        return next.run(req).await;
-    }
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
-    let slot = AuditSlot::default();
-    req.extensions_mut().insert(slot.clone());
-    let response = next.run(req).await;
-    let Some((state, actor, role)) = slot.take() else {
-        return response;
-    };
-    let mut target = route.as_deref().map(|r| target_of(r, &path)).unwrap_or_default();
-    let status = response.status();
-    let response = if target.is_empty() && status.is_success() {
-        // A creation names no id in its path: the id is the answer's `id`.
-        let (parts, body) = response.into_parts();
-        match axum::body::to_bytes(body, 1024 * 1024).await {
-            Ok(bytes) => {
-                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
-                    && let Some(id) = v.get("id").and_then(|i| i.as_str())
-                {
-                    target = id.to_owned();
-                }
-                Response::from_parts(parts, axum::body::Body::from(bytes))
-            }
-            Err(e) => ApiError::internal(format!("reading an answer to audit it: {e}")).into_response(),
-        }
-    } else {
-        response
-    };
-    audit(&state, &actor, &role, &method, &path, &target, status.as_u16()).await;
-    response
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuditQuery {
-    cursor: Option<String>,
-    limit: Option<String>,
-}
-
-/// A page of the audit log.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    /// Pass as `cursor` for the next page; absent at the end.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-}
-
-#[utoipa::path(get, path = "/v1/office/audit", tag = "office", summary = "The office audit log, oldest first (admins)", security(("operator_token" = []), ("session_cookie" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u32>, Query, description = "1 to 500, default 100")), responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "forbidden_role: admins only")))]
-async fn audit_h(
-    State(state): State<AppState>,
-    _office: OperatorAuth,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<AuditPage>> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request("bad_field", e.body_text()))?;
-    let after = match q.cursor.as_deref() {
-        None | Some("") => 0,
-        Some(c) => c
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| ApiError::bad_request("bad_field", "cursor: not a cursor this server gave"))?,
-    };
-    let limit = match q.limit.as_deref() {
-        None | Some("") => 100,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| ApiError::bad_request("bad_field", "limit: a whole number from 1 to 500"))?,
-    };
-    let items = state.storage.audit_after(after, limit + 1).await?;
-    let more = items.len() > limit;
-    let items: Vec<AuditEntry> = items.into_iter().take(limit).collect();
-    let next_cursor = if more { items.last().map(|e| e.id.to_string()) } else { None };
-    Ok(Json(AuditPage { items, next_cursor }))
-}
-
 #[derive(Debug, utoipa::OpenApi)]
-#[openapi(paths(login_h, session_h, logout_h, audit_h), components(schemas(AuditEntry)))]
+#[openapi(paths(login_h, session_h, logout_h))]
 pub struct AccountsDoc;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_target_is_the_first_path_parameter() {
-        assert_eq!(
-            target_of("/v1/office/work-orders/{id}/assign", "/v1/office/work-orders/WO-1/assign"),
-            "WO-1"
-        );
-        assert_eq!(target_of("/v1/office/work-orders", "/v1/office/work-orders"), "");
-    }
 
     #[test]
     fn five_failures_within_the_window_throttle_until_the_oldest_leaves_it() {

@@ -20,11 +20,9 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use hearth_domain::{DayWindow, DeadlineKind, DeadlineStatus, WorkOrder, WorkOrderCategory};
 use hearth_protocol::api::ErrorBody;
@@ -34,6 +32,7 @@ use serde_json::Value;
 use super::compute::ms_to_utc;
 use super::input::{self, bad_field};
 use super::model::{Cancellation, FollowUp, OrderStatus, SnapshotView};
+use super::paging::{self, PageRequest, SortKey};
 use crate::api::ApiJson;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -49,9 +48,6 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/office/call-window", get(call_window_h))
         .merge(events::routes())
 }
-
-const DEFAULT_LIMIT: usize = 50;
-const MAX_LIMIT: usize = 200;
 
 /// Where a complaint stands for customer service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,8 +95,8 @@ pub struct ComplaintItem {
 
 impl ComplaintItem {
     /// Sort key and cursor: the due time (cancelled last), then the id.
-    fn key(&self) -> (i64, &str) {
-        (self.deadline.map_or(i64::MAX, |d| d.due.timestamp_millis()), self.id.as_str())
+    fn key(&self) -> SortKey {
+        SortKey::new(self.deadline.map_or(i64::MAX, |d| d.due.timestamp_millis()), 0, &self.id)
     }
 
     fn matches(&self, q: &str) -> bool {
@@ -127,8 +123,7 @@ pub struct ComplaintQuery {
     pub state: Option<ComplaintState>,
     /// Lower-cased search text.
     pub q: Option<String>,
-    pub limit: usize,
-    pub after: Option<(i64, String)>,
+    pub page: PageRequest,
 }
 
 impl ComplaintQuery {
@@ -143,58 +138,16 @@ impl ComplaintQuery {
             .transpose()?;
         let q = input::optional_text("q", query.get("q").map(String::as_str), input::MAX_SHORT_TEXT, false)?
             .map(|q| q.trim().to_lowercase());
-        let limit = match query.get("limit") {
-            None => DEFAULT_LIMIT,
-            Some(l) => l.parse::<usize>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
-                bad_field("limit", &format!("must be a whole number from 1 to {MAX_LIMIT}"))
-            })?,
-        };
-        let after = query.get("cursor").map(|c| decode_cursor(c)).transpose()?;
-        Ok(Self { state, q, limit, after })
+        Ok(Self { state, q, page: PageRequest::parse(query)? })
     }
-
-    /// The query string of the page after `last`.
-    fn next(&self, last: &ComplaintItem) -> String {
-        let (due, id) = last.key();
-        let mut parts = Vec::new();
-        if let Some(s) = self.state {
-            let name = serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned));
-            parts.push(format!("status={}", name.unwrap_or_default()));
-        }
-        if let Some(q) = &self.q {
-            parts.push(format!("q={}", percent(q)));
-        }
-        parts.push(format!("limit={}", self.limit));
-        parts.push(format!("cursor={}", encode_cursor(due, id)));
-        parts.join("&")
-    }
-}
-
-fn encode_cursor(due_ms: i64, id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{due_ms}:{id}"))
-}
-
-fn decode_cursor(text: &str) -> ApiResult<(i64, String)> {
-    let bad = || bad_field("cursor", "is not a cursor this list gave (start again without it)");
-    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (due, id) = text.split_once(':').ok_or_else(bad)?;
-    Ok((due.parse().map_err(|_| bad())?, id.to_owned()))
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 /// Every complaint that passes `query`, soonest due first, one page, and
-/// whether more follow.
-pub async fn complaints(state: &AppState, query: &ComplaintQuery) -> ApiResult<(Vec<ComplaintItem>, bool)> {
+/// the next page's cursor when more follow.
+pub async fn complaints(
+    state: &AppState,
+    query: &ComplaintQuery,
+) -> ApiResult<(Vec<ComplaintItem>, Option<String>)> {
     let now = ms_to_utc(state.now_ms());
     let book = crate::rules::rule_book(state).await?;
     let mut items = Vec::new();
@@ -229,13 +182,7 @@ pub async fn complaints(state: &AppState, query: &ComplaintQuery) -> ApiResult<(
             items.push(item);
         }
     }
-    items.sort_by(|a, b| a.key().cmp(&b.key()));
-    if let Some((due, id)) = &query.after {
-        items.retain(|i| i.key() > (*due, id.as_str()));
-    }
-    let more = items.len() > query.limit;
-    items.truncate(query.limit);
-    Ok((items, more))
+    Ok(query.page.page(items, ComplaintItem::key))
 }
 
 #[utoipa::path(get, path = "/v1/office/complaints", tag = "office", summary = "Complaints with their answer deadline in working days, soonest due first, a page at a time (next page in the Link header)", security(("operator_token" = [])),
@@ -252,17 +199,10 @@ async fn complaints_h(
     State(state): State<AppState>,
     _office: crate::auth::OperatorAuth,
     Query(query): Query<HashMap<String, String>>,
-) -> ApiResult<(HeaderMap, Json<Vec<ComplaintItem>>)> {
-    let query = ComplaintQuery::parse(&query)?;
-    let (items, more) = complaints(&state, &query).await?;
-    let mut headers = HeaderMap::new();
-    if more && let Some(last) = items.last() {
-        let link = format!("</v1/office/complaints?{}>; rel=\"next\"", query.next(last));
-        if let Ok(value) = HeaderValue::from_str(&link) {
-            headers.insert(header::LINK, value);
-        }
-    }
-    Ok((headers, Json(items)))
+) -> ApiResult<Response> {
+    let parsed = ComplaintQuery::parse(&query)?;
+    let (items, next) = complaints(&state, &parsed).await?;
+    Ok(paging::respond("/v1/office/complaints", &query, &items, next.as_deref()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -364,23 +304,5 @@ impl utoipa::OpenApi for Doc {
         let mut doc = <ComplaintsDoc as utoipa::OpenApi>::openapi();
         doc.merge(<events::Doc as utoipa::OpenApi>::openapi());
         doc
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_strangers_are_refused() {
-        let c = encode_cursor(1_733_000_000_000, "WO-1:x");
-        assert_eq!(decode_cursor(&c).ok(), Some((1_733_000_000_000, "WO-1:x".to_owned())));
-        assert!(decode_cursor("!!").is_err());
-        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("no-colon")).is_err());
-    }
-
-    #[test]
-    fn search_text_is_percent_encoded_in_the_next_link() {
-        assert_eq!(percent("幸福 a&b"), "%E5%B9%B8%E7%A6%8F%20a%26b");
     }
 }

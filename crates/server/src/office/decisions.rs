@@ -8,9 +8,12 @@
 //! compliance, and so toward money, only once the decision in force on
 //! each flagged one is `accept` (`views::temperature_tests`).
 
-use axum::extract::{FromRequestParts, Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hearth_protocol::ReceiptStatus;
@@ -20,6 +23,7 @@ use serde_json::{Value, json};
 
 use super::input;
 use super::model::SnapshotView;
+use super::paging::{self, PageRequest, SortKey};
 use super::service;
 use crate::api::ApiJson;
 use crate::error::{ApiError, ApiResult};
@@ -189,11 +193,19 @@ pub struct ReviewItem {
     pub decision: Option<ReviewDecision>,
 }
 
-#[utoipa::path(get, path = "/v1/office/review-queue", tag = "office", summary = "Records flagged needs_review: those waiting for a decision first (oldest first), then the decided ones, newest decision first", security(("operator_token" = [])), responses((status = 200, body = Vec<ReviewItem>), (status = 401, body = ErrorBody)))]
-async fn review_queue_h(
-    State(state): State<AppState>,
-    _office: Operator,
-) -> ApiResult<Json<Vec<ReviewItem>>> {
+impl ReviewItem {
+    /// The queue's order: those waiting first, oldest received first; then
+    /// the decided ones, newest decision first; ties by record id.
+    fn sort_key(&self) -> SortKey {
+        match &self.decision {
+            None => SortKey::new(0, self.received_at_ms, &self.record_id),
+            Some(d) => SortKey::new(1, d.decided_at_ms.saturating_neg(), &self.record_id),
+        }
+    }
+}
+
+/// Every record flagged `needs_review`, with the decision in force, unsorted.
+pub async fn review_queue(state: &AppState) -> ApiResult<Vec<ReviewItem>> {
     let mut items = Vec::new();
     for snapshot in state.storage.snapshots(SnapshotKind::ReviewStatus).await? {
         let Some(stored) = state.storage.entry_by_record_id(&snapshot.id).await? else { continue };
@@ -212,13 +224,30 @@ async fn review_queue_h(
             decision,
         });
     }
-    items.sort_by(|a, b| match (&a.decision, &b.decision) {
-        (None, None) => a.received_at_ms.cmp(&b.received_at_ms),
-        (None, Some(_)) => std::cmp::Ordering::Less,
-        (Some(_), None) => std::cmp::Ordering::Greater,
-        (Some(x), Some(y)) => y.decided_at_ms.cmp(&x.decided_at_ms),
-    });
-    Ok(Json(items))
+    Ok(items)
+}
+
+#[utoipa::path(get, path = "/v1/office/review-queue", tag = "office", summary = "Records flagged needs_review: those waiting for a decision first (oldest first), then the decided ones, newest decision first; a page at a time",
+    description = "Ties by record id. Pages of `limit`; a `Link: <…>; rel=\"next\"` header names the next page (absent on the last).",
+    security(("operator_token" = [])),
+    params(
+        ("limit" = Option<u32>, Query, description = "page size, 1 to 200 (default 50)", minimum = 1, maximum = 200),
+        ("cursor" = Option<String>, Query, description = "opaque: the next page, from the Link header"),
+    ),
+    responses(
+        (status = 200, body = Vec<ReviewItem>, headers(("Link" = String, description = "RFC 8288 `<url>; rel=\"next\"`: the next page, when there is one"))),
+        (status = 400, body = ErrorBody, description = "bad_field naming the parameter"),
+        (status = 401, body = ErrorBody),
+    ))]
+async fn review_queue_h(
+    State(state): State<AppState>,
+    _office: Operator,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    super::only(&query, &["limit", "cursor"])?;
+    let page = PageRequest::parse(&query)?;
+    let (items, next) = page.page(review_queue(&state).await?, ReviewItem::sort_key);
+    Ok(paging::respond("/v1/office/review-queue", &query, &items, next.as_deref()))
 }
 
 #[derive(Debug, utoipa::OpenApi)]

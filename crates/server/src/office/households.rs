@@ -3,7 +3,8 @@
 //! the temperature tests the server counted (judged by the server, answered
 //! by the customer, unflagged or accepted by a reviewer).
 //!
-//! - `GET /v1/office/households[?community=]`: each household (address)
+//! - `GET /v1/office/households[?community=&q=&limit=&cursor=]`: by
+//!   address, a page at a time (`paging`); each household (address)
 //!   with a counted test, its heating seasons (first non-compliant test,
 //!   every test, back to standard, stretches, non-compliant days, days that
 //!   earn the fee reduction and its percentage) and the tests that fell
@@ -11,9 +12,10 @@
 //! - `GET /v1/office/communities`: per community, the households measured,
 //!   those found non-compliant, and the days.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Query, State};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use hearth_domain::{Address, CountedTest, SeasonAccount, household_seasons};
@@ -22,6 +24,8 @@ use serde::Serialize;
 
 use super::compute::{self, ms_to_utc};
 use super::decisions::Operator;
+use super::input;
+use super::paging::{self, PageRequest, SortKey};
 use super::views::temperature_tests;
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -105,19 +109,53 @@ pub async fn communities(state: &AppState) -> ApiResult<Vec<Community>> {
     Ok(out.into_values().collect())
 }
 
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HouseholdQuery {
-    community: Option<String>,
+impl Household {
+    /// The list's order: by address (one household per address, so unique).
+    fn sort_key(&self) -> SortKey {
+        SortKey::new(0, 0, &self.address.key())
+    }
+
+    /// Whether `q` (lower-cased) is in a part of the address or a work order id.
+    fn matches(&self, q: &str) -> bool {
+        let a = &self.address;
+        [a.community.as_str(), a.building.as_str(), a.unit.as_str(), a.room.as_str()]
+            .into_iter()
+            .chain(self.work_orders.iter().map(String::as_str))
+            .any(|f| f.to_lowercase().contains(q))
+    }
 }
 
-#[utoipa::path(get, path = "/v1/office/households", tag = "office", summary = "Non-compliant days and the fee per household and heating season", security(("operator_token" = [])), params(("community" = Option<String>, Query)), responses((status = 200, body = Vec<Household>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/office/households", tag = "office", summary = "Non-compliant days and the fee per household and heating season, a page at a time",
+    description = "By address. Pages of `limit`; a `Link: <…>; rel=\"next\"` header names the next page (absent on the last).",
+    security(("operator_token" = [])),
+    params(
+        ("community" = Option<String>, Query, description = "one community's households"),
+        ("q" = Option<String>, Query, description = "search, case-insensitive: community, building, unit, room, work-order id"),
+        ("limit" = Option<u32>, Query, description = "page size, 1 to 200 (default 50)", minimum = 1, maximum = 200),
+        ("cursor" = Option<String>, Query, description = "opaque: the next page, from the Link header"),
+    ),
+    responses(
+        (status = 200, body = Vec<Household>, headers(("Link" = String, description = "RFC 8288 `<url>; rel=\"next\"`: the next page, when there is one"))),
+        (status = 400, body = ErrorBody, description = "bad_field naming the parameter"),
+        (status = 401, body = ErrorBody),
+    ))]
 async fn households_h(
     State(state): State<AppState>,
     _office: Operator,
-    Query(q): Query<HouseholdQuery>,
-) -> ApiResult<Json<Vec<Household>>> {
-    Ok(Json(households(&state, q.community.as_deref()).await?))
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    super::only(&query, &["community", "q", "limit", "cursor"])?;
+    let community = query.get("community").map(String::as_str);
+    let q = input::optional_text("q", query.get("q").map(String::as_str), input::MAX_SHORT_TEXT, false)?
+        .map(|q| q.trim().to_lowercase())
+        .filter(|q| !q.is_empty());
+    let page = PageRequest::parse(&query)?;
+    let mut homes = households(&state, community).await?;
+    if let Some(q) = &q {
+        homes.retain(|h| h.matches(q));
+    }
+    let (items, next) = page.page(homes, Household::sort_key);
+    Ok(paging::respond("/v1/office/households", &query, &items, next.as_deref()))
 }
 
 #[utoipa::path(get, path = "/v1/office/communities", tag = "office", summary = "Households measured, found non-compliant, and the days, per community", security(("operator_token" = [])), responses((status = 200, body = Vec<Community>), (status = 401, body = ErrorBody)))]

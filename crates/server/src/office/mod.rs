@@ -120,11 +120,13 @@ use crate::storage::SnapshotKind;
 
 pub mod access;
 pub mod accounts;
+pub mod audit;
 pub mod complaints;
 pub mod compute;
 pub mod decisions;
 pub mod households;
 pub mod input;
+pub mod paging;
 pub mod records;
 pub mod reports;
 /// The work-order snapshot model lives in `crate::orders` (ingest stands on it too).
@@ -164,12 +166,13 @@ pub fn routes() -> Router<AppState> {
         .merge(decisions::routes())
         .merge(households::routes())
         .merge(accounts::routes())
+        .merge(audit::routes())
         .merge(setup::routes())
         .merge(reports::routes())
         .merge(records::routes())
         .merge(complaints::routes())
         // Unsafe requests are appended to the audit log with their answer.
-        .layer(axum::middleware::from_fn(accounts::audit_layer))
+        .layer(axum::middleware::from_fn(audit::audit_layer))
 }
 
 type Body = ApiJson<Value>;
@@ -216,38 +219,9 @@ async fn list_work_orders_h(
     _office: OperatorAuth,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<axum::response::Response> {
-    use axum::response::IntoResponse;
     let filter = views::OrderFilter::parse(&query)?;
     let (orders, next) = views::work_orders(&state, &filter).await?;
-    let mut response = Json(orders).into_response();
-    if let Some(cursor) = next {
-        let mut params: Vec<(&str, &str)> = query
-            .iter()
-            .filter(|(k, _)| k.as_str() != "cursor")
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        params.sort_unstable();
-        params.push(("cursor", &cursor));
-        let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
-        let link = format!("</v1/office/work-orders?{}>; rel=\"next\"", query.join("&"));
-        if let Ok(value) = axum::http::HeaderValue::from_str(&link) {
-            response.headers_mut().insert(axum::http::header::LINK, value);
-        }
-    }
-    Ok(response)
-}
-
-/// A query value as a URL carries it: unreserved characters as they are, every other byte %XX.
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    Ok(paging::respond("/v1/office/work-orders", &query, &orders, next.as_deref()))
 }
 
 #[utoipa::path(get, path = "/v1/office/work-orders/{id}", tag = "office", summary = "One order with its records", security(("operator_token" = [])), params(("id" = String, Path)), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -319,14 +293,29 @@ async fn follow_up_h(
     Ok(Json(service::record_follow_up(&state, &id, input::from_json(body)?).await?))
 }
 
-#[utoipa::path(get, path = "/v1/office/follow-ups", tag = "office", summary = "The follow-up-call queue", security(("operator_token" = [])), responses((status = 200, body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/office/follow-ups", tag = "office", summary = "The follow-up-call queue, oldest completion first, a page at a time",
+    description = "Oldest completion first, ties by order id. Pages of `limit`; a `Link: <…>; rel=\"next\"` header names the next page (absent on the last).",
+    security(("operator_token" = [])),
+    params(
+        ("q" = Option<String>, Query, description = "search, case-insensitive: order id, customer name, phone, community, building, unit, room"),
+        ("limit" = Option<u32>, Query, description = "page size, 1 to 200 (default 50)", minimum = 1, maximum = 200),
+        ("cursor" = Option<String>, Query, description = "opaque: the next page, from the Link header"),
+    ),
+    responses(
+        (status = 200, body = [Object], headers(("Link" = String, description = "RFC 8288 `<url>; rel=\"next\"`: the next page, when there is one"))),
+        (status = 400, body = ErrorBody, description = "bad_field naming the parameter"),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+    ))]
 async fn follow_ups_h(
     State(state): State<AppState>,
     _office: OperatorAuth,
     Query(query): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Vec<views::FollowUpItem>>> {
-    only(&query, &[])?;
-    Ok(Json(views::follow_ups(&state).await?))
+) -> ApiResult<axum::response::Response> {
+    let parsed = views::FollowUpQuery::parse(&query)?;
+    let (items, next) = views::follow_ups_page(&state, &parsed).await?;
+    Ok(paging::respond("/v1/office/follow-ups", &query, &items, next.as_deref()))
 }
 
 #[utoipa::path(get, path = "/v1/office/repeat-repairs", tag = "office", summary = "Repeat repairs within 30 days", security(("operator_token" = [])), params(("category" = Option<String>, Query, description = "a work-order category")), responses((status = 200, body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -449,6 +438,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(<decisions::DecisionsDoc as utoipa::OpenApi>::openapi());
     doc.merge(<households::HouseholdsDoc as utoipa::OpenApi>::openapi());
     doc.merge(<accounts::AccountsDoc as utoipa::OpenApi>::openapi());
+    doc.merge(<audit::AuditDoc as utoipa::OpenApi>::openapi());
     doc.merge(<setup::Doc as utoipa::OpenApi>::openapi());
     doc.merge(<reports::Doc as utoipa::OpenApi>::openapi());
     doc.merge(<records::Doc as utoipa::OpenApi>::openapi());

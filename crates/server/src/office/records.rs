@@ -23,11 +23,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use hearth_copy::{BuildError, Contact, Holder, Printing, SignedOff};
 use hearth_domain::CustomerSignoff;
-use hearth_domain::time::{company_offset, ms_to_utc};
+use hearth_domain::Thermometer;
+use hearth_domain::time::ms_to_utc;
 use hearth_protocol::api::ErrorBody;
 use hearth_protocol::verify::decode_envelope;
-use hearth_protocol::{AttachmentRole, SignerRole, schema};
+use hearth_protocol::{AttachmentRole, Content, Digest, Sealed, SignerRole, schema};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -147,26 +149,9 @@ pub fn parse_search(query: &HashMap<String, String>) -> ApiResult<RecordSearch> 
     })
 }
 
-fn url_encode(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The `Link` header naming the page after `last`, with the same filters.
 fn next_link(query: &HashMap<String, String>, last: u64) -> String {
-    let mut pairs: Vec<(&String, &String)> = query.iter().filter(|(k, _)| k.as_str() != "cursor").collect();
-    pairs.sort();
-    let mut parts: Vec<String> =
-        pairs.into_iter().map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v))).collect();
-    parts.push(format!("cursor={last}"));
-    format!("</v1/office/records?{}>; rel=\"next\"", parts.join("&"))
+    super::paging::next_link("/v1/office/records", query, &last.to_string())
 }
 
 /// Supersession of the given records, judged among their work orders'
@@ -693,17 +678,53 @@ async fn thumbnail_h(
 
 // ---------------------------------------------------------------- reprint
 
-fn local_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&company_offset()).format("%Y-%m-%d %H:%M").to_string()
+/// A stored record as the copy builder reads it.
+#[derive(Debug, Clone, Copy)]
+struct Held<'a> {
+    fact: &'a RecordFact,
+    content: &'a Content,
+    hash: Digest,
 }
 
-/// The customer's copy of an order's sign-off, rebuilt from the server's
-/// records: the sealed sign-off names the text the customer was shown
-/// (`summary_shown`), the signature image by hash (a blob the tablet
-/// uploaded) or the refusal and its reason; the copy prints that text and
-/// answer, the sign-off's QR code, and "重印" with the time it was made.
-/// `verify_url`: the server's address the copy's QR code links to (empty:
-/// the QR code holds the record id and hash as text).
+impl Sealed for Held<'_> {
+    fn content(&self) -> &Content {
+        self.content
+    }
+    fn content_hash(&self) -> Digest {
+        self.hash
+    }
+}
+
+fn build_error(e: BuildError) -> ApiError {
+    match e {
+        BuildError::NoSignoff => {
+            ApiError::conflict("no_signoff", "the customer has not signed or refused on this order")
+        }
+        BuildError::SignatureMissing => ApiError::conflict(
+            "signature_missing",
+            "the customer's signature image has not reached the server yet",
+        ),
+        BuildError::UnknownWorkOrder(_) => ApiError::not_found("the work order"),
+        // The server trusts no tablet: records it stored may not replay
+        // through the visit's rules (a tablet did not enforce them), and no
+        // tablet could have printed a copy from them either.
+        BuildError::Unreadable(e) => ApiError::conflict(
+            "records_do_not_replay",
+            format!(
+                "the order's records do not replay through the visit's rules, so no copy can be made: {e}"
+            ),
+        ),
+    }
+}
+
+/// The customer's copy of an order's sign-off, made again from the server's
+/// records by the builder the tablet used at the door (`hearth_copy::build`):
+/// the sign-off's device's records of the order up to the sign-off, in chain
+/// order, the signature image from the blobs, the names and the thermometer
+/// from the office's lists, the rule set in force when the customer answered.
+/// It differs from the customer's copy only in the 重印 mark and the time it
+/// was made. `verify_url`: the server's address the copy's QR code links to
+/// (empty: the QR code holds the record id and hash as text).
 pub async fn reprint(state: &AppState, work_order_id: &str, verify_url: String) -> ApiResult<Vec<u8>> {
     let snapshot = state
         .storage
@@ -711,128 +732,71 @@ pub async fn reprint(state: &AppState, work_order_id: &str, verify_url: String) 
         .await?
         .ok_or_else(|| ApiError::not_found("the work order"))?;
     let body = work_order_body(&snapshot)?;
-    let facts = views::record_facts(state, work_order_id).await?;
-    let versions = views::versions_of(&facts);
-    let latest = |f: &&RecordFact| versions.get(&f.stored.record_id).is_none_or(|v| v.latest);
-    // The test's sign-off when there is a test, else the visit's: as the tablet chooses.
-    let signoffs: Vec<&RecordFact> =
-        facts.iter().filter(|f| f.stored.schema == schema::CUSTOMER_SIGNOFF).filter(latest).collect();
-    let test_ids: HashSet<&str> = facts
+    let mut facts = views::record_facts(state, work_order_id).await?;
+    facts.sort_by_key(|f| f.stored.receipt.server_seq);
+    let mut arrived = Vec::new();
+    for fact in &facts {
+        // A stored envelope that no longer decodes was checked on arrival: it is left out.
+        let Some(content) = fact.content.as_ref() else { continue };
+        let hash = fact
+            .stored
+            .content_hash
+            .parse()
+            .map_err(|_| ApiError::internal("a stored content hash is bad"))?;
+        arrived.push(Held { fact, content, hash });
+    }
+    let signoff = *hearth_copy::latest_signoff(&arrived).ok_or_else(|| build_error(BuildError::NoSignoff))?;
+    // What the sign-off's tablet held: its own chain, in order.
+    let mut chain: Vec<Held<'_>> = arrived
         .iter()
-        .filter(|f| f.stored.schema == schema::TEMPERATURE_TEST)
-        .map(|f| f.stored.record_id.as_str())
-        .collect();
-    let binds_test = |f: &&&RecordFact| {
-        f.content.as_ref().is_some_and(|c| c.refs.iter().any(|r| test_ids.contains(r.record_id.as_str())))
-    };
-    let signoff = signoffs
-        .iter()
-        .filter(binds_test)
-        .max_by_key(|f| f.stored.receipt.server_seq)
-        .or_else(|| signoffs.iter().max_by_key(|f| f.stored.receipt.server_seq))
+        .filter(|h| h.fact.stored.device_id == signoff.fact.stored.device_id)
         .copied()
-        .ok_or_else(|| {
-            ApiError::conflict("no_signoff", "the customer has not signed or refused on this order")
-        })?;
-    let is_test = binds_test(&&signoff);
-    let content =
-        signoff.content.as_ref().ok_or_else(|| ApiError::internal("a stored sign-off no longer decodes"))?;
-    let answer = serde_json::from_value::<CustomerSignoff>(Value::Object(content.data.clone()))
-        .map_err(|e| ApiError::internal(format!("a stored sign-off does not parse: {e}")))?;
-    let at = local_time(signoff.bracket(ms_to_utc(content.created.device_time_ms)).at);
-    let (answer, summary) = match answer {
-        CustomerSignoff::Signed { signature_png_sha256, satisfaction, comment, summary_shown, .. } => {
-            let png = match tokio::fs::read(state.blob_dir.join(signature_png_sha256.as_str())).await {
-                Ok(png) => png,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(ApiError::conflict(
-                        "signature_missing",
-                        "the customer's signature image has not reached the server yet",
-                    ));
-                }
-                Err(e) => return Err(ApiError::internal(e)),
-            };
-            let answer = hearth_copy::Answer::Signed {
-                signature_png: png,
-                satisfaction: satisfaction.value(),
-                comment: comment.map(String::from),
-                at,
-            };
-            (answer, String::from(summary_shown))
-        }
-        CustomerSignoff::Refused { reason, summary_shown } => {
-            (hearth_copy::Answer::Refused { reason: reason.into(), at }, String::from(summary_shown))
-        }
+        .collect();
+    chain.sort_by_key(|h| h.fact.stored.seq);
+    let signed_off = SignedOff::new(&chain, &signoff.content.record_id).map_err(build_error)?;
+    let signature_png = match signed_off.signature_png_sha256() {
+        None => None,
+        Some(sha) => match tokio::fs::read(state.blob_dir.join(sha)).await {
+            Ok(png) => Some(png),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(ApiError::internal(e)),
+        },
     };
-
-    let mut technicians = Vec::new();
-    let mut seen = HashSet::new();
-    for f in facts.iter().filter(latest) {
-        for s in f.content.iter().flat_map(|c| c.signers.iter()) {
-            if !seen.insert(s.tech_id.clone()) {
+    let thermometer = match signed_off.thermometer_serial() {
+        None => None,
+        Some(serial) => state
+            .storage
+            .snapshot(SnapshotKind::Thermometer, serial)
+            .await?
+            .and_then(|s| serde_json::from_value::<Thermometer>(s.body).ok()),
+    };
+    let mut contacts = HashMap::new();
+    for h in &chain {
+        for s in &h.content.signers {
+            if contacts.contains_key(&s.tech_id) {
                 continue;
             }
             let tech = state.storage.snapshot(SnapshotKind::Technician, &s.tech_id).await?;
             let text = |k: &str| {
-                tech.as_ref().and_then(|t| t.body.get(k)).and_then(Value::as_str).map(str::to_owned)
+                tech.as_ref()
+                    .and_then(|t| t.body.get(k))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
             };
-            let role = match (is_test, s.role) {
-                (true, SignerRole::Witness) => "测温人员（复核）",
-                (true, _) => "测温人员（主测）",
-                (false, _) => "维修人员",
-            };
-            technicians.push(hearth_copy::Technician {
-                role: role.to_owned(),
-                name: text("name").unwrap_or_else(|| s.tech_id.clone()),
-                tech_id: s.tech_id.clone(),
-                phone: text("phone").unwrap_or_default(),
-            });
+            contacts.insert(s.tech_id.clone(), Contact { name: text("name"), phone: text("phone") });
         }
     }
-    let started = facts
-        .iter()
-        .filter(latest)
-        .filter_map(|f| f.content.as_ref().map(|c| f.bracket(ms_to_utc(c.created.device_time_ms)).at))
-        .min();
     let book = crate::rules::rule_book(state).await?;
-    let company = book.current().1.company().clone();
-    let order = &body.order;
-    let a = &order.customer.address;
-    let now = ms_to_utc(state.now_ms());
-    let copy = hearth_copy::CustomerCopy {
-        company: hearth_copy::Company { name: company.name, hotline: company.hotline },
-        title: if is_test {
-            "入户测温记录（重印）"
-        } else {
-            "入户维修服务确认单（重印）"
-        }
-        .to_owned(),
-        work_order_id: work_order_id.to_owned(),
-        customer_name: order.customer.name.expose().to_owned(),
-        address: format!("{} {} {} {}", a.community, a.building, a.unit, a.room),
-        technicians,
-        started_at: started.map(local_time).unwrap_or_default(),
-        ended_at: local_time(
-            signoff.received_at().min(signoff.bracket(ms_to_utc(content.created.device_time_ms)).at),
-        ),
-        body: hearth_copy::Body::Visit {
-            steps: vec![hearth_copy::StepSection {
-                title: "用户签字时所见内容".to_owned(),
-                time: String::new(),
-                lines: summary.lines().map(str::to_owned).collect(),
-            }],
-            parts: vec![],
-            outcome: format!(
-                "本件为服务器存档记录的重印件（重印时间 {}），内容以签字时所见为准。",
-                local_time(now)
-            ),
-        },
-        answer,
-        record_id: signoff.stored.record_id.clone(),
-        content_hash: signoff.stored.content_hash.clone(),
-        verify_url,
-        made_at: format!("重印 {}", local_time(now)),
+    let holder = Holder {
+        order: Some(&body.order),
+        rules: book.at(signed_off.answered_at()).1,
+        contacts: &contacts,
+        thermometer: thermometer.as_ref(),
+        verify_url: &verify_url,
     };
+    let now = ms_to_utc(state.now_ms());
+    let copy = signed_off.copy(&holder, Printing::Reprint(now), signature_png).map_err(build_error)?;
     let font = hearth_copy::CjkFont::find(None).map_err(|e| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -847,7 +811,7 @@ pub async fn reprint(state: &AppState, work_order_id: &str, verify_url: String) 
 }
 
 #[utoipa::path(get, path = "/v1/office/work-orders/{id}/copy.pdf", tag = "office",
-    summary = "The customer's copy of the order's sign-off, reprinted from the server's records and marked 重印 with the time",
+    summary = "The customer's copy of the order's sign-off, made again from the server's records as the tablet made it, marked 重印 with the time",
     security(("operator_token" = [])),
     params(("id" = String, Path, description = "the work-order id"),
            ("server" = Option<String>, Query, description = "the server's address as the console reaches it (http(s)://host[:port]): the copy's QR code links to its /verify page; without it the QR code holds the record id and hash as text")),
@@ -857,7 +821,7 @@ pub async fn reprint(state: &AppState, work_order_id: &str, verify_url: String) 
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "no_signoff: the customer has not answered yet; signature_missing: the signature image has not arrived"),
+        (status = 409, body = ErrorBody, description = "no_signoff: the customer has not answered yet; signature_missing: the signature image has not arrived; records_do_not_replay: the tablet's records of the order break the visit's rules, so no copy can be made"),
         (status = 503, body = ErrorBody, description = "no_font: the server has no CJK font"),
     ))]
 async fn reprint_h(
@@ -878,7 +842,10 @@ async fn reprint_h(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{}-reprint.pdf\"", url_encode(&id))) {
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "inline; filename=\"{}-reprint.pdf\"",
+        super::paging::percent_encode(&id)
+    )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(response)

@@ -185,10 +185,10 @@ async fn put_work_order(
 async fn earlier_repairs(state: &AppState, body: &WorkOrderBody) -> ApiResult<Vec<String>> {
     let book = crate::rules::rule_book(state).await?;
     // Only orders at the same home can be repeats: the board's index finds
-    // them by address (brought up to date first), where reading every order
-    // made each new order cost as much as all the earlier ones together.
-    super::views::refresh_board(state).await?;
-    let ids = state.storage.board_ids_at(&[body.order.customer.address.key()]).await?;
+    // them by address (every row's address known first, built or not),
+    // where reading every order made each new order cost as much as all the
+    // earlier ones together.
+    let ids = super::views::order_ids_at(state, &[body.order.customer.address.key()]).await?;
     let mut others = Vec::new();
     for chunk in ids.chunks(500) {
         for snapshot in state.storage.snapshots_of(SnapshotKind::WorkOrder, chunk).await? {

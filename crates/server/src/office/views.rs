@@ -590,7 +590,7 @@ async fn repeats_at(
     address_keys: &[String],
     book: &RuleBook,
 ) -> ApiResult<HashMap<String, Vec<String>>> {
-    let ids = state.storage.board_ids_at(address_keys).await?;
+    let ids = order_ids_at(state, address_keys).await?;
     let mut bodies = Vec::new();
     for chunk in ids.chunks(BOARD_CHUNK) {
         for s in state.storage.snapshots_of(SnapshotKind::WorkOrder, chunk).await? {
@@ -618,83 +618,178 @@ async fn repeats_at(
 /// Orders judged per round trip when the board is rebuilt or a page loaded.
 const BOARD_CHUNK: usize = 500;
 
-/// One rebuild at a time: two readers finding the same stale rows would do
+/// Stale rows a read brings up to date itself before its query: after
+/// ordinary writes, the few rows they touched. More is a backlog (after an
+/// upgrade, an import, orders filed straight into the database) that
+/// `keep_board_current` works through in the background; a paged read then
+/// brings up to date only the rows its page shows.
+pub const INLINE_REFRESH: usize = 200;
+
+/// Rows the background rebuild judges per hold of the refresh lock: a reader
+/// waits for at most one such chunk.
+const BACKGROUND_CHUNK: usize = 100;
+
+/// Rounds of "judge the page's stale rows again, query again" a paged read
+/// makes during a backlog: a row judged again can leave the page and let
+/// another (perhaps stale) one in.
+const PAGE_ROUNDS: usize = 4;
+
+/// One refresh at a time: two readers finding the same stale rows would do
 /// the same work twice.
 static REFRESH: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// One address pass at a time (`ensure_addresses`).
+static ADDRESSES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Every row not built yet gets its address key from its snapshot, so the
+/// address index (`board_ids_at`: repeat links, a new order's earlier
+/// repairs) finds every order at a home while rows wait to be judged. An
+/// order's address never changes after it is filed. Only snapshots are
+/// read, no records: a few seconds for 100 000 orders.
+async fn ensure_addresses(state: &AppState) -> ApiResult<()> {
+    let _one = ADDRESSES.lock().await;
+    let mut after = String::new();
+    loop {
+        let ids = state.storage.board_unaddressed(&after, BOARD_CHUNK).await?;
+        let Some(last) = ids.last() else { return Ok(()) };
+        after = last.clone();
+        let keys = state
+            .storage
+            .snapshots_of(SnapshotKind::WorkOrder, &ids)
+            .await?
+            .iter()
+            .filter_map(|s| Some((s.id.clone(), work_order_body(s).ok()?.order.customer.address.key())))
+            .collect();
+        state.storage.board_set_addresses(keys).await?;
+    }
+}
+
+/// Ids of every order at these address keys, built into the board or not.
+pub async fn order_ids_at(state: &AppState, address_keys: &[String]) -> ApiResult<Vec<String>> {
+    ensure_addresses(state).await?;
+    Ok(state.storage.board_ids_at(address_keys).await?)
+}
+
+/// Judges the rows `(id, gen)` again and stores them, then the repeat flags
+/// of every order at the same addresses with them.
+async fn refresh_rows(
+    state: &AppState,
+    stale: &[(String, i64)],
+    names: &HashMap<String, String>,
+    book: &RuleBook,
+) -> ApiResult<()> {
+    let ids: Vec<String> = stale.iter().map(|(id, _)| id.clone()).collect();
+    let snapshots: HashMap<String, Snapshot> = state
+        .storage
+        .snapshots_of(SnapshotKind::WorkOrder, &ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    let mut facts = facts_of_orders(state, &ids).await?;
+    let mut rows = Vec::with_capacity(stale.len());
+    let mut addresses = Vec::new();
+    for (id, generation) in stale {
+        let body = snapshots.get(id).and_then(|s| work_order_body(s).ok().map(|b| (s, b)));
+        let row = match body {
+            Some((snapshot, body)) => {
+                board_row(snapshot, &body, &facts.remove(id).unwrap_or_default(), book, names, *generation)
+            }
+            // Never listed: no snapshot (yet), or one that does not decode.
+            None => BoardRow {
+                id: id.clone(),
+                built_from_gen: *generation,
+                status: None,
+                category: None,
+                technicians: vec![],
+                search: String::new(),
+                address_key: String::new(),
+                received_at_ms: 0,
+                due_ms: BOARD_NO_DEADLINE,
+                late_due_ms: BOARD_NO_DEADLINE,
+                switch_ms: None,
+                repeat: false,
+                another_visit: false,
+                opened_on_site: false,
+            },
+        };
+        addresses.push(row.address_key.clone());
+        rows.push(row);
+    }
+    // An order's address never changes after it is filed, so the
+    // addresses it is at now are all whose repeats it can change.
+    addresses.sort_unstable();
+    addresses.dedup();
+    state.storage.board_put(rows).await?;
+    let repeats = repeats_at(state, &addresses, book).await?;
+    state.storage.board_set_repeat(repeats.into_iter().map(|(id, r)| (id, !r.is_empty())).collect()).await?;
+    Ok(())
+}
+
+/// Brings up to date the stale rows `stale` finds (under the refresh lock);
+/// answers how many there were.
+async fn refresh_found<F, Fut>(state: &AppState, stale: F) -> ApiResult<usize>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = crate::storage::StorageResult<Vec<(String, i64)>>>,
+{
+    let _one = REFRESH.lock().await;
+    let stale = stale().await?;
+    if stale.is_empty() {
+        return Ok(0);
+    }
+    let names = technician_names(state).await?;
+    let book = crate::rules::rule_book(state).await?;
+    for chunk in stale.chunks(BOARD_CHUNK) {
+        refresh_rows(state, chunk, &names, &book).await?;
+    }
+    Ok(stale.len())
+}
 
 /// Brings the board's rows up to date: every order whose snapshot or
 /// records changed since its row was built is judged again, and the repeat
 /// flags of every order at the same addresses with it.
 pub async fn refresh_board(state: &AppState) -> ApiResult<()> {
-    let _one = REFRESH.lock().await;
-    let mut names: Option<HashMap<String, String>> = None;
-    let mut book: Option<RuleBook> = None;
+    while refresh_found(state, || state.storage.board_stale(BOARD_CHUNK)).await? > 0 {}
+    Ok(())
+}
+
+/// Every stale row brought up to date a chunk at a time, the address keys
+/// of rows never built first; answers how many rows were judged.
+pub async fn rebuild_board(state: &AppState) -> ApiResult<u64> {
+    ensure_addresses(state).await?;
+    let mut judged = 0;
     loop {
-        let stale = state.storage.board_stale(BOARD_CHUNK).await?;
-        if stale.is_empty() {
-            return Ok(());
+        let n = refresh_found(state, || state.storage.board_stale(BACKGROUND_CHUNK)).await?;
+        if n == 0 {
+            return Ok(judged);
         }
-        let names = match &names {
-            Some(n) => n,
-            None => names.insert(technician_names(state).await?),
-        };
-        let book = match &book {
-            Some(b) => b,
-            None => book.insert(crate::rules::rule_book(state).await?),
-        };
-        let ids: Vec<String> = stale.iter().map(|(id, _)| id.clone()).collect();
-        let snapshots: HashMap<String, Snapshot> = state
-            .storage
-            .snapshots_of(SnapshotKind::WorkOrder, &ids)
-            .await?
-            .into_iter()
-            .map(|s| (s.id.clone(), s))
-            .collect();
-        let mut facts = facts_of_orders(state, &ids).await?;
-        let mut rows = Vec::with_capacity(stale.len());
-        let mut addresses = Vec::new();
-        for (id, generation) in &stale {
-            let body = snapshots.get(id).and_then(|s| work_order_body(s).ok().map(|b| (s, b)));
-            let row = match body {
-                Some((snapshot, body)) => board_row(
-                    snapshot,
-                    &body,
-                    &facts.remove(id).unwrap_or_default(),
-                    book,
-                    names,
-                    *generation,
-                ),
-                // Never listed: no snapshot (yet), or one that does not decode.
-                None => BoardRow {
-                    id: id.clone(),
-                    built_from_gen: *generation,
-                    status: None,
-                    category: None,
-                    technicians: vec![],
-                    search: String::new(),
-                    address_key: String::new(),
-                    received_at_ms: 0,
-                    due_ms: BOARD_NO_DEADLINE,
-                    late_due_ms: BOARD_NO_DEADLINE,
-                    switch_ms: None,
-                    repeat: false,
-                    another_visit: false,
-                    opened_on_site: false,
-                },
-            };
-            addresses.push(row.address_key.clone());
-            rows.push(row);
+        judged += n as u64;
+    }
+}
+
+/// The board kept current in the background (`hearth-server serve` starts
+/// it): the backlog found at start-up (an upgrade, orders filed straight
+/// into the database), then a look every few seconds for a new one (an
+/// import, another server's writes), so that reads only ever judge the few
+/// rows a write just touched, or during a backlog the rows of their page.
+pub async fn keep_board_current(state: AppState) {
+    loop {
+        let started = std::time::Instant::now();
+        match rebuild_board(&state).await {
+            Ok(0) => {}
+            Ok(judged) => {
+                tracing::info!(
+                    judged,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "board index brought up to date"
+                )
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.message, "bringing the board index up to date failed; trying again")
+            }
         }
-        // An order's address never changes after it is filed, so the
-        // addresses it is at now are all whose repeats it can change.
-        addresses.sort_unstable();
-        addresses.dedup();
-        state.storage.board_put(rows).await?;
-        let repeats = repeats_at(state, &addresses, book).await?;
-        state
-            .storage
-            .board_set_repeat(repeats.into_iter().map(|(id, r)| (id, !r.is_empty())).collect())
-            .await?;
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     }
 }
 
@@ -739,13 +834,35 @@ async fn views_of(
 /// A page of the board: the orders that pass `filter` in the board's order
 /// (nearest deadline still to meet first, so overdue on top; none last;
 /// ties by id), and the cursor of the next page when there is one.
+///
+/// The board never lists an order by a stale row. Up to `INLINE_REFRESH`
+/// stale rows are judged again before the query (complete, as the writes
+/// left it). During a larger backlog, which the background rebuild is
+/// working through, a page (`limit` or `cursor` given) judges again only
+/// the stale rows it would show and queries again; orders whose rows are not
+/// built yet are missing from it until the rebuild reaches them. A request
+/// for every match waits for the whole rebuild, as it must.
 pub async fn work_orders(
     state: &AppState,
     filter: &OrderFilter,
 ) -> ApiResult<(Vec<OrderView>, Option<String>)> {
-    refresh_board(state).await?;
+    let backlog = state.storage.board_stale(INLINE_REFRESH + 1).await?.len() > INLINE_REFRESH;
+    let page_only = backlog && filter.limit.is_some();
+    if !page_only {
+        refresh_board(state).await?;
+    }
     let now_ms = state.now_ms();
-    let mut page = state.storage.board_page(&filter.board_query(now_ms)).await?;
+    let query = filter.board_query(now_ms);
+    let mut page = state.storage.board_page(&query).await?;
+    if page_only {
+        for _ in 0..PAGE_ROUNDS {
+            let ids: Vec<String> = page.iter().map(|(id, _)| id.clone()).collect();
+            if refresh_found(state, || state.storage.board_stale_among(&ids)).await? == 0 {
+                break;
+            }
+            page = state.storage.board_page(&query).await?;
+        }
+    }
     let next = match filter.limit {
         Some(limit) if page.len() > limit => {
             page.truncate(limit);
@@ -936,7 +1053,62 @@ pub struct FollowUpItem {
     pub last_attempt: Option<FollowUp>,
 }
 
-/// `GET /v1/office/follow-ups`: see `hearth_domain::follow_up_queue`.
+impl FollowUpItem {
+    /// The queue's order: oldest completion first, ties by order id.
+    pub fn sort_key(&self) -> super::paging::SortKey {
+        super::paging::SortKey::new(self.completed_at.timestamp_millis(), 0, &self.id)
+    }
+
+    /// Whether `q` (lower-cased) is in the order id, the customer's name or
+    /// phone, or a part of the address.
+    pub fn matches(&self, q: &str) -> bool {
+        let c = &self.customer;
+        let a = &c.address;
+        [
+            self.id.as_str(),
+            c.name.expose(),
+            c.phone.expose(),
+            a.community.as_str(),
+            a.building.as_str(),
+            a.unit.as_str(),
+            a.room.as_str(),
+        ]
+        .iter()
+        .any(|f| f.to_lowercase().contains(q))
+    }
+}
+
+/// `GET /v1/office/follow-ups` parameters: `q`, `limit`, `cursor`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FollowUpQuery {
+    /// Lower-cased search text.
+    pub q: Option<String>,
+    pub page: super::paging::PageRequest,
+}
+
+impl FollowUpQuery {
+    pub fn parse(query: &HashMap<String, String>) -> ApiResult<Self> {
+        super::only(query, &["q", "limit", "cursor"])?;
+        let q = input::optional_text("q", query.get("q").map(String::as_str), input::MAX_SHORT_TEXT, false)?
+            .map(|q| q.trim().to_lowercase())
+            .filter(|q| !q.is_empty());
+        Ok(Self { q, page: super::paging::PageRequest::parse(query)? })
+    }
+}
+
+/// A page of the follow-up queue that passes `query`, and the next page's cursor.
+pub async fn follow_ups_page(
+    state: &AppState,
+    query: &FollowUpQuery,
+) -> ApiResult<(Vec<FollowUpItem>, Option<String>)> {
+    let mut items = follow_ups(state).await?;
+    if let Some(q) = &query.q {
+        items.retain(|i| i.matches(q));
+    }
+    Ok(query.page.page(items, FollowUpItem::sort_key))
+}
+
+/// Every order on the follow-up queue: see `hearth_domain::follow_up_queue`.
 pub async fn follow_ups(state: &AppState) -> ApiResult<Vec<FollowUpItem>> {
     let now = ms_to_utc(state.now_ms());
     let book = crate::rules::rule_book(state).await?;

@@ -393,6 +393,21 @@ pub struct AuditEntry {
     pub target: String,
     /// The HTTP status answered.
     pub status: u16,
+    /// What the action changed, as read just before it (`office::audit`);
+    /// absent for a creation, a refusal, or an action on nothing with a state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<Value>,
+    /// The same, read just after a successful answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<Value>,
+}
+
+/// A stored audit state back from its JSON text. The server wrote it, so
+/// text that does not parse is kept as a string rather than dropped.
+pub(crate) fn audit_state(text: Option<String>) -> Option<Value> {
+    text.map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)))
 }
 
 #[async_trait]
@@ -524,6 +539,15 @@ pub trait Storage: Send + Sync + 'static {
     // The work-order board (migrations 0008_work_order_board, office::views).
     /// Board rows out of date (`gen > built_gen`): `(id, gen)`, at most `limit`.
     async fn board_stale(&self, limit: usize) -> StorageResult<Vec<(String, i64)>>;
+    /// How many board rows are out of date.
+    async fn board_stale_count(&self) -> StorageResult<u64>;
+    /// The out-of-date rows among these ids: `(id, gen)`.
+    async fn board_stale_among(&self, ids: &[String]) -> StorageResult<Vec<(String, i64)>>;
+    /// Ids after `after` (in id order, at most `limit`) of rows never built
+    /// whose address key is not known yet.
+    async fn board_unaddressed(&self, after: &str, limit: usize) -> StorageResult<Vec<String>>;
+    /// Sets the address key of rows that have none yet: `(id, address key)`.
+    async fn board_set_addresses(&self, keys: Vec<(String, String)>) -> StorageResult<()>;
     /// Stores recomputed rows; each row's `built_gen` becomes the `gen` it was built from.
     async fn board_put(&self, rows: Vec<BoardRow>) -> StorageResult<()>;
     /// Ids of the orders at these address keys.
@@ -618,15 +642,50 @@ pub enum BoardParam {
     Text(String),
 }
 
+/// How a backend spells a board query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoardDialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The shortest query the trigram indexes can answer; shorter ones scan.
+pub const TRIGRAM: usize = 3;
+
+/// `q` as one FTS5 phrase: every character literal, `"` doubled.
+pub fn fts5_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
+}
+
+/// `q` as a LIKE pattern matching it anywhere; `\`, `%` and `_` escaped with `\`.
+pub fn like_anywhere(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 impl BoardQuery {
-    /// The page's SQL for a backend: `ph(n)` spells placeholder n (1-based),
-    /// `contains(column, placeholder)` a substring test. The sort key is the
-    /// nearest deadline still to meet at `now_ms`, then the id.
-    pub fn sql(
-        &self,
-        ph: impl Fn(usize) -> String,
-        contains: impl Fn(&str, &str) -> String,
-    ) -> (String, Vec<BoardParam>) {
+    /// The page's SQL for a backend. The sort key is the nearest deadline
+    /// still to meet at `now_ms`, then the id. `q` is a substring of
+    /// `search`: through the trigram index (migration 0010) when it is
+    /// long enough, re-checked on SQLite with instr() so that the index
+    /// only narrows what the scan would find.
+    pub fn sql(&self, dialect: BoardDialect) -> (String, Vec<BoardParam>) {
+        let ph = |n: usize| match dialect {
+            BoardDialect::Sqlite => format!("?{n}"),
+            BoardDialect::Postgres => format!("${n}"),
+        };
+        let contains = |column: &str, p: &str| match dialect {
+            BoardDialect::Sqlite => format!("instr({column}, {p}) > 0"),
+            BoardDialect::Postgres => format!("strpos({column}, {p}) > 0"),
+        };
         let mut params = vec![BoardParam::Int(self.now_ms)];
         let key = format!(
             "CASE WHEN switch_ms IS NOT NULL AND switch_ms < {} THEN late_due_ms ELSE due_ms END",
@@ -648,8 +707,24 @@ impl BoardQuery {
             inner.push(contains("technicians", &p));
         }
         if let Some(q) = &self.q {
-            let p = bind(&mut params, BoardParam::Text(q.clone()));
-            inner.push(contains("search", &p));
+            let indexed = q.chars().count() >= TRIGRAM;
+            match dialect {
+                BoardDialect::Sqlite if indexed => {
+                    let phrase = bind(&mut params, BoardParam::Text(fts5_phrase(q)));
+                    inner.push(format!(
+                        "seq IN (SELECT rowid FROM work_order_board_search WHERE work_order_board_search MATCH {phrase})"
+                    ));
+                }
+                BoardDialect::Postgres if indexed => {
+                    let pattern = bind(&mut params, BoardParam::Text(like_anywhere(q)));
+                    inner.push(format!("search LIKE {pattern} ESCAPE '\\'"));
+                }
+                _ => {}
+            }
+            if !(indexed && dialect == BoardDialect::Postgres) {
+                let p = bind(&mut params, BoardParam::Text(q.clone()));
+                inner.push(contains("search", &p));
+            }
         }
         for (on, column) in [
             (self.repeat, "is_repeat"),

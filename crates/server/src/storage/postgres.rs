@@ -43,6 +43,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0006_revocation.sql"),
     include_str!("../../../../migrations/server/postgres/0007_record_search.sql"),
     include_str!("../../../../migrations/server/postgres/0008_work_order_board.sql"),
+    include_str!("../../../../migrations/server/postgres/0009_audit_before_after.sql"),
+    include_str!("../../../../migrations/server/postgres/0010_board_search.sql"),
 ];
 
 /// Key of the advisory lock that serialises migrations across processes
@@ -1075,9 +1077,19 @@ impl Storage for PostgresStorage {
         let client = self.client().await?;
         client
             .execute(
-                "INSERT INTO office_audit (at_ms, actor, role, method, path, target, status)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[&e.at_ms, &e.actor, &e.role, &e.method, &e.path, &e.target, &i32::from(e.status)],
+                "INSERT INTO office_audit (at_ms, actor, role, method, path, target, status, before_state, after_state)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &e.at_ms,
+                    &e.actor,
+                    &e.role,
+                    &e.method,
+                    &e.path,
+                    &e.target,
+                    &i32::from(e.status),
+                    &e.before.as_ref().map(Value::to_string),
+                    &e.after.as_ref().map(Value::to_string),
+                ],
             )
             .await
             .map_err(from_pg)?;
@@ -1089,8 +1101,8 @@ impl Storage for PostgresStorage {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = client
             .query(
-                "SELECT id, at_ms, actor, role, method, path, target, status FROM office_audit
-                 WHERE id > $1 ORDER BY id LIMIT $2",
+                "SELECT id, at_ms, actor, role, method, path, target, status, before_state, after_state
+                 FROM office_audit WHERE id > $1 ORDER BY id LIMIT $2",
                 &[&after, &limit],
             )
             .await
@@ -1106,6 +1118,8 @@ impl Storage for PostgresStorage {
                     path: get(r, 5)?,
                     target: get(r, 6)?,
                     status: u16::try_from(get::<i32>(r, 7)?).unwrap_or(0),
+                    before: audit_state(get(r, 8)?),
+                    after: audit_state(get(r, 9)?),
                 })
             })
             .collect()
@@ -1336,6 +1350,51 @@ impl Storage for PostgresStorage {
         rows(client.query(&stmt, &[&limit(max)]).await.map_err(from_pg)?, |r| Ok((get(r, 0)?, get(r, 1)?)))
     }
 
+    async fn board_stale_count(&self) -> StorageResult<u64> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT count(*) FROM work_order_board WHERE gen > built_gen")
+            .await
+            .map_err(from_pg)?;
+        let row = client.query_one(&stmt, &[]).await.map_err(from_pg)?;
+        Ok(u(get(&row, 0)?))
+    }
+
+    async fn board_stale_among(&self, ids: &[String]) -> StorageResult<Vec<(String, i64)>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT id, gen FROM work_order_board WHERE id = ANY($1) AND gen > built_gen")
+            .await
+            .map_err(from_pg)?;
+        rows(client.query(&stmt, &[&ids]).await.map_err(from_pg)?, |r| Ok((get(r, 0)?, get(r, 1)?)))
+    }
+
+    async fn board_unaddressed(&self, after: &str, max: usize) -> StorageResult<Vec<String>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT id FROM work_order_board WHERE address_key = '' AND built_gen = 0 AND id > $1
+                 ORDER BY id LIMIT $2",
+            )
+            .await
+            .map_err(from_pg)?;
+        rows(client.query(&stmt, &[&after, &limit(max)]).await.map_err(from_pg)?, |r| get(r, 0))
+    }
+
+    async fn board_set_addresses(&self, keys: Vec<(String, String)>) -> StorageResult<()> {
+        let (ids, keys): (Vec<String>, Vec<String>) = keys.into_iter().unzip();
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE work_order_board b SET address_key = u.k
+                 FROM unnest($1::text[], $2::text[]) AS u(id, k) WHERE b.id = u.id AND b.address_key = ''",
+                &[&ids, &keys],
+            )
+            .await
+            .map_err(from_pg)?;
+        Ok(())
+    }
+
     async fn board_put(&self, board: Vec<BoardRow>) -> StorageResult<()> {
         let mut client = self.client().await?;
         let tx = begin(&mut client).await?;
@@ -1401,7 +1460,7 @@ impl Storage for PostgresStorage {
     }
 
     async fn board_page(&self, query: &BoardQuery) -> StorageResult<Vec<(String, i64)>> {
-        let (sql, binds) = query.sql(|n| format!("${n}"), |column, p| format!("strpos({column}, {p}) > 0"));
+        let (sql, binds) = query.sql(BoardDialect::Postgres);
         let values: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = binds
             .into_iter()
             .map(|b| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {

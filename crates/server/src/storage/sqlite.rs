@@ -21,6 +21,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0006_revocation.sql"),
     include_str!("../../../../migrations/server/sqlite/0007_record_search.sql"),
     include_str!("../../../../migrations/server/sqlite/0008_work_order_board.sql"),
+    include_str!("../../../../migrations/server/sqlite/0009_audit_before_after.sql"),
+    include_str!("../../../../migrations/server/sqlite/0010_board_search.sql"),
 ];
 
 #[derive(Debug, Clone)]
@@ -860,9 +862,19 @@ impl Storage for SqliteStorage {
     async fn append_audit(&self, e: AuditEntry) -> StorageResult<()> {
         self.run(move |c| {
             c.execute(
-                "INSERT INTO office_audit (at_ms, actor, role, method, path, target, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![e.at_ms, e.actor, e.role, e.method, e.path, e.target, i64::from(e.status)],
+                "INSERT INTO office_audit (at_ms, actor, role, method, path, target, status, before_state, after_state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    e.at_ms,
+                    e.actor,
+                    e.role,
+                    e.method,
+                    e.path,
+                    e.target,
+                    i64::from(e.status),
+                    e.before.as_ref().map(Value::to_string),
+                    e.after.as_ref().map(Value::to_string)
+                ],
             )
             .map_err(backend)?;
             Ok(())
@@ -875,8 +887,8 @@ impl Storage for SqliteStorage {
         self.run(move |c| {
             let mut stmt = c
                 .prepare(
-                    "SELECT id, at_ms, actor, role, method, path, target, status FROM office_audit
-                     WHERE id > ?1 ORDER BY id LIMIT ?2",
+                    "SELECT id, at_ms, actor, role, method, path, target, status, before_state, after_state
+                     FROM office_audit WHERE id > ?1 ORDER BY id LIMIT ?2",
                 )
                 .map_err(backend)?;
             let rows = stmt
@@ -890,6 +902,8 @@ impl Storage for SqliteStorage {
                         path: r.get(5)?,
                         target: r.get(6)?,
                         status: u16::try_from(r.get::<_, i64>(7)?).unwrap_or(0),
+                        before: audit_state(r.get(8)?),
+                        after: audit_state(r.get(9)?),
                     })
                 })
                 .map_err(backend)?;
@@ -1148,6 +1162,68 @@ impl Storage for SqliteStorage {
         .await
     }
 
+    async fn board_stale_count(&self) -> StorageResult<u64> {
+        self.run(move |c| {
+            let n: i64 = c
+                .prepare_cached("SELECT count(*) FROM work_order_board WHERE gen > built_gen")
+                .map_err(backend)?
+                .query_row([], |r| r.get(0))
+                .map_err(backend)?;
+            Ok(u(n))
+        })
+        .await
+    }
+
+    async fn board_stale_among(&self, ids: &[String]) -> StorageResult<Vec<(String, i64)>> {
+        let ids = ids.to_vec();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT id, gen FROM work_order_board WHERE id = ?1 AND gen > built_gen")
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            for id in &ids {
+                if let Some(found) =
+                    stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(backend)?
+                {
+                    out.push(found);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn board_unaddressed(&self, after: &str, limit: usize) -> StorageResult<Vec<String>> {
+        let after = after.to_owned();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT id FROM work_order_board WHERE address_key = '' AND built_gen = 0 AND id > ?1
+                     ORDER BY id LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let rows = stmt.query_map(params![after, limit as i64], |r| r.get(0)).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn board_set_addresses(&self, keys: Vec<(String, String)>) -> StorageResult<()> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            for (id, key) in &keys {
+                tx.prepare_cached(
+                    "UPDATE work_order_board SET address_key = ?2 WHERE id = ?1 AND address_key = ''",
+                )
+                .map_err(backend)?
+                .execute(params![id, key])
+                .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
     async fn board_put(&self, rows: Vec<BoardRow>) -> StorageResult<()> {
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
@@ -1215,7 +1291,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn board_page(&self, query: &BoardQuery) -> StorageResult<Vec<(String, i64)>> {
-        let (sql, binds) = query.sql(|n| format!("?{n}"), |column, p| format!("instr({column}, {p}) > 0"));
+        let (sql, binds) = query.sql(BoardDialect::Sqlite);
         self.run(move |c| {
             let values: Vec<rusqlite::types::Value> = binds
                 .into_iter()

@@ -110,6 +110,13 @@ pub struct TestServer {
 impl TestServer {
     /// A fresh database with the demo day in it, and the server serving it.
     pub fn start(backend: Backend) -> Self {
+        let mut server = Self::prepared(backend);
+        server.spawn();
+        server
+    }
+
+    /// A fresh database with the demo day in it and an operator token; not served yet.
+    pub fn prepared(backend: Backend) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (database, pg) = match backend {
             Backend::Sqlite => (format!("sqlite://{}", dir.path().join("server.db").display()), None),
@@ -129,7 +136,6 @@ impl TestServer {
         };
         server.run(&["demo"]);
         server.operator = server.admin(&["operator-token"]);
-        server.spawn();
         server
     }
 
@@ -551,3 +557,4 @@ pub fn record_content(
         data,
     }
 }
+pub mod office;

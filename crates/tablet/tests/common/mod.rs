@@ -166,7 +166,7 @@ pub fn code<T: std::fmt::Debug>(result: Result<T, AppError>) -> String {
     for pin in [PERFORMER_PIN, WITNESS_PIN, "111111", "000000"] {
         assert!(!e.message.contains(pin), "a PIN leaked into {e:?}");
     }
-    e.code
+    e.code.as_str().to_owned()
 }
 
 /// A camera's photo of a heat meter: 1200×900 JPEG taken turned (EXIF

@@ -4,7 +4,12 @@ import type { TechnicianSummary } from "./TechnicianSummary";
 /**
  * Enrolment and session, for the first screens and the lock.
  */
-export type AppState = { enrolled: boolean, device_id: string | null, server_url: string | null, 
+export type AppState = { enrolled: boolean, 
+/**
+ * When the office revoked this tablet, if it did (the feed said so): it
+ * seals nothing more and keeps what it has not sent for a rescue export.
+ */
+revoked_at_ms: number | null, device_id: string | null, server_url: string | null, 
 /**
  * Technicians whose keys live on this tablet.
  */

@@ -16,4 +16,10 @@ supersedes: string | null, reason: string | null,
 /**
  * The record that corrects or voids this one, if any.
  */
-superseded_by: string | null, };
+superseded_by: string | null, 
+/**
+ * Whether `void_record` would withdraw it now, as the tablet judges
+ * (so the screen never offers a withdrawal it would refuse). Filled by
+ * `records()`; false in the other views, which never offer one.
+ */
+may_withdraw: boolean, };

@@ -4,11 +4,21 @@ import type { LaneStatus } from "./LaneStatus";
 /**
  * Everything the app shows about sync.
  */
-export type SyncStatus = { pending_records: number, pending_blobs: number, pending_blob_bytes: number, 
+export type SyncStatus = { 
+/**
+ * False before the tablet is enrolled: there is no server to sync with.
+ */
+enrolled: boolean, pending_records: number, pending_blobs: number, pending_blob_bytes: number, 
 /**
  * When the oldest item still waiting was made (device clock).
  */
-oldest_pending_ms: number | null, last_success_ms: number | null, 
+oldest_pending_ms: number | null, 
+/**
+ * When a record last reached the server: its receipt stored here
+ * (device clock). What "last synced" means; a lane that ran with
+ * nothing to send, or a server that is down, never moves it.
+ */
+last_receipt_ms: number | null, 
 /**
  * `(code, plain words)` of the latest failure, if the latest attempt failed.
  */

@@ -20,6 +20,8 @@ const DICTS: Record<Locale, Dict> = { 'zh-CN': merged('zh-CN'), en: merged('en')
 const STORAGE_KEY = 'hearth.office.locale';
 
 const state = $state<{ locale: Locale }>({ locale: savedLocale(STORAGE_KEY) });
+// The page says which language it is in from the start (screen readers, axe's html-lang checks), not only after a switch.
+if (typeof document !== 'undefined') document.documentElement.lang = state.locale;
 
 export function locale(): Locale {
   return state.locale;

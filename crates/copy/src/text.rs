@@ -1,6 +1,8 @@
-//! The text the customer is shown and signs (zh-CN). Built only from
-//! sealed records and the order, so the same chain always gives the same
-//! text, and the sign-off binds exactly what was on the screen.
+//! The Chinese wording of a visit and a temperature test (zh-CN): the text
+//! the customer is shown and signs (`summary_shown`), and each line of the
+//! customer's copy. Built only from sealed records and the order, so the
+//! same chain always gives the same text, and the sign-off binds exactly
+//! what was on the screen.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -8,13 +10,15 @@ use std::fmt::Write as _;
 use chrono::{DateTime, FixedOffset, TimeZone};
 use hearth_domain::{
     CentiCelsius, CompanyProfile, Compliance, NoticePlacement, PartReplacement, RoomKind, RoomVerdict,
-    RuleSet, StepEvidence, TemperatureReading, TemperatureRules, TestCompliance, VisitOutcome, WorkOrder,
+    RuleSet, StepEvidence, TemperatureReading, TemperatureReport, TemperatureRules, TestCompliance,
+    Thermometer, VisitOutcome, WorkOrder,
 };
+use hearth_protocol::{Content, Sealed};
 
 use crate::replay::VisitState;
-use crate::temperature::TestState;
 
-pub(crate) fn time<Tz: TimeZone>(at: &DateTime<Tz>, tz: FixedOffset) -> String {
+/// A moment as printed: local date and minute.
+pub fn time<Tz: TimeZone>(at: &DateTime<Tz>, tz: FixedOffset) -> String {
     at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
@@ -47,21 +51,23 @@ fn yes_no(b: bool) -> &'static str {
 
 /// One step as the customer reads it: its title and what was done, the
 /// parts replaced kept apart (the customer's copy lists them in a table).
-pub(crate) struct StepText {
-    pub(crate) title: &'static str,
-    pub(crate) lines: Vec<String>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepText {
+    pub title: &'static str,
+    pub lines: Vec<String>,
 }
 
 fn note_line(note: Option<&String>) -> Option<String> {
     note.map(|n| n.trim()).filter(|n| !n.is_empty()).map(|n| format!("备注：{n}"))
 }
 
-pub(crate) fn step_text(evidence: &StepEvidence, tz: FixedOffset) -> StepText {
+/// The step's wording.
+pub fn step_text(evidence: &StepEvidence, tz: FixedOffset) -> StepText {
     let (title, mut lines, note) = match evidence {
         StepEvidence::Appointment(e) => (
             "一、预约",
             vec![format!(
-                "约定 {} 至 {}，客户已确认：{}",
+                "约定 {} 至 {}，用户已确认：{}",
                 time(&e.agreed.start(), tz),
                 time(&e.agreed.end(), tz),
                 yes_no(e.customer_confirmed)
@@ -88,7 +94,7 @@ pub(crate) fn step_text(evidence: &StepEvidence, tz: FixedOffset) -> StepText {
             let mut lines = vec![e.action.trim().to_owned()];
             if let Some(d) = &e.customer_damage {
                 lines.push(format!(
-                    "用户原因造成的损坏：{}，客户确认：{}",
+                    "用户原因造成的损坏：{}，用户确认：{}",
                     d.description.trim(),
                     yes_no(d.customer_confirmed)
                 ));
@@ -104,7 +110,7 @@ pub(crate) fn step_text(evidence: &StepEvidence, tz: FixedOffset) -> StepText {
 }
 
 /// A replaced part: name, the price told ("未告知" when it was not), consent.
-pub(crate) fn part_text(p: &PartReplacement) -> (String, String, &'static str) {
+pub fn part_text(p: &PartReplacement) -> (String, String, &'static str) {
     let price = p.price_told_cents.map_or_else(|| "未告知".to_owned(), yuan);
     (p.part.trim().to_owned(), price, yes_no(p.customer_consented))
 }
@@ -115,7 +121,7 @@ fn step_line(evidence: &StepEvidence, tz: FixedOffset) -> String {
     if let StepEvidence::Resolve(e) = evidence {
         for p in &e.parts {
             let (name, price, consent) = part_text(p);
-            let _ = write!(line, "\n    更换配件：{name}，价格 {price}，客户同意：{consent}");
+            let _ = write!(line, "\n    更换配件：{name}，价格 {price}，用户同意：{consent}");
         }
     }
     line
@@ -134,7 +140,7 @@ fn placement(p: NoticePlacement) -> &'static str {
 }
 
 /// How the visit ended, as the customer reads it.
-pub(crate) fn outcome_text(outcome: &VisitOutcome, tz: FixedOffset) -> String {
+pub fn outcome_text(outcome: &VisitOutcome, tz: FixedOffset) -> String {
     match outcome {
         VisitOutcome::Resolved => "已解决".to_owned(),
         VisitOutcome::NotResolved { next_appointment } => {
@@ -149,7 +155,6 @@ pub(crate) fn outcome_text(outcome: &VisitOutcome, tz: FixedOffset) -> String {
     }
 }
 
-/// The repair feedback form (维修反馈单) the customer signs.
 /// The form's last line: where to call, with the company's hotline once the office set it.
 fn closing(out: &mut String, company: &CompanyProfile) {
     let _ = match (company.name.is_empty(), company.hotline.is_empty()) {
@@ -159,9 +164,10 @@ fn closing(out: &mut String, company: &CompanyProfile) {
     };
 }
 
-pub(crate) fn visit(
+/// The repair feedback form (维修反馈单) the customer signs.
+pub fn visit<R: Sealed>(
     order: &WorkOrder,
-    state: &VisitState,
+    state: &VisitState<R>,
     names: &HashMap<String, String>,
     company: &CompanyProfile,
     tz: FixedOffset,
@@ -170,7 +176,7 @@ pub(crate) fn visit(
     header(&mut out, "入户维修服务确认单", order.id.as_str(), Some(order));
     let mut technicians: Vec<&str> = Vec::new();
     for step in &state.steps {
-        for s in &step.record.content.signers {
+        for s in &step.record.content().signers {
             if !technicians.contains(&s.tech_id.as_str()) {
                 technicians.push(&s.tech_id);
             }
@@ -186,7 +192,7 @@ pub(crate) fn visit(
     let _ = writeln!(out, "服务过程：");
     for s in &state.steps {
         let _ = write!(out, "{}（{}）", step_line(&s.step.evidence, tz), time(&s.step.at, tz));
-        if let Some(c) = &s.record.content.supersedes {
+        if let Some(c) = &s.record.content().supersedes {
             let _ = write!(out, "（已更正，原因：{}）", c.reason);
         }
         let _ = writeln!(out);
@@ -198,7 +204,8 @@ pub(crate) fn visit(
     out
 }
 
-pub(crate) fn room(kind: RoomKind) -> &'static str {
+/// The room's kind as printed.
+pub fn room(kind: RoomKind) -> &'static str {
     match kind {
         RoomKind::LivingRoom => "客厅",
         RoomKind::Bedroom => "卧室",
@@ -209,7 +216,8 @@ pub(crate) fn room(kind: RoomKind) -> &'static str {
     }
 }
 
-pub(crate) fn verdict(v: RoomVerdict) -> &'static str {
+/// A room's verdict as printed.
+pub fn verdict(v: RoomVerdict) -> &'static str {
     match v {
         RoomVerdict::Compliant => "达标",
         RoomVerdict::BelowStandard => "不达标",
@@ -217,17 +225,19 @@ pub(crate) fn verdict(v: RoomVerdict) -> &'static str {
     }
 }
 
-pub(crate) fn celsius(c: CentiCelsius) -> String {
+/// "17.60℃".
+pub fn celsius(c: CentiCelsius) -> String {
     c.to_string().replace(" °C", "℃")
 }
 
 /// A room's verdict under the rule set (`TemperatureReading::verdict`, the
 /// domain's one definition).
-pub(crate) fn room_verdict(reading: &TemperatureReading, rules: &TemperatureRules) -> RoomVerdict {
+pub fn room_verdict(reading: &TemperatureReading, rules: &TemperatureRules) -> RoomVerdict {
     reading.verdict(rules)
 }
 
-pub(crate) fn overall(c: Compliance) -> &'static str {
+/// The test's verdict as printed.
+pub fn overall(c: Compliance) -> &'static str {
     match c {
         Compliance::Compliant => "室温达标",
         Compliance::BelowStandard => "室温不达标",
@@ -235,28 +245,47 @@ pub(crate) fn overall(c: Compliance) -> &'static str {
 }
 
 /// The test's verdict: the report's once signed, else live over the readings in force.
-pub(crate) fn test_compliance(state: &TestState, rules: &TemperatureRules) -> Option<TestCompliance> {
-    match &state.report {
-        Some((report, _)) => Some(report.compliance.clone()),
-        None => hearth_domain::temperature::assess(state.test.readings(), rules).ok(),
+pub fn test_compliance(
+    report: Option<&TemperatureReport>,
+    readings: &[TemperatureReading],
+    rules: &TemperatureRules,
+) -> Option<TestCompliance> {
+    match report {
+        Some(report) => Some(report.compliance.clone()),
+        None => hearth_domain::temperature::assess(readings, rules).ok(),
     }
 }
 
-/// The temperature test form (测温记录) both sides sign.
-pub(crate) fn test(
+/// Who tested with what, and when they began: the head of the test form.
+#[derive(Debug, Clone, Copy)]
+pub struct TestHead<'a> {
+    pub work_order_id: &'a str,
+    pub performer: &'a str,
+    pub witness: &'a str,
+    pub thermometer: &'a Thermometer,
+    pub started_at: DateTime<FixedOffset>,
+}
+
+/// The temperature test form (测温记录) both sides sign: `in_force` are the
+/// readings in force with the content of the record that says each, in
+/// chain order; `readings` the domain test's (for the live verdict).
+#[allow(clippy::too_many_arguments)]
+pub fn test<'r>(
     order: Option<&WorkOrder>,
-    state: &TestState,
+    head: &TestHead<'_>,
+    in_force: impl Iterator<Item = (&'r TemperatureReading, &'r Content)>,
+    readings: &[TemperatureReading],
+    report: Option<&TemperatureReport>,
     names: &HashMap<String, String>,
     rules: &RuleSet,
     tz: FixedOffset,
 ) -> String {
     let company = rules.company();
     let rules = rules.temperature();
-    let s = &state.start;
     let mut out = String::new();
-    header(&mut out, "入户测温记录", &s.work_order_id, order);
-    let _ = writeln!(out, "测温人员：{}、{}", person(&s.performer, names), person(&s.witness, names));
-    let t = &s.thermometer;
+    header(&mut out, "入户测温记录", head.work_order_id, order);
+    let _ = writeln!(out, "测温人员：{}、{}", person(head.performer, names), person(head.witness, names));
+    let t = head.thermometer;
     let _ = writeln!(
         out,
         "温度计：{}，检定证书 {}，有效期至 {}",
@@ -264,9 +293,9 @@ pub(crate) fn test(
         t.certificate_no,
         t.valid_until.format("%Y-%m-%d")
     );
-    let _ = writeln!(out, "测温开始：{}", time(&s.started_at, tz));
+    let _ = writeln!(out, "测温开始：{}", time(&head.started_at, tz));
     let _ = writeln!(out, "各房间读数：");
-    for (n, (reading, record)) in state.in_force().enumerate() {
+    for (n, (reading, record)) in in_force.enumerate() {
         let v = room_verdict(reading, rules);
         let min = reading
             .required_minimum(rules)
@@ -283,7 +312,7 @@ pub(crate) fn test(
             min,
             verdict(v)
         );
-        if let Some(s) = &record.content.supersedes {
+        if let Some(s) = &record.supersedes {
             let _ = write!(out, "（更正，原因：{}）", s.reason);
         }
         if let Some(r) = &reading.outlier_reason {
@@ -291,11 +320,11 @@ pub(crate) fn test(
         }
         let _ = writeln!(out);
     }
-    if let Some(c) = test_compliance(state, rules) {
+    if let Some(c) = test_compliance(report, readings, rules) {
         let _ = writeln!(out, "结论：{}", overall(c.verdict));
     }
     // What the customer signs or refuses includes the cause the testers found.
-    if let Some(cause) = state.report.as_ref().and_then(|(r, _)| r.customer_side_cause.as_ref()) {
+    if let Some(cause) = report.and_then(|r| r.customer_side_cause.as_ref()) {
         let _ = writeln!(out, "测温人员认定属用户自身原因：{cause}（不达标期间不减收采暖费）");
     }
     let _ = writeln!(out, "测温结果当场记录，不得事后填写或改写。");
