@@ -86,7 +86,8 @@ impl Xvfb {
     fn start() -> Self {
         let bin = require_tool("Xvfb", &[], "apt-get install xvfb");
         let mut child = Command::new(bin)
-            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            // Tall enough for the window turned to portrait (800 × 1280).
+            .args(["-displayfd", "1", "-screen", "0", "1280x1280x24", "-nolisten", "tcp"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -359,6 +360,25 @@ impl App {
         path
     }
 
+    /// The screen as a tablet held upright shows it (800 × 1280):
+    /// `target/e2e-screens/<name>-portrait.png`; the window is turned back
+    /// to landscape (1280 × 800) afterwards.
+    pub async fn portrait_screenshot(&self, name: &str) -> PathBuf {
+        self.turn(800, 1280).await;
+        let path = self.screenshot(&format!("{name}-portrait")).await;
+        self.turn(1280, 800).await;
+        path
+    }
+
+    /// Resizes the window (portrait 800 × 1280, landscape 1280 × 800) and
+    /// lets the layout settle at the new width.
+    pub async fn turn(&self, width: u32, height: u32) {
+        if let Err(e) = self.session().set_window_size(width, height).await {
+            self.fail(&format!("resizing the window to {width} × {height}"), e).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
     /// Fails the test, leaving a screenshot and the page text behind.
     async fn fail(&self, doing: &str, e: WebDriverError) -> ! {
         let shot = screens_dir().join("failure.png");
@@ -378,4 +398,42 @@ impl App {
             let _ = session.delete().await;
         }
     }
+}
+
+/// Cold starts of a Tauri app under a private display, as a technician's
+/// tap on the icon: for each of `runs`, from the WebDriver session request
+/// (WebKitWebDriver execs the app) until `css` is on the screen, then the
+/// app is closed. One display and one driver serve every run of one
+/// binary, so both apps of a comparison pay the same harness costs.
+pub async fn cold_starts(
+    binary: &Path,
+    data_dir: &Path,
+    server_url: &str,
+    css: &str,
+    runs: usize,
+) -> Result<Vec<Duration>, String> {
+    require_cjk_font();
+    let xvfb = Xvfb::start();
+    let mut driver = Driver::start(&xvfb.display, data_dir, server_url);
+    driver.ready().await;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        let session = Session::launch(&driver.base, binary)
+            .await
+            .map_err(|e| format!("{} did not start: {e}", binary.display()))?;
+        // Polled every 10 ms (the steps' 150 ms would blur a one-second figure).
+        let found = loop {
+            if session.find_all(css).await.is_ok_and(|all| !all.is_empty()) {
+                break Some(started.elapsed());
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        let _ = session.delete().await;
+        times.push(found.ok_or_else(|| format!("{}: {css} never appeared in 60 s", binary.display()))?);
+    }
+    Ok(times)
 }

@@ -45,6 +45,8 @@ pub struct Server {
     pub base: String,
     pub dir: tempfile::TempDir,
     pub database_path: PathBuf,
+    /// Another database than the SQLite file (PostgreSQL, shared by several servers).
+    database_url: Option<String>,
     pub blobs: PathBuf,
     serve_args: Vec<String>,
 }
@@ -65,6 +67,7 @@ impl Server {
             base: String::new(),
             dir,
             database_path,
+            database_url: None,
             blobs,
             serve_args: serve_args.iter().map(|a| (*a).to_owned()).collect(),
         };
@@ -73,8 +76,26 @@ impl Server {
         server
     }
 
+    /// A server over a database and blob directory it shares with others
+    /// (several servers behind one load balancer), served on a free port.
+    /// Nothing is seeded: `run(&["demo"])` once, on any of them.
+    pub fn over(database_url: &str, blobs: &Path, serve_args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut server = Self {
+            child: None,
+            base: String::new(),
+            database_path: dir.path().join("unused.db"),
+            dir,
+            database_url: Some(database_url.to_owned()),
+            blobs: blobs.to_path_buf(),
+            serve_args: serve_args.iter().map(|a| (*a).to_owned()).collect(),
+        };
+        server.spawn();
+        server
+    }
+
     pub fn database(&self) -> String {
-        format!("sqlite://{}", self.database_path.display())
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.database_path.display()))
     }
 
     /// Runs a command of the binary against this database; its last stdout line.

@@ -120,6 +120,11 @@ impl Session {
         &self.id
     }
 
+    /// Resizes the window (W3C Set Window Rect), e.g. to a portrait tablet.
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result<(), WebDriverError> {
+        self.post("/window/rect", json!({ "width": width, "height": height })).await.map(drop)
+    }
+
     /// Opens `url` in the session's window.
     pub async fn goto(&self, url: &str) -> Result<(), WebDriverError> {
         self.post("/url", json!({ "url": url })).await.map(drop)

@@ -242,6 +242,7 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     app.wait_for(&format!("repeat-{REPEAT}")).await;
     assert!(!app.exists(&format!("repeat-{REPAIR}")).await, "the earlier leak is not itself a repeat");
     app.screenshot("today").await;
+    app.portrait_screenshot("today").await;
     let today = app.text("today-list").await;
     assert!(today.contains("阳光花园") || today.contains("锦绣华庭"), "today lists the demo orders: {today}");
     // The demo's leak was already fixed by the office's reckoning: it says so, not a bare "no deadline".
@@ -328,6 +329,7 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     app.screenshot("visit-photo").await;
     app.execute("window.scrollTo({top: document.body.scrollHeight, behavior: 'instant'})", vec![]).await;
     app.screenshot("visit").await;
+    app.portrait_screenshot("visit").await;
     // A step corrected before the customer signs: a new record, the original beside it.
     open_step(&app, "communicate").await;
     app.click("correct-step-communicate").await;
@@ -425,6 +427,19 @@ async fn a_technicians_day_through_the_real_window_reaches_the_server() {
     assert_eq!(app.attribute("verdict-1", "data-verdict").await.as_deref(), Some("below_standard"));
     assert_eq!(app.attribute("overall-verdict", "data-verdict").await.as_deref(), Some("below_standard"));
     app.screenshot("temperature-test").await;
+    // Upright, the verdicts still read as words, not a character per line (issue 16 item 10).
+    app.turn(800, 1280).await;
+    app.screenshot("temperature-test-portrait").await;
+    let verdict_height = app
+        .execute(
+            "return document.querySelector('[data-testid=\"verdict-1\"]').getBoundingClientRect().height",
+            vec![],
+        )
+        .await
+        .as_f64()
+        .unwrap_or(f64::MAX);
+    app.turn(1280, 800).await;
+    assert!(verdict_height < 40.0, "不达标 fits on one line in portrait: {verdict_height}px high");
     app.type_keys("performer-pin", PERFORMER_PIN).await;
     app.type_keys("witness-pin-sign", WITNESS_PIN).await;
     app.click("sign-report").await;

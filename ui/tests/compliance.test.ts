@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { overallVerdictDisplay, roomVerdictDisplay } from '../src/lib/compliance';
-import { readingRows, currentReadings } from '../src/lib/readings';
+import { readingRows, currentReadings, roomDisplayName } from '../src/lib/readings';
 import type { ReadingView } from '../src/ipc/types';
 
 describe('verdict display', () => {
@@ -65,5 +65,13 @@ describe('reading rows', () => {
       reading('c', 1720, { supersedes: 'b' }),
     ]);
     expect(rows.map((r) => r.n)).toEqual([1, 2, 4, 3]);
+  });
+});
+
+describe('a room as the readings table names it', () => {
+  it('shows a label only when it says more than the room kind', () => {
+    expect(roomDisplayName('客厅', '客厅')).toBe('客厅');
+    expect(roomDisplayName('客厅', ' ')).toBe('客厅');
+    expect(roomDisplayName('卧室', '主卧')).toBe('卧室 · 主卧');
   });
 });

@@ -5,7 +5,7 @@ import { translate } from '../src/i18n/core';
 import zhDict from '../src/i18n/zh-CN.json';
 import enDict from '../src/i18n/en.json';
 import { IdleClock, parseLockMinutes } from '../src/lib/idle';
-import { lastFeedPull, lastSyncError, stoppedLanes, syncSummaryState } from '../src/lib/sync';
+import { lastFeedPull, lastSyncError, stoppedLanes, syncAlerts, syncSummaryState } from '../src/lib/sync';
 import { recordRows, schemaName } from '../src/lib/records';
 import { fromLocalInput, setTzOffsetMinutes, toLocalInput } from '../src/lib/datetime';
 import { bytesToBase64 } from '../src/lib/base64';
@@ -220,6 +220,24 @@ describe('sync bar', () => {
     const lane = (name: string, at: number | null) => ({ lane: name, state: { state: 'idle' as const }, last_success_ms: at, last_error: null });
     expect(lastFeedPull({ ...base, lanes: [lane('records', 5), lane('feed', 3)] })).toBe(3);
     expect(lastFeedPull(null)).toBeNull();
+  });
+  // Issue 16: a revoked tablet said "已停止" once per lane and the same words again as the last error.
+  it('says each cause once, naming the lanes it stopped', () => {
+    const revoked = { state: 'stopped' as const, code: 'device_revoked', message: 'revoked' };
+    const lane = (name: string, state: SyncStatus['lanes'][number]['state']) => ({ lane: name, state, last_success_ms: null, last_error: null });
+    const s: SyncStatus = {
+      ...base,
+      last_error: ['device_revoked', 'revoked'],
+      lanes: [lane('records', revoked), lane('blobs', revoked), lane('feed', { state: 'idle' })],
+    };
+    expect(syncAlerts(s)).toEqual([{ lanes: ['records', 'blobs'], code: 'device_revoked', message: 'revoked' }]);
+    // A failure that stopped nothing is said on its own, before the stops.
+    const other = { ...s, last_error: ['server_unreachable', 'no route'] as [string, string] };
+    expect(syncAlerts(other).map((a) => [a.code, a.lanes])).toEqual([
+      ['server_unreachable', []],
+      ['device_revoked', ['records', 'blobs']],
+    ]);
+    expect(syncAlerts(base)).toEqual([]);
   });
   it('reads the last error pair', () => {
     expect(lastSyncError(base)).toBeNull();

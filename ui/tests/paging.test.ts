@@ -77,3 +77,24 @@ describe('the console pages by the server cursor', () => {
     expect(await first).toBeNull();
   });
 });
+
+describe('the board says when its rebuild has a backlog', () => {
+  it('reads X-Board-Rebuilding from the answer and passes it on', async () => {
+    const { apiPage } = await import('../src/office/api');
+    const answers = [
+      new Response('[]', { status: 200, headers: { 'X-Board-Rebuilding': '41230' } }),
+      new Response('[]', { status: 200 }),
+      new Response('[]', { status: 200, headers: { 'X-Board-Rebuilding': 'lots' } }),
+    ];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async () => answers.shift()!) as typeof fetch;
+    try {
+      const pager = new Pager<Row>((r) => r.id, apiPage<Row>);
+      expect((await pager.reload('/v1/office/work-orders?limit=50'))?.rebuilding).toBe(41230);
+      expect((await pager.reload('/v1/office/work-orders?limit=50'))?.rebuilding, 'no header, no notice').toBeUndefined();
+      expect((await pager.reload('/v1/office/work-orders?limit=50'))?.rebuilding, 'garbage is ignored').toBeUndefined();
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
+});

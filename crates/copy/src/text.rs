@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, FixedOffset, TimeZone};
 use hearth_domain::{
-    CentiCelsius, CompanyProfile, Compliance, NoticePlacement, PartReplacement, RoomKind, RoomVerdict,
-    RuleSet, StepEvidence, TemperatureReading, TemperatureReport, TemperatureRules, TestCompliance,
-    Thermometer, VisitOutcome, WorkOrder,
+    CentiCelsius, CompanyProfile, Compliance, FaultSide, InspectEvidence, NoticePlacement, PartReplacement,
+    RoomKind, RoomVerdict, RuleSet, StepEvidence, TemperatureReading, TemperatureReport, TemperatureRules,
+    TestCompliance, Thermometer, VisitOutcome, WorkOrder, Zone,
 };
 use hearth_protocol::{Content, Sealed};
 
@@ -87,9 +87,7 @@ pub fn step_text(evidence: &StepEvidence, tz: FixedOffset) -> StepText {
             }
             ("四、沟通", vec![line], None)
         }
-        StepEvidence::Inspect(e) => {
-            ("五、检查", vec![e.findings.trim().to_owned()], e.manifold_note.as_ref())
-        }
+        StepEvidence::Inspect(e) => ("五、检查", inspect_lines(e), e.manifold_note.as_ref()),
         StepEvidence::Resolve(e) => {
             let mut lines = vec![e.action.trim().to_owned()];
             if let Some(d) = &e.customer_damage {
@@ -107,6 +105,65 @@ pub fn step_text(evidence: &StepEvidence, tz: FixedOffset) -> StepText {
     };
     lines.extend(note_line(note));
     StepText { title, lines }
+}
+
+/// 五检查 as the customer reads it: the findings, then what was measured
+/// and who the fault lies with (it decides who pays), each only when taken.
+fn inspect_lines(e: &InspectEvidence) -> Vec<String> {
+    let mut lines = vec![e.findings.trim().to_owned()];
+    let temperatures: Vec<String> = [
+        ("本层立管", e.riser_this_floor),
+        ("上层立管", e.riser_floor_above),
+        ("下层立管", e.riser_floor_below),
+        ("入户供水", e.supply_at_inlet),
+        ("入户回水", e.return_at_inlet),
+    ]
+    .into_iter()
+    .filter_map(|(label, t)| t.map(|t| format!("{label} {}", celsius(t))))
+    .collect();
+    if !temperatures.is_empty() {
+        lines.push(format!("测量温度：{}", temperatures.join("，")));
+    }
+    let mut branch = Vec::new();
+    if let Some(kpa) = e.branch_pressure_kpa {
+        branch.push(format!("支线压力 {kpa} kPa"));
+    }
+    if let Some(lph) = e.branch_flow_litres_per_hour {
+        branch.push(format!("支线流量 {lph} L/h"));
+    }
+    if let Some(blocked) = e.blockage_found {
+        branch.push(format!("发现堵塞：{}", yes_no(blocked)));
+    }
+    if !branch.is_empty() {
+        lines.push(branch.join("，"));
+    }
+    let mut zone = Vec::new();
+    if let Some(z) = e.zone {
+        zone.push(format!(
+            "分区：{}",
+            match z {
+                Zone::High => "高区",
+                Zone::Middle => "中区",
+                Zone::Low => "低区",
+            }
+        ));
+    }
+    if let Some(cold) = e.neighbours_in_zone_cold {
+        zone.push(format!("同区其他住户也不热：{}", yes_no(cold)));
+    }
+    if !zone.is_empty() {
+        lines.push(zone.join("，"));
+    }
+    if let Some(side) = e.fault_side {
+        lines.push(format!(
+            "故障责任方：{}",
+            match side {
+                FaultSide::Company => "供热公司一侧",
+                FaultSide::Customer => "用户一侧",
+            }
+        ));
+    }
+    lines
 }
 
 /// A replaced part: name, the price told ("未告知" when it was not), consent.
@@ -330,4 +387,41 @@ pub fn test<'r>(
     let _ = writeln!(out, "测温结果当场记录，不得事后填写或改写。");
     closing(&mut out, company);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inspection_prints_its_measurements_and_the_fault_side() {
+        let e = InspectEvidence {
+            findings: "户内阀门半关".into(),
+            riser_this_floor: Some(CentiCelsius::new(4560)),
+            return_at_inlet: Some(CentiCelsius::new(3810)),
+            branch_pressure_kpa: Some(120),
+            blockage_found: Some(false),
+            zone: Some(Zone::High),
+            fault_side: Some(FaultSide::Customer),
+            ..InspectEvidence::default()
+        };
+        let text = step_text(&StepEvidence::Inspect(e), FixedOffset::east_opt(8 * 3600).expect("UTC+8"));
+        assert_eq!(
+            text.lines,
+            [
+                "户内阀门半关",
+                "测量温度：本层立管 45.60℃，入户回水 38.10℃",
+                "支线压力 120 kPa，发现堵塞：否",
+                "分区：高区",
+                "故障责任方：用户一侧",
+            ]
+        );
+        let bare = step_text(
+            &StepEvidence::Inspect(InspectEvidence {
+                findings: "正常".into(), ..InspectEvidence::default()
+            }),
+            FixedOffset::east_opt(8 * 3600).expect("UTC+8"),
+        );
+        assert_eq!(bare.lines, ["正常"], "nothing measured, nothing printed");
+    }
 }

@@ -17,13 +17,18 @@
 //! inside that the job needs another visit must be able to record that, and a
 //! missing step is visible in the record anyway.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::centi::CentiCelsius;
 use crate::signoff::CustomerSignoff;
 use crate::value::{Sha256Hex, WorkOrderId};
 use crate::work_order::Appointment;
+
+/// Between two knocks on a door where nobody answers: "耐心等待30秒后再进行
+/// 第二次通知" (供热入户维修服务相关规定, 岗位职责 1、敲门). Three taps within
+/// a second are not three knocks.
+pub const KNOCK_WAIT: TimeDelta = TimeDelta::seconds(30);
 
 /// The seven steps, in the order they must be done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -123,6 +128,8 @@ pub enum VisitError {
     TooFewKnocks { got: usize },
     #[error("knock times must be in order")]
     KnocksOutOfOrder,
+    #[error("a knock came {gap_secs} s after the one before; wait {wait_secs} s between knocks")]
+    KnocksTooClose { gap_secs: i64, wait_secs: i64 },
     #[error("nobody home needs a phone attempt")]
     MissingPhoneAttempt,
     #[error("the phone attempt ({phone_attempt_at}) must come after the last knock ({last_knock})")]
@@ -163,6 +170,7 @@ impl VisitError {
             Self::NextAppointmentNotAfterVisit { .. } => "next_appointment_not_after_visit",
             Self::TooFewKnocks { .. } => "too_few_knocks",
             Self::KnocksOutOfOrder => "knocks_out_of_order",
+            Self::KnocksTooClose { .. } => "knocks_too_close",
             Self::MissingPhoneAttempt => "missing_phone_attempt",
             Self::PhoneAttemptNotAfterKnocks { .. } => "phone_attempt_not_after_knocks",
             Self::MissingNoticePhoto => "missing_notice_photo",
@@ -670,8 +678,9 @@ impl Visit {
         Ok(())
     }
 
-    /// At least three knocks, in order, not before the last step; then a
-    /// phone attempt after the last knock.
+    /// At least three knocks, in order, each at least `KNOCK_WAIT` after the
+    /// one before, not before the last step; then a phone attempt after the
+    /// last knock.
     fn check_knocks(
         &self,
         knocks: &[DateTime<Utc>],
@@ -682,6 +691,12 @@ impl Visit {
         }
         if knocks.windows(2).any(|w| w[1] < w[0]) {
             return Err(VisitError::KnocksOutOfOrder);
+        }
+        if let Some(gap) = knocks.windows(2).map(|w| w[1] - w[0]).find(|gap| *gap < KNOCK_WAIT) {
+            return Err(VisitError::KnocksTooClose {
+                gap_secs: gap.num_seconds(),
+                wait_secs: KNOCK_WAIT.num_seconds(),
+            });
         }
         let (Some(&first), Some(&last_knock)) = (knocks.first(), knocks.last()) else {
             return Err(VisitError::TooFewKnocks { got: knocks.len() });

@@ -417,6 +417,39 @@ fn nobody_home_knocks_must_be_in_order() {
 }
 
 #[test]
+fn nobody_home_knocks_must_be_thirty_seconds_apart() {
+    // Three taps within a second are not three knocks (供热入户维修服务相关规定: 耐心等待30秒).
+    let taps = with_nobody_home(|o| {
+        if let VisitOutcome::NobodyHome { knocks, .. } = o {
+            let first = knocks[0];
+            *knocks = vec![
+                first,
+                first + chrono::TimeDelta::milliseconds(300),
+                first + chrono::TimeDelta::milliseconds(700),
+            ];
+        }
+    });
+    assert_eq!(taps, Err(VisitError::KnocksTooClose { gap_secs: 0, wait_secs: 30 }));
+    let second_too_soon = with_nobody_home(|o| {
+        if let VisitOutcome::NobodyHome { knocks, .. } = o {
+            knocks[1] = knocks[0] + chrono::TimeDelta::seconds(29);
+        }
+    });
+    assert_eq!(second_too_soon, Err(VisitError::KnocksTooClose { gap_secs: 29, wait_secs: 30 }));
+    let waited = with_nobody_home(|o| {
+        if let VisitOutcome::NobodyHome { knocks, .. } = o {
+            let first = knocks[0];
+            *knocks = vec![
+                first,
+                first + hearth_domain::visit::KNOCK_WAIT,
+                first + hearth_domain::visit::KNOCK_WAIT * 2,
+            ];
+        }
+    });
+    assert_eq!(waited, Ok(()), "thirty seconds apart is enough");
+}
+
+#[test]
 fn nobody_home_needs_a_new_appointment_after_the_visit() {
     let none = with_nobody_home(|o| {
         if let VisitOutcome::NobodyHome { next_appointment, .. } = o {

@@ -1,4 +1,4 @@
-//! `cargo bench -p hearth-photo --bench ingest`: our `ingest` (photo + thumbnail + hashes) against
+//! `cargo bench -p hearth-photo --bench photo_ingest`: our `ingest` (photo + thumbnail + hashes) against
 //! `vipsthumbnail` making the same 2048 px JPEG at Q82, on 12-megapixel photographs.
 //!
 //! Corpus: the JPEGs in `$HEARTH_PHOTO_CORPUS` if set; otherwise built once (and cached in

@@ -18,7 +18,9 @@
 //! in a path is a 404 before any file name is built from it.
 //!
 //! Every look at or change to an upload happens under that upload's async
-//! mutex, inside one blocking task that owns the lock: a request dropped
+//! mutex and an advisory file lock on its sidecar (so servers in several
+//! processes over one blob directory take turns too), inside one blocking
+//! task that owns the locks: a request dropped
 //! half-way (the client hung up) cannot release the lock while a write is
 //! still running. A chunk is read whole (at most `max_chunk` bytes, without
 //! the lock, so a stalled connection blocks nobody) and its checksum checked;
@@ -111,19 +113,21 @@ async fn discover(State(state): State<AppState>) -> Response {
         StatusCode::NO_CONTENT,
         &[
             ("tus-version", TUS_VERSION.to_owned()),
-            ("tus-extension", "creation,checksum".to_owned()),
+            ("tus-extension", "creation,creation-with-upload,checksum".to_owned()),
             ("tus-checksum-algorithm", "sha256".to_owned()),
             ("tus-max-size", state.limits.max_blob.to_string()),
         ],
     )
 }
 
-/// `POST /v1/uploads`: creates an upload (tus `creation`).
-#[utoipa::path(post, path = "/v1/uploads", tag = "blobs", security(("device_token" = [])), responses((status = 201, description = "Upload created; Location names it"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "device_revoked"), (status = 412, body = ErrorBody), (status = 413, body = ErrorBody, description = "blob_too_large, quota_exceeded"), (status = 415, body = ErrorBody, description = "unsupported_media_type: not image/jpeg, image/png or application/json"), (status = 422, body = ErrorBody, description = "hash_mismatch, media_type_mismatch (an empty file)"), (status = 429, body = ErrorBody)))]
+/// `POST /v1/uploads`: creates an upload (tus `creation`), with its first
+/// chunk in the body when one is sent (tus `creation-with-upload`).
+#[utoipa::path(post, path = "/v1/uploads", tag = "blobs", security(("device_token" = [])), responses((status = 201, description = "Upload created; Location names it; Upload-Offset counts the first chunk sent with it (creation-with-upload)"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "device_revoked"), (status = 412, body = ErrorBody), (status = 413, body = ErrorBody, description = "blob_too_large, quota_exceeded"), (status = 415, body = ErrorBody, description = "unsupported_media_type: not image/jpeg, image/png or application/json"), (status = 422, body = ErrorBody, description = "hash_mismatch, media_type_mismatch (an empty file)"), (status = 429, body = ErrorBody)))]
 async fn create_upload(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
     headers: HeaderMap,
+    body: Body,
 ) -> ApiResult<Response> {
     require_tus(&headers)?;
     if headers.contains_key("upload-defer-length") {
@@ -171,6 +175,22 @@ async fn create_upload(
             ),
         ));
     }
+    // tus `creation-with-upload`: a photo in one request instead of two. The
+    // chunk is read and checked whole before the upload exists, so a cut or
+    // corrupt body creates nothing; a blob already stored is not read at all.
+    let first = if carries_chunk(&headers) && !exists {
+        let expected = upload_checksum(&headers)?;
+        if announced_length(&headers).is_some_and(|n| n > state.limits.max_chunk as u64) {
+            return Err(chunk_too_large(state.limits.max_chunk));
+        }
+        let (chunk, digest) = read_chunk(body, state.limits.max_chunk, length).await?;
+        if digest != expected {
+            return Err(checksum_mismatch());
+        }
+        chunk
+    } else {
+        Vec::new()
+    };
     let id = UploadId::random().map_err(ApiError::internal)?;
     let sidecar = Sidecar {
         device_id: device.device_id,
@@ -181,7 +201,18 @@ async fn create_upload(
     };
     let lock = lock_upload(store.lock_key(&id)).await;
     let create_id = id.clone();
-    let offset = with_lock(lock, move || store.create(&create_id, &sidecar)).await?;
+    let offset = with_lock(lock, move || {
+        let offset = store.create(&create_id, &sidecar)?;
+        if offset > 0 || first.is_empty() {
+            return Ok(offset);
+        }
+        let offset = store.append(&create_id, 0, &first).map_err(ApiError::internal)?;
+        if offset >= sidecar.length {
+            store.finish(&create_id, &sidecar)?;
+        }
+        Ok(offset)
+    })
+    .await?;
     tracing::debug!(upload = %id.0, offset, "upload created");
     Ok(with_headers(
         StatusCode::CREATED,
@@ -233,8 +264,7 @@ async fn append_chunk(
 ) -> ApiResult<Response> {
     let id = upload_id(path)?;
     require_tus(&headers)?;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    if !content_type.is_some_and(|t| t.trim().eq_ignore_ascii_case(OFFSET_OCTET_STREAM)) {
+    if !carries_chunk(&headers) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -244,10 +274,7 @@ async fn append_chunk(
     let offset = decimal_header(&headers, "upload-offset", "Upload-Offset")?;
     let expected = upload_checksum(&headers)?;
     let max_chunk = state.limits.max_chunk;
-    let announced = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_decimal(v.trim()));
+    let announced = announced_length(&headers);
     if announced.is_some_and(|n| n > max_chunk as u64) {
         return Err(chunk_too_large(max_chunk));
     }
@@ -281,12 +308,7 @@ async fn append_chunk(
     // Read and hash the whole chunk before anything is appended.
     let (chunk, digest) = read_chunk(body, max_chunk, remaining).await?;
     if digest != expected {
-        let status = StatusCode::from_u16(CHECKSUM_MISMATCH).unwrap_or(StatusCode::BAD_REQUEST);
-        return Err(ApiError::new(
-            status,
-            "checksum_mismatch",
-            "the chunk's SHA-256 differs from Upload-Checksum; nothing was appended, send it again",
-        ));
+        return Err(checksum_mismatch());
     }
 
     // Under the lock again: append only if nothing moved meanwhile.
@@ -690,6 +712,29 @@ fn with_headers(status: StatusCode, headers: &[(&'static str, String)]) -> Respo
     response
 }
 
+/// 460: the chunk is not what its Upload-Checksum says.
+fn checksum_mismatch() -> ApiError {
+    let status = StatusCode::from_u16(CHECKSUM_MISMATCH).unwrap_or(StatusCode::BAD_REQUEST);
+    ApiError::new(
+        status,
+        "checksum_mismatch",
+        "the chunk's SHA-256 differs from Upload-Checksum; nothing was appended, send it again",
+    )
+}
+
+/// Whether a request carries upload bytes (`Content-Type: application/offset+octet-stream`).
+fn carries_chunk(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(OFFSET_OCTET_STREAM))
+}
+
+/// The body's announced length, when it is a plain decimal.
+fn announced_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| parse_decimal(v.trim()))
+}
+
 fn offset_response(offset: u64) -> Response {
     with_headers(StatusCode::NO_CONTENT, &[("upload-offset", offset.to_string())])
 }
@@ -877,10 +922,38 @@ async fn with_lock<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
     blocking(move || {
-        let _lock = lock;
+        let held = lock;
+        // Dropped before `held`: the file lock goes first, then the mutex.
+        let _across_processes = lock_sidecar(&held.key).map_err(ApiError::internal)?;
         f()
     })
     .await
+}
+
+/// The same lock across processes: several servers behind one load
+/// balancer share the blob directory, and a tablet's next chunk may reach
+/// another one. An advisory lock on the upload's sidecar, which is written
+/// once at creation and lives as long as the upload; none when there is no
+/// sidecar (a creation in progress, whose id nobody knows yet, or an upload
+/// gone, which `f` answers 404). Released when the file closes.
+fn lock_sidecar(path: &FsPath) -> io::Result<Option<File>> {
+    match File::open(path) {
+        Ok(file) => {
+            file.lock()?;
+            Ok(Some(file))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`lock_sidecar`] without waiting: `None` when another process holds it.
+fn try_lock_sidecar(path: &FsPath) -> Option<Option<File>> {
+    match File::open(path) {
+        Ok(file) => file.try_lock().is_ok().then_some(Some(file)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Some(None),
+        Err(_) => None,
+    }
 }
 
 // ---------------------------------------------------------------- the disk
@@ -1153,6 +1226,7 @@ impl Store {
             let Some(name) = name.to_str() else { continue };
             if let Some(id) = name.strip_suffix(".json").and_then(UploadId::parse) {
                 let Some(_lock) = try_lock_upload(self.lock_key(&id)) else { continue };
+                let Some(_file_lock) = try_lock_sidecar(&self.sidecar(&id)) else { continue };
                 let expired = match self.read_sidecar(&id) {
                     Ok(Some(sidecar)) => sidecar.expired(now_ms, ttl_ms),
                     Ok(None) => false,
@@ -1166,6 +1240,7 @@ impl Store {
             } else if let Some(id) = name.strip_suffix(".part").and_then(UploadId::parse) {
                 // Bytes whose sidecar is gone: an interrupted discard.
                 let Some(_lock) = try_lock_upload(self.lock_key(&id)) else { continue };
+                let Some(_file_lock) = try_lock_sidecar(&self.sidecar(&id)) else { continue };
                 if !self.sidecar(&id).try_exists()? {
                     remove_if_present(&self.part(&id))?;
                 }

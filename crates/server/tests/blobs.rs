@@ -211,6 +211,22 @@ impl Server {
             .expect("POST /v1/uploads")
     }
 
+    /// tus `creation-with-upload`: the POST carries `chunk`, checksummed with `sum`.
+    async fn create_with(&self, token: &str, whole: &[u8], chunk: &[u8], sum: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/uploads"))
+            .bearer_auth(token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", whole.len().to_string())
+            .header("Upload-Metadata", metadata(&sha_hex(whole), "image/jpeg"))
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Checksum", sum)
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .expect("POST /v1/uploads with a body")
+    }
+
     /// Creates an upload and answers its location.
     async fn location(&self, token: &str, bytes: &[u8], media_type: &str) -> String {
         let resp = self.create(token, &sha_hex(bytes), media_type, bytes.len() as u64).await;
@@ -325,7 +341,7 @@ async fn the_server_announces_tus_core_creation_and_sha256_checksums() {
     let h = resp.headers();
     assert_eq!(h["tus-resumable"], "1.0.0");
     assert_eq!(h["tus-version"], "1.0.0");
-    assert_eq!(h["tus-extension"], "creation,checksum");
+    assert_eq!(h["tus-extension"], "creation,creation-with-upload,checksum");
     assert_eq!(h["tus-checksum-algorithm"], "sha256");
     assert_eq!(h["tus-max-size"], Limits::default().max_blob.to_string().as_str());
 }
@@ -442,6 +458,62 @@ async fn a_chunk_with_a_bad_checksum_is_refused_with_460_and_nothing_is_appended
     let resp = server.patch(&token, &location, 4_000, &bytes[4_000..]).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT, "the same chunk, checksummed right, goes in");
     assert_eq!(server.download(&sha_hex(&bytes)).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_photo_that_fits_in_one_chunk_is_stored_by_its_creation_alone() {
+    let server = start().await;
+    let token = server.device(1).await;
+    let bytes = random_bytes(&mut ChaCha8Rng::seed_from_u64(21), 120_000);
+    let sha = sha_hex(&bytes);
+    // One request: created, appended, hashed and stored.
+    let resp = server.create_with(&token, &bytes, &bytes, &checksum(&bytes)).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(
+        header_u64(&resp, "upload-offset"),
+        bytes.len() as u64,
+        "the whole file went in with the POST"
+    );
+    let location = resp.headers()["location"].to_str().expect("a location").to_owned();
+    assert_eq!(server.download(&sha).await.bytes().await.expect("body").as_ref(), bytes.as_slice());
+    assert_eq!(server.offset(&token, &location).await, bytes.len() as u64, "HEAD agrees it is done");
+
+    // A first chunk only: the rest follows by PATCH, resumable as ever.
+    let big = random_bytes(&mut ChaCha8Rng::seed_from_u64(22), 90_000);
+    let resp = server.create_with(&token, &big, &big[..30_000], &checksum(&big[..30_000])).await;
+    assert_eq!(header_u64(&resp, "upload-offset"), 30_000);
+    let location = resp.headers()["location"].to_str().expect("a location").to_owned();
+    assert_eq!(server.offset(&token, &location).await, 30_000);
+    let rest = server.patch(&token, &location, 30_000, &big[30_000..]).await;
+    assert_eq!(header_u64(&rest, "upload-offset"), 90_000);
+    assert_eq!(server.download(&sha_hex(&big)).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_creation_whose_body_fails_its_checksum_creates_nothing() {
+    let server = start().await;
+    let token = server.device(1).await;
+    let bytes = random_bytes(&mut ChaCha8Rng::seed_from_u64(23), 20_000);
+    let before = files_under(&server.blob_dir());
+    let resp = server.create_with(&token, &bytes, &bytes, &checksum(b"other bytes")).await;
+    assert_eq!(
+        error_of(resp).await,
+        (StatusCode::from_u16(460).expect("460"), "checksum_mismatch".to_owned())
+    );
+    let resp = server.create_with(&token, &bytes, &bytes, "sha256").await;
+    assert_eq!(error_of(resp).await.0, StatusCode::BAD_REQUEST, "an unusable checksum is refused");
+    // Longer than the upload: refused before anything exists.
+    let long = [bytes.as_slice(), b"extra"].concat();
+    let resp = server.create_with(&token, &bytes, &long, &checksum(&long)).await;
+    assert_eq!(
+        error_of(resp).await,
+        (StatusCode::BAD_REQUEST, "beyond_upload_length".to_owned()),
+        "a body past Upload-Length"
+    );
+    assert_eq!(files_under(&server.blob_dir()), before, "no upload, no part file, no blob");
+    // The same photo sent right is stored.
+    let resp = server.create_with(&token, &bytes, &bytes, &checksum(&bytes)).await;
+    assert_eq!(header_u64(&resp, "upload-offset"), bytes.len() as u64);
 }
 
 #[tokio::test]

@@ -110,6 +110,13 @@ impl Office {
         (status, resp.json().await.unwrap_or(Value::Null), next)
     }
 
+    /// `X-Board-Rebuilding` of a board page: the rebuild's backlog, when it has one.
+    async fn rebuilding(&self, path: &str) -> Option<u64> {
+        let resp = self.http.get(format!("{}{path}", self.base)).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.headers().get("x-board-rebuilding").map(|v| v.to_str().unwrap().parse().unwrap())
+    }
+
     /// Every page of `query` by following the Link headers.
     async fn all_pages(&self, query: &str) -> Vec<Value> {
         let mut out = Vec::new();
@@ -701,6 +708,7 @@ async fn a_backlog_is_judged_by_the_page_then_in_the_background(backend: Backend
     assert_eq!(status, StatusCode::OK);
     let top = ids(first.as_array().unwrap())[0].clone();
     assert_eq!(office.state.storage.board_stale_count().await.unwrap(), 0, "a few stale rows: judged inline");
+    assert_eq!(office.rebuilding("/v1/office/work-orders?limit=10").await, None, "no backlog, no notice");
 
     // The top order is cancelled (its row now stale), then a backlog arrives.
     let rev = office.rev(&top).await;
@@ -726,6 +734,9 @@ async fn a_backlog_is_judged_by_the_page_then_in_the_background(backend: Backend
     let after = office.state.storage.board_stale_count().await.unwrap();
     assert_eq!(after, stale - 1, "only the page's stale row was judged inline");
     assert!(office.state.storage.board_stale_among(&shown).await.unwrap().is_empty());
+    // The console is told, so the dispatcher knows orders may be missing.
+    let told = office.rebuilding("/v1/office/work-orders?status=open&limit=10").await;
+    assert!(told.is_some_and(|n| n >= after - 10 && n <= after), "backlog told: {told:?} of {after}");
 
     // A repeat at a home whose earlier order's row is not built yet.
     office.advance(TimeDelta::minutes(1));
@@ -736,6 +747,7 @@ async fn a_backlog_is_judged_by_the_page_then_in_the_background(backend: Backend
     let judged = views::rebuild_board(&office.state).await.unwrap();
     assert!(judged >= stale, "{judged} rows judged in the background");
     assert_eq!(office.state.storage.board_stale_count().await.unwrap(), 0);
+    assert_eq!(office.rebuilding("/v1/office/work-orders?limit=10").await, None, "rebuilt: the notice goes");
     for q in ["status=open", "", "flag=repeat", "q=%E9%98%B3%E5%85%89", "status=cancelled"] {
         compare(&office, q).await;
     }

@@ -208,21 +208,31 @@ impl ServerClient {
     }
 
     /// tus creation: returns the upload's location and the offset the server
-    /// already has (the length when the blob exists).
+    /// already has (the length when the blob exists). `first` bytes of the
+    /// file ride on the request (tus `creation-with-upload`, checksummed), so
+    /// a photo that fits in one chunk takes one request; empty sends none.
     pub async fn upload_create(
         &self,
         sha256: &Digest,
         media_type: &str,
         length: u64,
+        first: &[u8],
     ) -> Result<(String, u64), SyncError> {
         let b64 = base64::engine::general_purpose::STANDARD;
         let metadata =
             format!("sha256 {},media_type {}", b64.encode(sha256.to_hex()), b64.encode(media_type));
-        let builder = self
-            .request(Method::POST, "/v1/uploads", Kind::Blobs, 0)
+        let mut builder = self
+            .request(Method::POST, "/v1/uploads", Kind::Blobs, first.len())
             .header("Tus-Resumable", TUS_VERSION)
             .header("Upload-Length", length.to_string())
             .header("Upload-Metadata", metadata);
+        if !first.is_empty() {
+            self.counters.chunks_sent.fetch_add(1, Ordering::Relaxed);
+            builder = builder
+                .header(CONTENT_TYPE, "application/offset+octet-stream")
+                .header("Upload-Checksum", format!("sha256 {}", b64.encode(Sha256::digest(first))))
+                .body(first.to_vec());
+        }
         let response = self.send(builder).await?;
         let location = response
             .headers()

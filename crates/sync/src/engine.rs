@@ -795,7 +795,13 @@ impl SyncEngine {
         let (location, mut offset) = match resumed {
             Some(r) => r,
             None => {
-                let (location, offset) = self.client.upload_create(&b.sha256, &b.media_type, length).await?;
+                // The first chunk goes with the creation: one request for a
+                // photo that fits in a chunk, the rest resumable as before.
+                let first = &bytes[..(self.runtime().chunk_size as u64).min(length) as usize];
+                let started = tokio::time::Instant::now();
+                let created = self.client.upload_create(&b.sha256, &b.media_type, length, first).await;
+                self.adapt_chunk_size(created.is_ok(), started.elapsed());
+                let (location, offset) = created?;
                 self.with_store(|s| s.save_upload_progress(&b.sha256, Some(&location), offset, now_ms()))?;
                 (location, offset)
             }

@@ -340,7 +340,9 @@ impl App {
                 format!("this tablet is already enrolled as {id}"),
             ));
         }
-        hearth_sync::enrol_device(&self.store, url, code.trim(), name.trim()).await?;
+        hearth_sync::enrol_device(&self.store, url, code.trim(), name.trim())
+            .await
+            .map_err(AppError::enrolling)?;
         self.app_state()
     }
 
@@ -369,7 +371,9 @@ impl App {
         if self.db().device_id()?.is_none() {
             return Err(AppError::new("not_enrolled", "enrol the tablet before its technicians"));
         }
-        hearth_sync::enrol_technician(&self.store, tech_id.as_str(), code.trim(), &pin_checked).await?;
+        hearth_sync::enrol_technician(&self.store, tech_id.as_str(), code.trim(), &pin_checked)
+            .await
+            .map_err(AppError::enrolling)?;
         // A new technician widens the device's scope: pull their orders now,
         // not at the next timer tick.
         self.nudge();

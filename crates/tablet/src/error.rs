@@ -56,6 +56,7 @@ error_codes! {
     AlreadyEnrolled = "already_enrolled",
     BadServerUrl = "bad_server_url",
     ServerUnreachable = "server_unreachable",
+    EnrolUnreachable = "enrol_unreachable",
     ConnectionInterrupted = "connection_interrupted",
     ServerBusy = "server_busy",
     BadAnswer = "bad_answer",
@@ -94,6 +95,7 @@ error_codes! {
     NextAppointmentNotAfterVisit = "next_appointment_not_after_visit",
     TooFewKnocks = "too_few_knocks",
     KnocksOutOfOrder = "knocks_out_of_order",
+    KnocksTooClose = "knocks_too_close",
     MissingPhoneAttempt = "missing_phone_attempt",
     PhoneAttemptNotAfterKnocks = "phone_attempt_not_after_knocks",
     MissingNoticePhoto = "missing_notice_photo",
@@ -423,6 +425,19 @@ impl From<SyncError> for AppError {
             },
             other => Self::foreign(other.code(), other.to_string()),
         }
+    }
+}
+
+impl AppError {
+    /// An enrolment that could not reach the server: nothing was stored (a
+    /// key is kept only once the server accepts it), so the words must not
+    /// be sync's "saved on the tablet, sent later".
+    pub fn enrolling(e: SyncError) -> Self {
+        let mut err = Self::from(e);
+        if err.code == ErrorCode::ServerUnreachable {
+            err.code = ErrorCode::EnrolUnreachable;
+        }
+        err
     }
 }
 

@@ -17,8 +17,9 @@ async fn a_fresh_tablet_is_not_enrolled_and_refuses_bad_enrolment_input() {
     assert_eq!(code(app.enrol_device("ftp://x", "123", "tab").await), "bad_server_url");
     assert_eq!(code(app.enrol_device("", "123", "tab").await), "bad_server_url");
     assert_eq!(code(app.enrol_device("http://127.0.0.1:9", " ", "tab").await), "bad_code");
-    // Nothing listens on port 9: server_unreachable.
-    assert_eq!(code(app.enrol_device("http://127.0.0.1:9", "123", "tab").await), "server_unreachable");
+    // Nothing listens on port 9: enrol_unreachable, never sync's "saved on the tablet" (nothing was).
+    assert_eq!(code(app.enrol_device("http://127.0.0.1:9", "123", "tab").await), "enrol_unreachable");
+    assert!(!app.app_state().unwrap().enrolled, "and the tablet is still not enrolled");
     // A technician before the tablet: not_enrolled. PINs: pin_format, pins_differ.
     assert_eq!(code(app.enrol_technician("T1", "c", "482913", "482913").await), "not_enrolled");
     assert_eq!(code(app.enrol_technician("T1", "c", "12", "12").await), "pin_format");

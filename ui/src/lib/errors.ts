@@ -114,6 +114,7 @@ const CODE_FIELDS: Partial<Record<ErrorCode, string[]>> = {
   time_before_previous_step: ['agreed_start'],
   too_few_knocks: ['knocks'],
   knocks_out_of_order: ['knocks'],
+  knocks_too_close: ['knocks'],
   missing_phone_attempt: ['phone_attempt'],
   phone_attempt_not_after_knocks: ['phone_attempt'],
   missing_notice_photo: ['notice_photo'],

@@ -47,3 +47,13 @@ export function readingRows(readings: ReadingView[]): ReadingRow[] {
 export function currentReadings(readings: ReadingView[]): ReadingView[] {
   return readings.filter((r) => !r.superseded_by);
 }
+
+/**
+ * A reading's room as the table shows it: the kind, then the label the
+ * testers typed when it says more ("卧室 · 主卧"); a label that only repeats
+ * the kind (the default) is not shown twice.
+ */
+export function roomDisplayName(kindName: string, label: string): string {
+  const own = label.trim();
+  return own === '' || own === kindName ? kindName : `${kindName} · ${own}`;
+}

@@ -19,6 +19,34 @@ export function stoppedLanes(s: SyncStatus): (LaneStatus & { state: { state: 'st
   );
 }
 
+/**
+ * What the bar says went wrong, each cause once: lanes stopped for the same
+ * reason are named together (a revoked tablet stops records, photos and
+ * orders for one reason, said once), and the latest failure is added only
+ * when no stopped lane already says it. `lanes` is empty for a failure
+ * that stopped nothing (the lanes retry).
+ */
+export interface SyncAlert {
+  lanes: string[];
+  code: string;
+  message: string;
+}
+
+export function syncAlerts(s: SyncStatus): SyncAlert[] {
+  const alerts: SyncAlert[] = [];
+  for (const lane of stoppedLanes(s)) {
+    const same = alerts.find((a) => a.code === lane.state.code);
+    if (same) same.lanes.push(lane.lane);
+    else alerts.push({ lanes: [lane.lane], code: lane.state.code, message: lane.state.message });
+  }
+  const last = lastSyncError(s);
+  if (last && !alerts.some((a) => a.code === last.code)) alerts.unshift({ lanes: [], ...last });
+  return alerts;
+}
+
+/** Errors whose own words say what to do: no "contact support" beside them. */
+export const SELF_EXPLAINING_STOPS = new Set(['device_revoked', 'technician_revoked']);
+
 /** The latest failure as an AppError-like pair, if any. */
 export function lastSyncError(s: SyncStatus): { code: string; message: string } | null {
   if (!s.last_error) return null;

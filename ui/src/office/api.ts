@@ -143,6 +143,8 @@ export function reportCsvUrl(from: string, to: string, group: ReportGroup, lang:
 export interface Page<T> {
   items: T[];
   next: string | null;
+  /** The board only: orders its background rebuild has still to judge (`X-Board-Rebuilding`). */
+  rebuilding?: number;
 }
 
 /** The `rel="next"` target of a Link header when it is a same-origin path, or null. */
@@ -172,5 +174,8 @@ export async function apiPage<T>(path: string): Promise<Page<T>> {
     const err = (json ?? {}) as { error?: string; message?: string };
     throw { code: err.error ?? `http_${resp.status}`, message: err.message ?? '', status: resp.status } satisfies ApiError;
   }
-  return { items: (json ?? []) as T[], next: nextLink(resp.headers.get('Link')) };
+  const page: Page<T> = { items: (json ?? []) as T[], next: nextLink(resp.headers.get('Link')) };
+  const rebuilding = Number(resp.headers.get('X-Board-Rebuilding') ?? '');
+  if (Number.isInteger(rebuilding) && rebuilding > 0) page.rebuilding = rebuilding;
+  return page;
 }

@@ -39,7 +39,8 @@ export class Pager<T> {
         page = await this.#get(page.next);
         items = appendPage(items, page.items, this.#key);
       }
-      return mine === this.#generation ? { items, next: page.next } : null;
+      if (mine !== this.#generation) return null;
+      return page.rebuilding ? { items, next: page.next, rebuilding: page.rebuilding } : { items, next: page.next };
     } catch (e) {
       if (mine !== this.#generation) return null;
       throw e;

@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 vi.mock('@tauri-apps/api/core', async () => await import('./ipcDouble'));
 import { handlers, reset } from './ipcDouble';
-import { byTestId, click, render, signedIn } from './mount';
+import { byTestId, click, render, settle, signedIn } from './mount';
 import { record, todayView, visitView } from './fixtures';
 import Visit from '../../src/screens/Visit.svelte';
 import Order from '../../src/screens/Order.svelte';
@@ -63,6 +63,60 @@ describe('the visit page shows where the work is', () => {
     const banner = byTestId(target, 'visit-concluded')!;
     expect(banner.textContent).toContain('到访不遇');
     expect(banner.className).not.toMatch(/verdict-ok|tone-ok/);
+  });
+});
+
+describe('nobody home: three knocks, each after the regulation\'s wait', () => {
+  it('offers the next knock only 30 seconds after the last', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
+    try {
+      vi.setSystemTime(Date.UTC(2026, 10, 23, 2, 30));
+      handlers.visit = () => visitView({ next_step: 'arrival', steps: [] });
+      const { target } = await render(Visit, { workOrderId: 'WO-R-1' });
+      await click(byTestId(target, 'nobody-home-open'));
+      const knock = () => byTestId(target, 'knock-now') as HTMLButtonElement;
+      expect(knock().disabled).toBe(false);
+      await click(knock());
+      expect(knock().disabled, 'a second tap right away is not a second knock').toBe(true);
+      expect(knock().textContent).toContain('再等 30 秒');
+      vi.advanceTimersByTime(12_000);
+      await settle();
+      expect(knock().textContent).toContain('再等 18 秒');
+      vi.advanceTimersByTime(18_000);
+      await settle();
+      expect(knock().disabled).toBe(false);
+      expect(knock().textContent).toContain('第 2 次敲门');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('a concluded visit still reaches the customer\'s copy', () => {
+  it('offers the sign-off and the copy after the visit ended resolved', async () => {
+    const { store } = await import('../../src/lib/store.svelte');
+    const signed = visitView({
+      next_step: null,
+      outcome: {
+        concluded: { at: '2026-11-23T05:00:00Z', outcome: { kind: 'resolved' } },
+        record: record(10, 'hearth.visit_outcome/1'),
+      },
+      signoff: {
+        signoff: {
+          kind: 'signed',
+          signature_png_sha256: 'a'.repeat(64),
+          strokes_sha256: 'b'.repeat(64),
+          summary_shown: '维修完成',
+          satisfaction: 5,
+        },
+        record: record(9, 'hearth.customer_signoff/1'),
+      } as never,
+    });
+    handlers.visit = () => signed;
+    const { target } = await render(Visit, { workOrderId: 'WO-R-1' });
+    expect(byTestId(target, 'visit-signoff')!.textContent).toContain('用户已签字确认');
+    await click(byTestId(target, 'view-signoff'));
+    expect(store.route).toEqual({ name: 'summary', kind: 'visit', workOrderId: 'WO-R-1' });
   });
 });
 

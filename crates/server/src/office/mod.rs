@@ -208,7 +208,10 @@ async fn create_work_order_h(
         ("cursor" = Option<String>, Query, description = "opaque: the next page, from the Link header"),
     ),
     responses(
-        (status = 200, body = [Object], headers(("Link" = String, description = "RFC 8288 `<url>; rel=\"next\"`: the next page, when there is one"))),
+        (status = 200, body = [Object], headers(
+            ("Link" = String, description = "RFC 8288 `<url>; rel=\"next\"`: the next page, when there is one"),
+            ("X-Board-Rebuilding" = u64, description = "present while the board's background rebuild has a backlog: how many orders it has still to judge (those are missing from pages until it reaches them)"),
+        )),
         (status = 400, body = ErrorBody, description = "bad_field naming the parameter"),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -221,7 +224,11 @@ async fn list_work_orders_h(
 ) -> ApiResult<axum::response::Response> {
     let filter = views::OrderFilter::parse(&query)?;
     let (orders, next) = views::work_orders(&state, &filter).await?;
-    Ok(paging::respond("/v1/office/work-orders", &query, &orders, next.as_deref()))
+    let mut response = paging::respond("/v1/office/work-orders", &query, &orders, next.as_deref());
+    if let Some(backlog) = views::board_backlog(&state).await? {
+        response.headers_mut().insert("x-board-rebuilding", axum::http::HeaderValue::from(backlog));
+    }
+    Ok(response)
 }
 
 #[utoipa::path(get, path = "/v1/office/work-orders/{id}", tag = "office", summary = "One order with its records", security(("operator_token" = [])), params(("id" = String, Path)), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]

@@ -749,6 +749,17 @@ where
 /// Brings the board's rows up to date: every order whose snapshot or
 /// records changed since its row was built is judged again, and the repeat
 /// flags of every order at the same addresses with it.
+/// How many orders the background rebuild still has to judge, when it has
+/// more than a page read judges inline (a backlog: after an upgrade or a
+/// large import); `None` otherwise. The board says so, since orders not
+/// built yet are missing from a page until the rebuild reaches them.
+pub async fn board_backlog(state: &AppState) -> ApiResult<Option<u64>> {
+    if state.storage.board_stale(INLINE_REFRESH + 1).await?.len() <= INLINE_REFRESH {
+        return Ok(None);
+    }
+    Ok(Some(state.storage.board_stale_count().await?))
+}
+
 pub async fn refresh_board(state: &AppState) -> ApiResult<()> {
     while refresh_found(state, || state.storage.board_stale(BOARD_CHUNK)).await? > 0 {}
     Ok(())
