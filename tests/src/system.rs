@@ -201,6 +201,26 @@ impl Server {
     pub fn blob(&self, sha256_hex: &str) -> Option<Vec<u8>> {
         std::fs::read(self.blobs.join(sha256_hex)).ok()
     }
+
+    /// Bytes the server's blob directory holds of its largest unfinished upload.
+    pub fn partial_upload_bytes(&self) -> u64 {
+        partial_upload_bytes(&self.blobs)
+    }
+}
+
+/// Bytes a blob directory (one server's, or several servers' shared one)
+/// holds of its largest unfinished upload: what a killed upload left.
+pub fn partial_upload_bytes(blobs: &Path) -> u64 {
+    std::fs::read_dir(blobs.join(".uploads"))
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
 }
 
 impl Drop for Server {

@@ -35,20 +35,6 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// Bytes the server holds of unfinished uploads.
-fn partial_upload_bytes(server: &Server) -> u64 {
-    std::fs::read_dir(server.blobs.join(".uploads"))
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .max()
-                .unwrap_or(0)
-        })
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_push_and_mid_upload_then_restarted() {
     // No rate limit, so every chunk counted is a chunk the server took; a
@@ -76,18 +62,18 @@ async fn killed_mid_push_and_mid_upload_then_restarted() {
     assert!(after_first < 1000, "killed mid-push, {after_first} of 1000 arrived");
 
     // 2. Killed while uploading the photo, two chunks after where the first run left it.
-    let held_before = partial_upload_bytes(&server);
+    let held_before = server.partial_upload_bytes();
     assert!(
         server.blob(&photo.sha256.to_hex()).is_none(),
         "the photo is still on its way after the first kill"
     );
     let mut child = spawn(dir.path(), &proxy.url());
     wait_until("more of the photo arrived", || {
-        partial_upload_bytes(&server) >= held_before + (2 * CHUNK) as u64
+        server.partial_upload_bytes() >= held_before + (2 * CHUNK) as u64
     });
     child.kill().unwrap();
     child.wait().unwrap();
-    let held = partial_upload_bytes(&server);
+    let held = server.partial_upload_bytes();
     eprintln!("killed after {after_first} entries, then with {held} of {PHOTO} photo bytes on the server");
     assert!(server.blob(&photo.sha256.to_hex()).is_none(), "killed mid-upload, the blob is not complete");
     assert!(held < PHOTO as u64, "killed mid-upload ({held} bytes held)");

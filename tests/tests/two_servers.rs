@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use hearth_sync::{SyncConfig, SyncEngine};
 use hearth_tests::proxy::{Fault, FaultPlan, FaultProxy};
-use hearth_tests::system::{Server, Tablet, receipt_count};
+use hearth_tests::system::{Server, Tablet, partial_upload_bytes, receipt_count};
 
 const RECORDS: u64 = 600;
 const CHUNK: usize = 32 * 1024;
@@ -78,20 +78,6 @@ impl Drop for PgDatabase {
         })
         .join();
     }
-}
-
-/// Bytes the shared blob directory holds of unfinished uploads.
-fn partial_upload_bytes(blobs: &Path) -> u64 {
-    std::fs::read_dir(blobs.join(".uploads"))
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .max()
-                .unwrap_or(0)
-        })
-        .unwrap_or(0)
 }
 
 async fn wait_until(what: &str, mut cond: impl AsyncFnMut() -> bool) {

@@ -93,6 +93,20 @@ fn run() -> Result<(), String> {
     println!("load average before the baseline: {}", load_average());
     let measured = verify_strict_rate()?;
     let verify_rate = measured.per_core();
+    match measured.cpu {
+        Some(cpu) => println!(
+            "Ed25519 verify_strict, one thread, {VERIFY_MESSAGES} distinct messages: {cpu:.0}/s per CPU-second \
+             ({:.0}/s of wall time); {:.0}/s on two cores",
+            measured.wall,
+            2.0 * verify_rate
+        ),
+        None => println!(
+            "Ed25519 verify_strict, one thread, {VERIFY_MESSAGES} distinct messages: {:.0}/s of wall time \
+             (thread CPU time unavailable); {:.0}/s on two cores",
+            measured.wall,
+            2.0 * verify_rate
+        ),
+    }
     let signing = sign_rate()?;
     let sign_rate = signing.per_core();
     // Seconds of one core per entry: two verifications and one signature.
@@ -102,20 +116,6 @@ fn run() -> Result<(), String> {
          two-core ceiling {:.0} entries/s",
         2.0 * entry_rate
     );
-    match measured.cpu {
-        Some(cpu) => println!(
-            "Ed25519 verify_strict, one thread, {VERIFY_MESSAGES} distinct messages: {cpu:.0}/s per CPU-second \
-             ({:.0}/s of wall time); two-core ceiling {:.0}/s",
-            measured.wall,
-            2.0 * verify_rate
-        ),
-        None => println!(
-            "Ed25519 verify_strict, one thread, {VERIFY_MESSAGES} distinct messages: {:.0}/s of wall time \
-             (thread CPU time unavailable); two-core ceiling {:.0}/s",
-            measured.wall,
-            2.0 * verify_rate
-        ),
-    }
     if measured.cpu.is_some_and(|cpu| measured.wall < 0.8 * cpu) {
         println!("  note: other work took CPU from this run; every figure below is contended");
     }
@@ -183,10 +183,7 @@ fn verify_strict_rate() -> Result<VerifyRate, String> {
         key.verify_strict(msg, sig)
             .map_err(|e| format!("verify_strict baseline: a good signature failed: {e}"))?;
     }
-    let cpu_start = thread_cpu();
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < VERIFY_TIME {
+    per_second(|| {
         for (key, msg, sig) in &items {
             let ok = std::hint::black_box(key)
                 .verify_strict(std::hint::black_box(msg), std::hint::black_box(sig))
@@ -195,7 +192,18 @@ fn verify_strict_rate() -> Result<VerifyRate, String> {
                 return Err("verify_strict baseline: a good signature failed".into());
             }
         }
-        n += items.len() as u64;
+        Ok(items.len() as u64)
+    })
+}
+
+/// Runs `round` (which does some operations and says how many) for
+/// `VERIFY_TIME`: operations per second of wall time and of this thread's CPU.
+fn per_second(mut round: impl FnMut() -> Result<u64, String>) -> Result<VerifyRate, String> {
+    let cpu_start = thread_cpu();
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < VERIFY_TIME {
+        n += round()?;
     }
     let wall = start.elapsed();
     let cpu = match (cpu_start, thread_cpu()) {
@@ -211,21 +219,12 @@ fn sign_rate() -> Result<VerifyRate, String> {
     let messages: Vec<Vec<u8>> = (0..VERIFY_MESSAGES)
         .map(|i| devsig_message(&hash::entry_hash(format!("bench receipt {i}").as_bytes())))
         .collect();
-    let cpu_start = thread_cpu();
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < VERIFY_TIME {
+    per_second(|| {
         for msg in &messages {
             std::hint::black_box(std::hint::black_box(&key).sign(std::hint::black_box(msg)));
         }
-        n += messages.len() as u64;
-    }
-    let wall = start.elapsed();
-    let cpu = match (cpu_start, thread_cpu()) {
-        (Some(a), Some(b)) if b > a => Some(n as f64 / (b - a).as_secs_f64()),
-        _ => None,
-    };
-    Ok(VerifyRate { wall: n as f64 / wall.as_secs_f64(), cpu })
+        Ok(messages.len() as u64)
+    })
 }
 
 // ---------------------------------------------------------------------------
